@@ -1,0 +1,192 @@
+import { z } from 'zod';
+import { NodeReportSchema } from './node-report.js';
+
+/** Severities, most severe first (ARCHITECTURE §6). */
+export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'] as const;
+export const SeveritySchema = z.enum(SEVERITIES);
+export type Severity = z.infer<typeof SeveritySchema>;
+
+/** Rank for comparisons: CRITICAL 4 … INFO 0. */
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.length - 1 - SEVERITIES.indexOf(severity);
+}
+
+export const FINDING_STATES = ['NEW', 'ONGOING', 'WORSENED', 'RESOLVED', 'UNKNOWN', 'SUPPRESSED'] as const;
+export const FindingStateSchema = z.enum(FINDING_STATES);
+export type FindingState = z.infer<typeof FindingStateSchema>;
+
+/** The fixed rule ids (ARCHITECTURE §7). */
+export const RULE_IDS = [
+  'KP-IPTABLES-SCALE',
+  'XT-LOCK-CONTENTION',
+  'IPT-SLOW-SYNC',
+  'KP-SYNC-FAILING',
+  'CNI-RESTARTS',
+  'CNI-API-DEPENDENCY',
+  'IPT-MIXED-BACKEND',
+  'ADDON-VERSION-RISK',
+  'SCALE-GROWTH',
+  'AUDIT-COVERAGE',
+  'AUDIT-FAILED',
+] as const;
+export const RuleIdSchema = z.enum(RULE_IDS);
+export type RuleId = z.infer<typeof RuleIdSchema>;
+
+/** Where a cluster lives. `account`/`region` are null for ad-hoc scoring of files. */
+export const ClusterRefSchema = z.object({
+  account: z.string().nullable(),
+  region: z.string().nullable(),
+  name: z.string(),
+});
+export type ClusterRef = z.infer<typeof ClusterRefSchema>;
+
+/** An EKS add-on as DescribeAddon reports it. */
+export const AddonSchema = z.object({
+  name: z.string(),
+  version: z.string().nullable(),
+  /** The add-on's `configurationValues`, parsed; null when unset or not JSON. */
+  configuration: z.record(z.string(), z.unknown()).nullable(),
+  status: z.string().nullable(),
+});
+export type Addon = z.infer<typeof AddonSchema>;
+
+/** How the audit reached one node. */
+export const NodeReachSchema = z.enum([
+  /** the collector ran and its report parsed */
+  'REACHED',
+  /** SSM could not reach it: no agent, offline, unsupported platform (Fargate, Windows, Bottlerocket) */
+  'UNREACHABLE',
+  /** a command was sent but failed, timed out, or its output was not a valid report */
+  'FAILED',
+]);
+export type NodeReach = z.infer<typeof NodeReachSchema>;
+
+export const NodeObservationSchema = z.object({
+  instanceId: z.string(),
+  nodegroup: z.string().nullable(),
+  reach: NodeReachSchema,
+  /** why a node is UNREACHABLE or FAILED, one line */
+  reason: z.string().nullable(),
+  report: NodeReportSchema.nullable(),
+});
+export type NodeObservation = z.infer<typeof NodeObservationSchema>;
+
+/** Counts from the cluster's CloudWatch Logs Insights query; null when no query ran or it failed. */
+export const LogSignalsSchema = z.object({
+  logGroup: z.string(),
+  windowHours: z.number().nonnegative(),
+  kubeProxyLockErrors: z.number().int().nonnegative(),
+  kubeProxyRestoreFailures: z.number().int().nonnegative(),
+  kubeProxySlowRestores: z.number().int().nonnegative(),
+  ipamdApiUnreachable: z.number().int().nonnegative(),
+  awsNodeProbeFailures: z.number().int().nonnegative(),
+});
+export type LogSignals = z.infer<typeof LogSignalsSchema>;
+
+/** What an earlier run saw of this cluster, for trends and "rising" counters. */
+export const HistoryPointSchema = z.object({
+  runId: z.string(),
+  at: z.string(),
+  /** p50 of KUBE-SVC chains over iptables-mode nodes; null when unknown */
+  serviceCount: z.number().nullable(),
+  /** sum over reached nodes of kube-proxy's restore-failure counter; null when unknown */
+  restoreFailures: z.number().nullable(),
+});
+export type HistoryPoint = z.infer<typeof HistoryPointSchema>;
+
+/** Everything the rules may look at for one cluster. Built by `assess`, read by pure rules. */
+export const ClusterEvidenceSchema = z.object({
+  cluster: ClusterRefSchema,
+  kubernetesVersion: z.string().nullable(),
+  /** the API server endpoint (for CLUSTER_ENDPOINT advice); null when unknown */
+  endpoint: z.string().nullable(),
+  addons: z.object({ vpcCni: AddonSchema.nullable(), kubeProxy: AddonSchema.nullable() }),
+  /** nodes the audit expected to see: every running EC2 instance of the cluster */
+  nodes: z.array(NodeObservationSchema),
+  logs: LogSignalsSchema.nullable(),
+  /** earlier runs, oldest first */
+  history: z.array(HistoryPointSchema),
+  /** set when the cluster could not be discovered or audited at all */
+  auditError: z.string().nullable(),
+  /** when the evidence was gathered (ISO 8601) */
+  observedAt: z.string(),
+});
+export type ClusterEvidence = z.infer<typeof ClusterEvidenceSchema>;
+
+export const EvidenceSchema = z.object({
+  /** one or two sentences with the numbers that made the rule fire */
+  summary: z.string(),
+  /** the measured values the rule judged, by name */
+  values: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+  /** affected nodes, up to ten named */
+  nodes: z.array(z.string()),
+  /** how many more nodes are affected beyond those named */
+  moreNodes: z.number().int().nonnegative(),
+});
+export type Evidence = z.infer<typeof EvidenceSchema>;
+
+export const RemediationSchema = z.object({
+  /** what to change, in a sentence or two */
+  summary: z.string(),
+  /** the exact EKS add-on configurationValues to apply, when one applies */
+  configurationValues: z.record(z.string(), z.unknown()).nullable(),
+  /** a command to run, when one applies */
+  command: z.string().nullable(),
+  links: z.array(z.string()),
+});
+export type Remediation = z.infer<typeof RemediationSchema>;
+
+export const FindingSchema = z.object({
+  ruleId: RuleIdSchema,
+  severity: SeveritySchema,
+  title: z.string(),
+  state: FindingStateSchema,
+  evidence: EvidenceSchema,
+  remediation: RemediationSchema,
+  /** stable identity across runs: account/region/cluster/rule */
+  fingerprint: z.string(),
+});
+export type Finding = z.infer<typeof FindingSchema>;
+
+export const NodeCoverageSchema = z.object({
+  expected: z.number().int().nonnegative(),
+  reached: z.number().int().nonnegative(),
+  unreachable: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+});
+export type NodeCoverage = z.infer<typeof NodeCoverageSchema>;
+
+/** How complete a cluster's audit was — not how healthy the cluster is. */
+export const AuditStatusSchema = z.enum(['COMPLETE', 'PARTIAL', 'FAILED']);
+export type AuditStatus = z.infer<typeof AuditStatusSchema>;
+
+export const NotEvaluatedSchema = z.object({ ruleId: RuleIdSchema, reason: z.string() });
+export type NotEvaluated = z.infer<typeof NotEvaluatedSchema>;
+
+/** One cluster in `run --json` / `score --json` (ARCHITECTURE §6). */
+export const ClusterResultSchema = z.object({
+  account: z.string().nullable(),
+  region: z.string().nullable(),
+  name: z.string(),
+  status: AuditStatusSchema,
+  /** 0–100, 100 healthy; null when the cluster could not be audited at all */
+  score: z.number().int().min(0).max(100).nullable(),
+  nodes: NodeCoverageSchema,
+  findings: z.array(FindingSchema),
+  notEvaluated: z.array(NotEvaluatedSchema),
+});
+export type ClusterResult = z.infer<typeof ClusterResultSchema>;
+
+export const RunResultSchema = z.object({
+  runId: z.string(),
+  status: AuditStatusSchema,
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  clusters: z.array(ClusterResultSchema),
+});
+export type RunResult = z.infer<typeof RunResultSchema>;
+
+/** The fingerprint of a cluster's finding for a rule: stable across runs. */
+export function fingerprintOf(cluster: ClusterRef, ruleId: RuleId): string {
+  return [cluster.account ?? '-', cluster.region ?? '-', cluster.name, ruleId].join('/');
+}

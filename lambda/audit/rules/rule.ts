@@ -1,0 +1,43 @@
+import type { ClusterEvidence, Evidence, Remediation, RuleId, Severity } from '../model.js';
+import type { NodeReport } from '../node-report.js';
+import type { Thresholds } from '../thresholds.js';
+
+/** A node whose collector report was read, with the name findings use for it. */
+export interface ReportedNode {
+  instanceId: string;
+  nodegroup: string | null;
+  report: NodeReport;
+}
+
+/** What a rule sees: the cluster's evidence, its reached nodes, and the configured thresholds. */
+export interface RuleContext {
+  evidence: ClusterEvidence;
+  nodes: ReadonlyArray<ReportedNode>;
+  thresholds: Thresholds;
+}
+
+/** A rule's verdict for one cluster. */
+export type RuleOutcome =
+  | { kind: 'fired'; severity: Severity; evidence: Evidence; remediation: Remediation; title?: string }
+  | { kind: 'passed' }
+  | { kind: 'not-evaluated'; reason: string };
+
+/** One entry of the catalogue (ARCHITECTURE §7): documentation plus a pure evaluation. */
+export interface Rule {
+  id: RuleId;
+  title: string;
+  /** why this matters, one paragraph */
+  why: string;
+  /** the severities it can raise, most severe first */
+  severities: ReadonlyArray<Severity>;
+  /** which aggregate over nodes it judges, and the thresholds (for docs/rules.md) */
+  judges: string;
+  links: ReadonlyArray<string>;
+  evaluate(context: RuleContext): RuleOutcome;
+}
+
+/** Names up to ten affected nodes and counts the rest. */
+export function affectedNodes(instanceIds: ReadonlyArray<string>): Pick<Evidence, 'nodes' | 'moreNodes'> {
+  const sorted = [...instanceIds].sort();
+  return { nodes: sorted.slice(0, 10), moreNodes: Math.max(0, sorted.length - 10) };
+}

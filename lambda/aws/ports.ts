@@ -1,0 +1,155 @@
+import type { Addon } from '#audit/model.js';
+
+/**
+ * What the workflow needs from AWS, one interface per concern. The adapters in this folder implement them over
+ * SDK v3 clients (injected); the simulator in sim/ answers the same wire calls locally.
+ */
+
+/** One account and region the audit covers. */
+export interface AuditTarget {
+  account: string;
+  region: string;
+}
+
+export interface ClusterSummary {
+  name: string;
+  /** Kubernetes version, e.g. "1.31" */
+  kubernetesVersion: string | null;
+  /** API server endpoint URL (the value CLUSTER_ENDPOINT should carry) */
+  endpoint: string | null;
+  status: string | null;
+}
+
+export interface NodegroupSummary {
+  name: string;
+  amiType: string | null;
+  /** Kubernetes version or AMI release the node group runs */
+  releaseVersion: string | null;
+  desiredSize: number | null;
+}
+
+/** A running EC2 instance that belongs to a cluster. */
+export interface ClusterInstance {
+  instanceId: string;
+  /** managed node group, Karpenter node pool, or null */
+  nodegroup: string | null;
+  /** "windows" for Windows instances, else "linux" (EC2 Platform) */
+  platform: 'linux' | 'windows';
+  launchTime: string | null;
+}
+
+/** EKS + EC2: what clusters exist and what they are made of. */
+export interface ClusterDirectory {
+  /** EKS ListClusters, every page. */
+  listClusters(): Promise<string[]>;
+  /** EKS DescribeCluster. */
+  describeCluster(name: string): Promise<ClusterSummary>;
+  /** EKS ListNodegroups + DescribeNodegroup for each. */
+  listNodegroups(cluster: string): Promise<NodegroupSummary[]>;
+  /** EKS ListAddons + DescribeAddon for each; configurationValues parsed (null when unset or not JSON). */
+  listAddons(cluster: string): Promise<Addon[]>;
+  /** EC2 DescribeInstances: running instances tagged for the cluster, every page. */
+  listInstances(cluster: string): Promise<ClusterInstance[]>;
+}
+
+/** SSM's view of a managed node (DescribeInstanceInformation). */
+export interface ManagedInstance {
+  instanceId: string;
+  /** Online, ConnectionLost, Inactive */
+  pingStatus: string;
+  /** Linux, Windows, MacOS */
+  platformType: string | null;
+  /** e.g. "Amazon Linux", "Bottlerocket" */
+  platformName: string | null;
+}
+
+export interface SendCollectorOptions {
+  documentName: string;
+  /** per-invocation execution time-out */
+  timeoutSeconds: number;
+  /** SSM MaxConcurrency, e.g. "50" or "25%" */
+  maxConcurrency: string;
+  /** SSM MaxErrors, e.g. "100%" so one bad node does not stop the rest */
+  maxErrors: string;
+  comment: string;
+}
+
+/** ListCommands: how far one command has got. */
+export interface CommandProgress {
+  commandId: string;
+  /** Pending, InProgress, Success, Cancelled, Failed, TimedOut, Cancelling */
+  status: string;
+  targetCount: number;
+  completedCount: number;
+  errorCount: number;
+  deliveryTimedOutCount: number;
+}
+
+/** ListCommandInvocations (Details=true): one node's result. */
+export interface InvocationResult {
+  instanceId: string;
+  /** Success, Failed, TimedOut, Cancelled, Undeliverable, DeliveryTimedOut, ExecutionTimedOut, InProgress, Pending … */
+  status: string;
+  /** the plugin's stdout (at most 2,500 characters), null when none */
+  output: string | null;
+  /** SSM's status details, for reasons */
+  statusDetails: string | null;
+}
+
+/** SSM Run Command. */
+export interface CommandRunner {
+  /** DescribeInstanceInformation for these instance ids (any number; batched by the adapter). */
+  describeManagedInstances(instanceIds: ReadonlyArray<string>): Promise<ManagedInstance[]>;
+  /** SendCommand in batches of at most 50 instance ids; one command id per batch, in order. */
+  sendCollector(instanceIds: ReadonlyArray<string>, options: SendCollectorOptions): Promise<string[]>;
+  /** ListCommands for each id. */
+  getProgress(commandIds: ReadonlyArray<string>): Promise<CommandProgress[]>;
+  /** ListCommandInvocations with Details, every page (50 a page). */
+  readInvocations(commandId: string): Promise<InvocationResult[]>;
+}
+
+export interface LogQuery {
+  logGroup: string;
+  queryString: string;
+  /** epoch seconds */
+  startTime: number;
+  endTime: number;
+  limit?: number;
+}
+
+export interface LogQueryResults {
+  /** Scheduled, Running, Complete, Failed, Cancelled, Timeout, Unknown */
+  status: string;
+  rows: Array<Record<string, string>>;
+}
+
+/** CloudWatch Logs Insights. */
+export interface LogQueryRunner {
+  /** StartQuery; null when the log group does not exist (ResourceNotFoundException). */
+  startQuery(query: LogQuery): Promise<string | null>;
+  /** GetQueryResults; rows as field → value. */
+  getQueryResults(queryId: string): Promise<LogQueryResults>;
+}
+
+/** The clients of one account and region. */
+export interface TargetClients {
+  directory: ClusterDirectory;
+  commands: CommandRunner;
+  logs: LogQueryRunner;
+}
+
+/** Builds (and caches) the clients for a target: assumes the audit role in member accounts. */
+export type TargetClientsFactory = (target: AuditTarget) => TargetClients;
+
+/** One SNS message: a plain-text part for email and an AWS Chatbot custom notification. */
+export interface AlertMessage {
+  subject: string;
+  text: string;
+  chatbot: Record<string, unknown>;
+  attributes: { severity: string; account: string; cluster: string };
+}
+
+/** SNS Publish with MessageStructure json. */
+export interface AlertPublisher {
+  publish(message: AlertMessage): Promise<string>;
+}
