@@ -1,4 +1,7 @@
 import type { Addon } from '#audit/model.js';
+import type { AlertMessage } from '#audit/render/digest.js';
+
+export type { AlertMessage };
 
 /**
  * What the workflow needs from AWS, one interface per concern. The adapters in this folder implement them over
@@ -140,14 +143,6 @@ export interface TargetClients {
 
 /** Builds (and caches) the clients for a target: assumes the audit role in member accounts. */
 export type TargetClientsFactory = (target: AuditTarget) => TargetClients;
-
-/** One SNS message: a plain-text part for email and an AWS Chatbot custom notification. */
-export interface AlertMessage {
-  subject: string;
-  text: string;
-  chatbot: Record<string, unknown>;
-  attributes: { severity: string; account: string; cluster: string };
-}
 
 /** SNS Publish with MessageStructure json. */
 export interface AlertPublisher {

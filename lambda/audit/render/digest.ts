@@ -1,0 +1,87 @@
+import { type ClusterResult, type Finding, type RunResult, type Severity, severityRank } from '../model.js';
+
+/** One SNS message: a plain-text part for email and an AWS Chatbot custom notification. */
+export interface AlertMessage {
+  subject: string;
+  text: string;
+  chatbot: Record<string, unknown>;
+  attributes: { severity: string; account: string; cluster: string };
+}
+
+export interface DigestEntry {
+  cluster: ClusterResult;
+  /** the findings worth telling about: NEW, WORSENED, RESOLVED */
+  findings: Finding[];
+}
+
+const CHATBOT_DESCRIPTION_MAX = 3500;
+
+/** The run's one digest: what is new, worse or resolved, cluster by cluster. */
+export function renderDigest(run: RunResult, entries: ReadonlyArray<DigestEntry>): AlertMessage {
+  const all = entries.flatMap((e) => e.findings);
+  const count = (state: Finding['state']) => all.filter((f) => f.state === state).length;
+  const parts = [
+    [count('NEW'), 'new'],
+    [count('WORSENED'), 'worsened'],
+    [count('RESOLVED'), 'resolved'],
+  ]
+    .filter(([n]) => Number(n) > 0)
+    .map(([n, word]) => `${n} ${word}`);
+  const subject = `EKS fleet audit: ${parts.join(', ')} (${entries.length} cluster${entries.length === 1 ? '' : 's'})`;
+  const text = [
+    `Run ${run.runId} (${run.status}), ${run.clusters.length} clusters audited.`,
+    '',
+    ...entries.flatMap(({ cluster, findings }) => [
+      `${clusterLabel(cluster)} — score ${cluster.score ?? 'n/a'}, ${cluster.status}, ` +
+        `${cluster.nodes.reached}/${cluster.nodes.expected} nodes read`,
+      ...findings.flatMap((f) => [
+        `  ${f.state} ${f.severity} ${f.ruleId}: ${f.evidence.summary}`,
+        ...(f.state === 'RESOLVED' ? [] : [`    Fix: ${f.remediation.summary}`]),
+      ]),
+      '',
+    ]),
+  ].join('\n');
+  const description = entries
+    .map(
+      ({ cluster, findings }) =>
+        `*${clusterLabel(cluster)}* (score ${cluster.score ?? 'n/a'})\n` +
+        findings.map((f) => `• ${f.state} *${f.severity}* \`${f.ruleId}\` ${f.evidence.summary}`).join('\n'),
+    )
+    .join('\n\n');
+  const highest = highestSeverity(all.filter((f) => f.state !== 'RESOLVED'));
+  const accounts = new Set(entries.map((e) => e.cluster.account ?? '-'));
+  const names = new Set(entries.map((e) => e.cluster.name));
+  return {
+    subject: subject.slice(0, 100),
+    text,
+    chatbot: {
+      version: '1.0',
+      source: 'custom',
+      content: {
+        textType: 'client-markdown',
+        title: subject.slice(0, 100),
+        description:
+          description.length > CHATBOT_DESCRIPTION_MAX
+            ? `${description.slice(0, CHATBOT_DESCRIPTION_MAX - 1)}…`
+            : description,
+        nextSteps: ['Run `fleet-audit report --run ' + run.runId + '` for evidence and remediation of every finding.'],
+      },
+      metadata: { threadId: `fleet-audit-${run.runId}`, summary: subject.slice(0, 100) },
+    },
+    attributes: {
+      severity: highest ?? 'INFO',
+      account: accounts.size === 1 ? ([...accounts][0] ?? '-') : 'multiple',
+      cluster: names.size === 1 ? ([...names][0] ?? '-') : 'multiple',
+    },
+  };
+}
+
+export function clusterLabel(cluster: Pick<ClusterResult, 'account' | 'region' | 'name'>): string {
+  return cluster.account ? `${cluster.account}/${cluster.region}/${cluster.name}` : cluster.name;
+}
+
+function highestSeverity(findings: ReadonlyArray<Finding>): Severity | null {
+  let best: Severity | null = null;
+  for (const f of findings) if (!best || severityRank(f.severity) > severityRank(best)) best = f.severity;
+  return best;
+}

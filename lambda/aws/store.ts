@@ -1,0 +1,293 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import {
+  AuditStatusSchema,
+  type ClusterRef,
+  ClusterRefSchema,
+  EvidenceSchema,
+  FindingSchema,
+  type HistoryPoint,
+  HistoryPointSchema,
+  NodeCoverageSchema,
+  NotEvaluatedSchema,
+  RemediationSchema,
+  RuleIdSchema,
+  type RunResult,
+  RunResultSchema,
+  SeveritySchema,
+} from '#audit/model.js';
+import { type Suppression, SuppressionSchema } from '#audit/suppressions.js';
+
+/**
+ * The audit's one DynamoDB table (ARCHITECTURE §8). Keys:
+ *
+ * | item                 | pk                                   | sk                              |
+ * |----------------------|--------------------------------------|---------------------------------|
+ * | run record           | `RUN#<runId>`                        | `RUN`                           |
+ * | run index            | `RUNS`                               | `<startedAt>#<runId>`           |
+ * | cluster snapshot     | `CLUSTER#<account>#<region>#<name>`  | `SNAPSHOT#<startedAt>#<runId>`  |
+ * | suppression          | `SUPPRESSION`                        | `<account>/<region>/<cluster>/<ruleId>` |
+ *
+ * Every write is keyed by run id, so a retried step overwrites its own item with the same content (idempotent);
+ * the run record is created with a condition so two runs never share an id. History items carry `expiresAt`
+ * (epoch seconds) for the table's TTL. No transactions (dynalite has none): each item stands alone.
+ */
+
+/** What a cluster's audit stored in one run; the lifecycle of the next run reads it. */
+export const ClusterSnapshotSchema = z.object({
+  runId: z.string(),
+  startedAt: z.string(),
+  cluster: ClusterRefSchema,
+  status: AuditStatusSchema,
+  score: z.number().nullable(),
+  nodes: NodeCoverageSchema,
+  /** instance ids that were not reached, so the lifecycle can tell RESOLVED from UNKNOWN */
+  uncoveredNodes: z.array(z.string()),
+  kubernetesVersion: z.string().nullable(),
+  serviceCount: z.number().nullable(),
+  restoreFailures: z.number().nullable(),
+  /** this run's detections, before the lifecycle (state is set by the report step) */
+  detections: z.array(
+    z.object({
+      ruleId: RuleIdSchema,
+      severity: SeveritySchema,
+      title: z.string(),
+      evidence: EvidenceSchema,
+      remediation: RemediationSchema,
+      fingerprint: z.string(),
+    }),
+  ),
+  notEvaluated: z.array(NotEvaluatedSchema),
+  /** the findings with their lifecycle state, once the report step has run */
+  findings: z.array(FindingSchema).nullable(),
+  auditError: z.string().nullable(),
+});
+export type ClusterSnapshot = z.infer<typeof ClusterSnapshotSchema>;
+
+const RunRecordSchema = z.object({
+  runId: z.string(),
+  startedAt: z.string(),
+  status: z.enum(['RUNNING', 'COMPLETE', 'PARTIAL', 'FAILED']),
+  result: RunResultSchema.nullable(),
+});
+export type RunRecord = z.infer<typeof RunRecordSchema>;
+
+/** A store item that does not match its schema (written by another version, or damaged). */
+export class StoredItemError extends Error {
+  override readonly name = 'StoredItemError';
+}
+
+export const clusterKey = (c: ClusterRef) => `CLUSTER#${c.account ?? '-'}#${c.region ?? '-'}#${c.name}`;
+
+export interface AuditStoreOptions {
+  tableName: string;
+  /** how long history items are kept, in days (TTL) */
+  retentionDays?: number;
+}
+
+export class AuditStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly retentionSeconds: number;
+
+  constructor(
+    options: AuditStoreOptions,
+    private readonly client: DynamoDBClient = new DynamoDBClient({}),
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.tableName = options.tableName;
+    this.retentionSeconds = (options.retentionDays ?? 400) * 86_400;
+  }
+
+  /** Creates the table when it does not exist (local mode only; CDK owns the deployed table). */
+  async ensureTable(): Promise<void> {
+    try {
+      await this.client.send(
+        new CreateTableCommand({
+          TableName: this.tableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ],
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const table = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }));
+      if (table.Table?.TableStatus === 'ACTIVE') return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`table ${this.tableName} did not become ACTIVE`);
+  }
+
+  /** Records a new run. Returns false when a run with this id already exists (a retried plan step). */
+  async startRun(runId: string, startedAt: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `RUN#${runId}`, sk: 'RUN', runId, startedAt, status: 'RUNNING', result: null },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: 'RUNS', sk: `${startedAt}#${runId}`, runId, startedAt, expiresAt: this.expiry(startedAt) },
+      }),
+    );
+    return true;
+  }
+
+  async finishRun(result: RunResult): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: `RUN#${result.runId}`,
+          sk: 'RUN',
+          runId: result.runId,
+          startedAt: result.startedAt,
+          status: result.status,
+          result,
+          expiresAt: this.expiry(result.startedAt),
+        },
+      }),
+    );
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: `RUN#${runId}`, sk: 'RUN' }, ConsistentRead: true }),
+    );
+    return out.Item ? parseItem(RunRecordSchema, out.Item, `run ${runId}`) : null;
+  }
+
+  /** The newest run's id, or null when there has been none. */
+  async latestRunId(): Promise<string | null> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'RUNS' },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const item = out.Items?.[0];
+    return typeof item?.runId === 'string' ? item.runId : null;
+  }
+
+  /** Writes (or rewrites, for a retried step) a cluster's snapshot for a run. */
+  async putSnapshot(snapshot: ClusterSnapshot): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: clusterKey(snapshot.cluster),
+          sk: `SNAPSHOT#${snapshot.startedAt}#${snapshot.runId}`,
+          ...snapshot,
+          expiresAt: this.expiry(snapshot.startedAt),
+        },
+      }),
+    );
+  }
+
+  /** The snapshot a run wrote for a cluster, or null. */
+  async getSnapshot(cluster: ClusterRef, runId: string, startedAt: string): Promise<ClusterSnapshot | null> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: clusterKey(cluster), sk: `SNAPSHOT#${startedAt}#${runId}` },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? parseItem(ClusterSnapshotSchema, out.Item, `snapshot ${clusterKey(cluster)} ${runId}`) : null;
+  }
+
+  /** Snapshots of a cluster from runs that started before `before`, newest first, at most `limit`. */
+  async snapshotsBefore(cluster: ClusterRef, before: string, limit: number): Promise<ClusterSnapshot[]> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': clusterKey(cluster), ':from': 'SNAPSHOT#', ':to': `SNAPSHOT#${before}` },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []).map((item) => parseItem(ClusterSnapshotSchema, item, `snapshot ${item.sk}`));
+  }
+
+  /** Trend points of earlier runs, oldest first, from snapshots that were audited. */
+  async history(cluster: ClusterRef, before: string, limit = 30): Promise<HistoryPoint[]> {
+    const snapshots = await this.snapshotsBefore(cluster, before, limit);
+    return snapshots
+      .filter((s) => s.status !== 'FAILED')
+      .reverse()
+      .map((s) =>
+        HistoryPointSchema.parse({
+          runId: s.runId,
+          at: s.startedAt,
+          serviceCount: s.serviceCount,
+          restoreFailures: s.restoreFailures,
+        }),
+      );
+  }
+
+  async putSuppression(suppression: Suppression): Promise<void> {
+    const s = SuppressionSchema.parse(suppression);
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: 'SUPPRESSION', sk: `${s.account}/${s.region}/${s.cluster}/${s.ruleId}`, ...s },
+      }),
+    );
+  }
+
+  /** Every stored suppression (expired ones too: the lifecycle decides). */
+  async suppressions(): Promise<Suppression[]> {
+    const items: Suppression[] = [];
+    const pages = paginateQuery(
+      { client: this.doc },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'SUPPRESSION' },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) items.push(parseItem(SuppressionSchema, item, `suppression ${item.sk}`));
+    }
+    return items;
+  }
+
+  private expiry(startedAt: string): number {
+    return Math.floor(Date.parse(startedAt) / 1000) + this.retentionSeconds;
+  }
+}
+
+function parseItem<T extends z.ZodType>(schema: T, item: Record<string, unknown>, what: string): z.output<T> {
+  const parsed = schema.safeParse(item);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new StoredItemError(`stored ${what} is not readable: ${issue?.path.join('.')}: ${issue?.message}`);
+}

@@ -1,0 +1,290 @@
+import { randomUUID } from 'node:crypto';
+import { assessCluster, type ClusterAssessment } from '#audit/assess.js';
+import { buildLogQuery, readLogSignals } from '#audit/log-query.js';
+import type { Addon, AuditStatus, ClusterEvidence, ClusterRef, LogSignals, NodeObservation } from '#audit/model.js';
+import { parseNodeReport } from '#audit/node-report.js';
+import type { AlertPublisher, AuditTarget, TargetClientsFactory } from '#aws/ports.js';
+import type { AuditStore, ClusterSnapshot } from '#aws/store.js';
+import type { AuditSettings } from './settings.js';
+
+/**
+ * The steps of one audit run as plain async functions (ARCHITECTURE §2). Each takes and returns small JSON
+ * payloads, as the Step Functions states do; raw node output never travels in a payload: `assess` reads it
+ * from SSM itself. The local runner and the Lambda handlers call these same functions.
+ */
+
+export interface StepDeps {
+  clientsFor: TargetClientsFactory;
+  store: AuditStore;
+  /** null: alerts are not sent (dry runs) */
+  publisher: AlertPublisher | null;
+  settings: AuditSettings;
+  now: () => Date;
+}
+
+/** One cluster to audit in a run. `listError` is set when its account/region could not be listed. */
+export interface ClusterTask {
+  runId: string;
+  startedAt: string;
+  account: string;
+  region: string;
+  name: string;
+  listError?: string;
+}
+
+export interface RunPlan {
+  runId: string;
+  startedAt: string;
+  clusters: ClusterTask[];
+}
+
+/** Where a cluster's node, once discovered, stands before assessment. */
+export interface PlannedNode {
+  instanceId: string;
+  nodegroup: string | null;
+  /** PENDING: the collector was sent to it */
+  reach: 'PENDING' | 'UNREACHABLE';
+  reason: string | null;
+}
+
+export interface DiscoveryState extends ClusterTask {
+  kubernetesVersion: string | null;
+  endpoint: string | null;
+  addons: { vpcCni: Addon | null; kubeProxy: Addon | null };
+  nodes: PlannedNode[];
+  commandIds: string[];
+  query: { queryId: string; logGroup: string } | null;
+  queryProblem: string | null;
+  /** ISO 8601: after it, the cluster is assessed with whatever has arrived */
+  deadline: string;
+}
+
+export interface PollResult {
+  done: boolean;
+  commandsDone: boolean;
+  queryDone: boolean;
+}
+
+/** What the Map iteration returns for a cluster: enough for the report step to find the snapshot. */
+export interface ClusterOutcome {
+  account: string;
+  region: string;
+  name: string;
+  status: AuditStatus;
+  score: number | null;
+}
+
+const TERMINAL_COMMAND = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
+const TERMINAL_QUERY = new Set(['Complete', 'Failed', 'Cancelled', 'Timeout', 'Unknown']);
+
+export const refOf = (task: Pick<ClusterTask, 'account' | 'region' | 'name'>): ClusterRef => ({
+  account: task.account,
+  region: task.region,
+  name: task.name,
+});
+
+/** plan: lists the clusters of every target; a target that cannot be listed becomes one failed task. */
+export async function plan(deps: StepDeps, input: { runId?: string } = {}): Promise<RunPlan> {
+  const startedAt = deps.now().toISOString();
+  const runId = input.runId ?? `${startedAt.slice(0, 19).replace(/[-:]/g, '')}-${randomUUID().slice(0, 8)}`;
+  await deps.store.startRun(runId, startedAt);
+  const wanted = new Set(deps.settings.clusters);
+  const perTarget = await Promise.all(
+    deps.settings.targets.map(async (target: AuditTarget): Promise<ClusterTask[]> => {
+      try {
+        const names = await deps.clientsFor(target).directory.listClusters();
+        return names
+          .filter((name) => wanted.size === 0 || wanted.has(name))
+          .sort()
+          .map((name) => ({ runId, startedAt, ...target, name }));
+      } catch (error) {
+        return [{ runId, startedAt, ...target, name: '*', listError: `could not list clusters: ${messageOf(error)}` }];
+      }
+    }),
+  );
+  return { runId, startedAt, clusters: perTarget.flat() };
+}
+
+/** discover: reads the cluster, its add-ons and instances, sends the collector and starts the log query. */
+export async function discover(task: ClusterTask, deps: StepDeps): Promise<DiscoveryState> {
+  if (task.listError) throw new Error(task.listError);
+  const { directory, commands, logs } = deps.clientsFor(task);
+  const { settings } = deps;
+  const [cluster, addons, nodegroups, instances] = await Promise.all([
+    directory.describeCluster(task.name),
+    directory.listAddons(task.name),
+    directory.listNodegroups(task.name),
+    directory.listInstances(task.name),
+  ]);
+  const amiTypes = new Map(nodegroups.map((ng) => [ng.name, ng.amiType ?? '']));
+  const managed = new Map(
+    (await commands.describeManagedInstances(instances.map((i) => i.instanceId))).map((m) => [m.instanceId, m]),
+  );
+  const nodes: PlannedNode[] = instances.map((instance) => {
+    const ssm = managed.get(instance.instanceId);
+    const amiType = amiTypes.get(instance.nodegroup ?? '') ?? '';
+    const unreachable = (reason: string): PlannedNode => ({
+      instanceId: instance.instanceId,
+      nodegroup: instance.nodegroup,
+      reach: 'UNREACHABLE',
+      reason,
+    });
+    if (instance.platform === 'windows' || ssm?.platformType === 'Windows') {
+      return unreachable('Windows node: the collector runs on Linux nodes only');
+    }
+    if (amiType.startsWith('BOTTLEROCKET') || /bottlerocket/i.test(ssm?.platformName ?? '')) {
+      return unreachable('Bottlerocket node: SSM reaches the control container, not the host');
+    }
+    if (!ssm) return unreachable('not an SSM managed node (no agent, or the instance profile lacks SSM permissions)');
+    if (ssm.pingStatus !== 'Online') return unreachable(`SSM agent is ${ssm.pingStatus}`);
+    return { instanceId: instance.instanceId, nodegroup: instance.nodegroup, reach: 'PENDING', reason: null };
+  });
+  const pending = nodes.filter((n) => n.reach === 'PENDING').map((n) => n.instanceId);
+  const commandIds =
+    pending.length === 0
+      ? []
+      : await commands.sendCollector(pending, {
+          documentName: settings.documentName,
+          timeoutSeconds: settings.collectorTimeoutSeconds,
+          maxConcurrency: settings.maxConcurrency,
+          maxErrors: settings.maxErrors,
+          comment: `fleet-audit ${task.runId} ${task.name}`.slice(0, 100),
+        });
+  const now = deps.now();
+  const logGroup = settings.logGroupPattern.replaceAll('{cluster}', task.name);
+  let query: DiscoveryState['query'] = null;
+  let queryProblem: string | null = null;
+  try {
+    const endTime = Math.floor(now.getTime() / 1000);
+    const queryId = await logs.startQuery({
+      logGroup,
+      queryString: buildLogQuery(),
+      startTime: endTime - settings.logWindowHours * 3600,
+      endTime,
+    });
+    if (queryId) query = { queryId, logGroup };
+    else queryProblem = `log group ${logGroup} does not exist`;
+  } catch (error) {
+    queryProblem = `log query on ${logGroup} could not start: ${messageOf(error)}`;
+  }
+  return {
+    ...task,
+    kubernetesVersion: cluster.kubernetesVersion,
+    endpoint: cluster.endpoint,
+    addons: {
+      vpcCni: addons.find((a) => a.name === 'vpc-cni') ?? null,
+      kubeProxy: addons.find((a) => a.name === 'kube-proxy') ?? null,
+    },
+    nodes,
+    commandIds,
+    query,
+    queryProblem,
+    deadline: new Date(now.getTime() + settings.clusterDeadlineSeconds * 1000).toISOString(),
+  };
+}
+
+/** poll: are the collector commands and the log query finished (or the deadline passed)? */
+export async function poll(state: DiscoveryState, deps: StepDeps): Promise<PollResult> {
+  const { commands, logs } = deps.clientsFor(state);
+  const progress = state.commandIds.length > 0 ? await commands.getProgress(state.commandIds) : [];
+  const commandsDone = progress.every((p) => TERMINAL_COMMAND.has(p.status));
+  const queryDone = state.query ? TERMINAL_QUERY.has((await logs.getQueryResults(state.query.queryId)).status) : true;
+  const late = deps.now().getTime() >= Date.parse(state.deadline);
+  return { done: (commandsDone && queryDone) || late, commandsDone, queryDone };
+}
+
+/** assess: reads node reports and query results, evaluates the rules and stores the cluster's snapshot. */
+export async function assess(state: DiscoveryState, deps: StepDeps): Promise<ClusterOutcome> {
+  const { commands, logs } = deps.clientsFor(state);
+  const invocations = new Map(
+    (await Promise.all(state.commandIds.map((id) => commands.readInvocations(id))))
+      .flat()
+      .map((i) => [i.instanceId, i]),
+  );
+  const nodes: NodeObservation[] = state.nodes.map((node) => {
+    const base = { instanceId: node.instanceId, nodegroup: node.nodegroup };
+    if (node.reach === 'UNREACHABLE') return { ...base, reach: 'UNREACHABLE', reason: node.reason, report: null };
+    const invocation = invocations.get(node.instanceId);
+    if (!invocation) return { ...base, reach: 'FAILED', reason: 'SSM returned no result for this node', report: null };
+    if (invocation.status !== 'Success') {
+      const details = invocation.statusDetails && invocation.statusDetails !== invocation.status;
+      const reason = `collector ${invocation.status}${details ? ` (${invocation.statusDetails})` : ''}`;
+      return { ...base, reach: 'FAILED', reason, report: null };
+    }
+    const parsed = parseNodeReport(invocation.output ?? '');
+    return parsed.ok
+      ? { ...base, reach: 'REACHED', reason: null, report: parsed.report }
+      : { ...base, reach: 'FAILED', reason: `collector output unreadable: ${parsed.problem}`, report: null };
+  });
+  let signals: LogSignals | null = null;
+  if (state.query) {
+    const results = await logs.getQueryResults(state.query.queryId);
+    if (results.status === 'Complete') {
+      signals = readLogSignals(state.query.logGroup, deps.settings.logWindowHours, results.rows);
+    }
+  }
+  const cluster = refOf(state);
+  const evidence: ClusterEvidence = {
+    cluster,
+    kubernetesVersion: state.kubernetesVersion,
+    endpoint: state.endpoint,
+    addons: state.addons,
+    nodes,
+    logs: signals,
+    history: await deps.store.history(cluster, state.startedAt),
+    auditError: null,
+    observedAt: deps.now().toISOString(),
+  };
+  const assessment = assessCluster(evidence, deps.settings.thresholds);
+  await deps.store.putSnapshot(snapshotOf(state, assessment, evidence));
+  return {
+    ...cluster,
+    account: state.account,
+    region: state.region,
+    status: assessment.status,
+    score: assessment.score,
+  };
+}
+
+/** The Map iteration's Catch: a cluster that could not be audited is stored as FAILED; the run goes on. */
+export async function recordFailure(task: ClusterTask, error: unknown, deps: StepDeps): Promise<ClusterOutcome> {
+  const cluster = refOf(task);
+  const evidence: ClusterEvidence = {
+    cluster,
+    kubernetesVersion: null,
+    endpoint: null,
+    addons: { vpcCni: null, kubeProxy: null },
+    nodes: [],
+    logs: null,
+    history: [],
+    auditError: messageOf(error),
+    observedAt: deps.now().toISOString(),
+  };
+  const assessment = assessCluster(evidence, deps.settings.thresholds);
+  await deps.store.putSnapshot(snapshotOf(task, assessment, evidence));
+  return { account: task.account, region: task.region, name: task.name, status: 'FAILED', score: null };
+}
+
+function snapshotOf(task: ClusterTask, assessment: ClusterAssessment, evidence: ClusterEvidence): ClusterSnapshot {
+  return {
+    runId: task.runId,
+    startedAt: task.startedAt,
+    cluster: refOf(task),
+    status: assessment.status,
+    score: assessment.score,
+    nodes: assessment.nodes,
+    uncoveredNodes: evidence.nodes.filter((n) => n.reach !== 'REACHED').map((n) => n.instanceId),
+    kubernetesVersion: evidence.kubernetesVersion,
+    serviceCount: assessment.serviceCount,
+    restoreFailures: assessment.restoreFailures,
+    detections: assessment.detections,
+    notEvaluated: assessment.notEvaluated,
+    findings: null,
+    auditError: evidence.auditError,
+  };
+}
+
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return `${error.name !== 'Error' ? `${error.name}: ` : ''}${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunResult } from '#audit/model.js';
+import { AuditStore, type ClusterSnapshot } from '#aws/store.js';
+import { type LocalDynamo, startDynalite } from '#sim/dynalite.js';
+
+const cluster = { account: '111111111111', region: 'eu-west-1', name: 'payments' };
+
+function snapshot(
+  runId: string,
+  startedAt: string,
+  serviceCount: number | null,
+  status: ClusterSnapshot['status'] = 'COMPLETE',
+): ClusterSnapshot {
+  return {
+    runId,
+    startedAt,
+    cluster,
+    status,
+    score: status === 'FAILED' ? null : 90,
+    nodes: { expected: 3, reached: 3, unreachable: 0, failed: 0 },
+    uncoveredNodes: [],
+    kubernetesVersion: '1.31',
+    serviceCount,
+    restoreFailures: 2,
+    detections: [],
+    notEvaluated: [],
+    findings: null,
+    auditError: status === 'FAILED' ? 'boom' : null,
+  };
+}
+
+describe('AuditStore on dynalite', () => {
+  let dynamo: LocalDynamo;
+  let store: AuditStore;
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    store = new AuditStore({ tableName: 'fleet-audit-test' }, dynamo.client);
+    await store.ensureTable();
+  });
+  afterAll(async () => dynamo.close());
+
+  it('creates a run once and refuses a second run with the same id', async () => {
+    expect(await store.startRun('r1', '2026-11-01T00:00:00.000Z')).toBe(true);
+    expect(await store.startRun('r1', '2026-11-01T00:00:00.000Z')).toBe(false);
+    expect(await store.getRun('r1')).toEqual({
+      runId: 'r1',
+      startedAt: '2026-11-01T00:00:00.000Z',
+      status: 'RUNNING',
+      result: null,
+    });
+  });
+
+  it('names the newest run and keeps its finished result', async () => {
+    // Arrange
+    await store.startRun('r2', '2026-11-02T00:00:00.000Z');
+    const result: RunResult = {
+      runId: 'r2',
+      status: 'COMPLETE',
+      startedAt: '2026-11-02T00:00:00.000Z',
+      finishedAt: '2026-11-02T00:05:00.000Z',
+      clusters: [],
+    };
+
+    // Act
+    await store.finishRun(result);
+
+    // Assert
+    expect(await store.latestRunId()).toBe('r2');
+    expect((await store.getRun('r2'))?.result).toEqual(result);
+  });
+
+  it('rewrites a snapshot idempotently and returns history oldest first, without failed audits or the current run', async () => {
+    // Arrange
+    await store.putSnapshot(snapshot('a', '2026-10-01T00:00:00.000Z', 400));
+    await store.putSnapshot(snapshot('b', '2026-10-02T00:00:00.000Z', null, 'FAILED'));
+    await store.putSnapshot(snapshot('c', '2026-10-03T00:00:00.000Z', 450));
+    await store.putSnapshot(snapshot('c', '2026-10-03T00:00:00.000Z', 450));
+    await store.putSnapshot(snapshot('d', '2026-10-04T00:00:00.000Z', 500));
+
+    // Act
+    const history = await store.history(cluster, '2026-10-04T00:00:00.000Z');
+
+    // Assert
+    expect(history).toEqual([
+      { runId: 'a', at: '2026-10-01T00:00:00.000Z', serviceCount: 400, restoreFailures: 2 },
+      { runId: 'c', at: '2026-10-03T00:00:00.000Z', serviceCount: 450, restoreFailures: 2 },
+    ]);
+    expect((await store.snapshotsBefore(cluster, '2026-10-04T00:00:00.000Z', 1)).map((s) => s.runId)).toEqual(['c']);
+    expect((await store.getSnapshot(cluster, 'd', '2026-10-04T00:00:00.000Z'))?.serviceCount).toBe(500);
+  });
+
+  it('keeps suppressions with their reason, owner and expiry', async () => {
+    const suppression = {
+      account: '111111111111',
+      region: 'eu-west-1',
+      cluster: 'payments',
+      ruleId: 'KP-IPTABLES-SCALE' as const,
+      reason: 'IPVS migration scheduled for Q1',
+      owner: 'platform-team',
+      expiresAt: '2027-01-31T00:00:00Z',
+    };
+    await store.putSuppression(suppression);
+    expect(await store.suppressions()).toEqual([suppression]);
+  });
+});

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { mapWithConcurrency } from '#workflow/concurrency.js';
+import { runWorkflow, type WorkflowSteps } from '#workflow/runner.js';
+import type { ClusterTask, DiscoveryState } from '#workflow/steps.js';
+
+const task = (name: string): ClusterTask => ({
+  runId: 'r',
+  startedAt: '2026-11-30T00:00:00.000Z',
+  account: 'a',
+  region: 'r',
+  name,
+});
+const state = (t: ClusterTask): DiscoveryState => ({
+  ...t,
+  kubernetesVersion: null,
+  endpoint: null,
+  addons: { vpcCni: null, kubeProxy: null },
+  nodes: [],
+  commandIds: [],
+  query: null,
+  queryProblem: null,
+  deadline: '2026-11-30T01:00:00.000Z',
+});
+
+/** Steps that record what ran, when, and how many clusters were in flight. */
+function recordingSteps(names: string[], pollsUntilDone: Record<string, number>, failing = new Set<string>()) {
+  const events: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const polls = new Map<string, number>();
+  const steps: WorkflowSteps = {
+    plan: async () => {
+      events.push('plan');
+      return { runId: 'r', startedAt: '2026-11-30T00:00:00.000Z', clusters: names.map(task) };
+    },
+    discover: async (t) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      events.push(`discover ${t.name}`);
+      if (failing.has(t.name)) {
+        inFlight--;
+        throw new Error(`${t.name} is broken`);
+      }
+      return state(t);
+    },
+    poll: async (s) => {
+      const n = (polls.get(s.name) ?? 0) + 1;
+      polls.set(s.name, n);
+      events.push(`poll ${s.name} ${n}`);
+      return { done: n >= (pollsUntilDone[s.name] ?? 1), commandsDone: true, queryDone: true };
+    },
+    assess: async (s) => {
+      events.push(`assess ${s.name}`);
+      inFlight--;
+      return { account: 'a', region: 'r', name: s.name, status: 'COMPLETE', score: 100 };
+    },
+    recordFailure: async (t, error) => {
+      events.push(`failed ${t.name}: ${(error as Error).message}`);
+      return { account: 'a', region: 'r', name: t.name, status: 'FAILED', score: null };
+    },
+    report: async (plan) => {
+      events.push('report');
+      return {
+        result: {
+          runId: plan.runId,
+          status: 'COMPLETE',
+          startedAt: plan.startedAt,
+          finishedAt: plan.startedAt,
+          clusters: [],
+        },
+        alertMessageId: null,
+        alertProblem: null,
+      };
+    },
+  };
+  return { steps, events, maxInFlight: () => maxInFlight };
+}
+
+describe('runWorkflow', () => {
+  it('waits before every poll, polls until done, then assesses, and reports last', async () => {
+    // Arrange
+    const { steps, events } = recordingSteps(['one'], { one: 3 });
+    const sleeps: number[] = [];
+
+    // Act
+    await runWorkflow(steps, {
+      clusterConcurrency: 1,
+      pollIntervalMs: 250,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        events.push('wait');
+      },
+    });
+
+    // Assert
+    expect(events).toEqual([
+      'plan',
+      'discover one',
+      'wait',
+      'poll one 1',
+      'wait',
+      'poll one 2',
+      'wait',
+      'poll one 3',
+      'assess one',
+      'report',
+    ]);
+    expect(sleeps).toEqual([250, 250, 250]);
+  });
+
+  it('never has more clusters in flight than the concurrency cap', async () => {
+    const names = Array.from({ length: 9 }, (_, i) => `c${i}`);
+    const { steps, maxInFlight, events } = recordingSteps(names, { c0: 4, c3: 2, c5: 3 });
+
+    await runWorkflow(steps, {
+      clusterConcurrency: 3,
+      pollIntervalMs: 1,
+      sleep: () => new Promise((r) => setTimeout(r, 1)),
+    });
+
+    expect(maxInFlight()).toBe(3);
+    expect(events.filter((e) => e.startsWith('assess')).length).toBe(9);
+  });
+
+  it('records a failing cluster as failed and goes on with the others', async () => {
+    const { steps, events } = recordingSteps(['a', 'b', 'c'], {}, new Set(['b']));
+
+    await runWorkflow(steps, { clusterConcurrency: 1, pollIntervalMs: 1, sleep: async () => {} });
+
+    expect(events).toContain('failed b: b is broken');
+    expect(events.filter((e) => e.startsWith('assess'))).toEqual(['assess a', 'assess c']);
+    expect(events.at(-1)).toBe('report');
+  });
+});
+
+describe('mapWithConcurrency', () => {
+  it('keeps results in input order whatever order calls finish in', async () => {
+    const out = await mapWithConcurrency(
+      [30, 10, 20],
+      2,
+      (ms) => new Promise<number>((r) => setTimeout(() => r(ms), ms)),
+    );
+    expect(out).toEqual([30, 10, 20]);
+  });
+
+  it('refuses a limit below one', async () => {
+    await expect(mapWithConcurrency([1], 0, async (x) => x)).rejects.toThrow(
+      'concurrency limit must be a whole number ≥ 1, got 0',
+    );
+  });
+});
