@@ -11,7 +11,9 @@ import type { LogSignals } from './model.js';
 export const LOG_SIGNAL_NEEDLES = {
   kubeProxyLockErrors: 'holding the xtables lock',
   kubeProxyRestoreFailures: 'Failed to execute iptables-restore',
-  kubeProxySlowRestores: '"iptables restore"',
+  // kube-proxy logs this trace only for restores slower than 2 s. No quotes in the needle: in the dataplane log
+  // group the klog line sits inside a JSON record, where its quotes are escaped.
+  kubeProxySlowRestores: 'iptables restore',
   ipamdApiUnreachable: 'Unable to reach API Server',
   awsNodeProbeFailures: 'Container aws-node failed liveness probe',
 } as const satisfies Record<Exclude<keyof LogSignals, 'logGroup' | 'windowHours'>, string>;

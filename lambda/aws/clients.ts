@@ -1,0 +1,128 @@
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { EksClusterDirectory } from './clusters.js';
+import { SsmCommandRunner } from './commands.js';
+import { InsightsLogQueryRunner } from './logs.js';
+import { SnsAlertPublisher } from './notify.js';
+import type { AlertPublisher, AuditTarget, TargetClients, TargetClientsFactory } from './ports.js';
+import { type SdkClientOptions, sdkClientConfig } from './sdk-config.js';
+
+/**
+ * Where the SDK clients of each audit target come from.
+ *
+ * Real AWS (no `endpoint`): in a member account the clients assume `arn:<partition>:iam::<account>:role/<roleName>`
+ * (fromTemporaryCredentials, refreshed by the SDK); in the hub account, or when no `roleName` is given, they use
+ * `credentials` or the default credential chain.
+ *
+ * Local mode (`endpoint` set, the simulator in sim/): no role is assumed. Each target gets static credentials whose
+ * access key id IS THE ACCOUNT ID (the secret is a placeholder), because the simulator tells accounts apart by the
+ * access key id in the SigV4 `Authorization` header and regions by the credential scope's region. It never checks
+ * signatures, so nothing secret is involved.
+ */
+export interface TargetClientsOptions {
+  /** loopback endpoint of the simulator; unset for real AWS */
+  endpoint?: string;
+  /** the audit role in member accounts (real AWS only) */
+  roleName?: string;
+  /** the account the auditor runs in: it uses its own credentials there instead of assuming `roleName` */
+  hubAccount?: string;
+  /** credentials of the hub (and the source of role assumption); unset: the default chain */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** ARN partition of the audit role; default `aws` */
+  partition?: string;
+  /** STS session name for assumed roles; default `fleet-audit` */
+  sessionName?: string;
+}
+
+/** How long an assumed audit-role session lasts (the SDK refreshes it before expiry). */
+const ROLE_SESSION_SECONDS = 3600;
+
+/** The client configuration for one target: region, endpoint and the target's credentials. */
+export function targetClientConfig(target: AuditTarget, options: TargetClientsOptions): SdkClientOptions {
+  if (options.endpoint !== undefined) {
+    return {
+      region: target.region,
+      endpoint: options.endpoint,
+      credentials: simulatorCredentials(target.account),
+    };
+  }
+  const assumeRole = options.roleName !== undefined && target.account !== options.hubAccount;
+  if (!assumeRole) {
+    return { region: target.region, ...(options.credentials !== undefined && { credentials: options.credentials }) };
+  }
+  return {
+    region: target.region,
+    credentials: fromTemporaryCredentials({
+      params: {
+        RoleArn: `arn:${options.partition ?? 'aws'}:iam::${target.account}:role/${options.roleName}`,
+        RoleSessionName: options.sessionName ?? 'fleet-audit',
+        DurationSeconds: ROLE_SESSION_SECONDS,
+      },
+      ...(options.credentials !== undefined && { masterCredentials: options.credentials }),
+      clientConfig: sdkClientConfig({ region: target.region }),
+    }),
+  };
+}
+
+/** Static credentials the simulator reads the account from. */
+export function simulatorCredentials(account: string): AwsCredentialIdentity {
+  return { accessKeyId: account, secretAccessKey: 'simulated-secret' };
+}
+
+/**
+ * Builds the clients of each account and region once and hands out the same ones afterwards, so SDK connection
+ * pools, adaptive-retry rate limiters and assumed-role sessions are shared by every cluster of a target.
+ */
+export function createTargetClientsFactory(options: TargetClientsOptions = {}): TargetClientsFactory {
+  const cache = new Map<string, TargetClients>();
+  return (target) => {
+    const key = `${target.account}/${target.region}`;
+    const cached = cache.get(key);
+    if (cached) return cached;
+    const config = sdkClientConfig(targetClientConfig(target, options));
+    const clients: TargetClients = {
+      directory: new EksClusterDirectory({ eks: new EKSClient(config), ec2: new EC2Client(config) }),
+      commands: new SsmCommandRunner({ ssm: new SSMClient(config) }),
+      logs: new InsightsLogQueryRunner({ logs: new CloudWatchLogsClient(config) }),
+    };
+    cache.set(key, clients);
+    return clients;
+  };
+}
+
+export interface AlertPublisherOptions {
+  /** the hub region the topic lives in */
+  region: string;
+  topicArn: string;
+  /** loopback endpoint of the simulator; unset for real AWS */
+  endpoint?: string;
+  /** unset: the default chain (real AWS) or simulator credentials for the topic's account (local mode) */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+}
+
+/** The SNS publisher of the hub's alert topic. */
+export function createAlertPublisher(options: AlertPublisherOptions): AlertPublisher {
+  const credentials =
+    options.credentials ??
+    (options.endpoint !== undefined ? simulatorCredentials(accountOfArn(options.topicArn)) : undefined);
+  const sns = new SNSClient(
+    sdkClientConfig({
+      region: options.region,
+      ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+      ...(credentials !== undefined && { credentials }),
+    }),
+  );
+  return new SnsAlertPublisher({ topicArn: options.topicArn, sns });
+}
+
+/** The account id of an ARN (`arn:aws:sns:eu-west-1:111111111111:alerts` → `111111111111`). */
+function accountOfArn(arn: string): string {
+  const account = arn.split(':')[4];
+  if (!account) throw new Error(`topic ARN ${arn} names no account (expected arn:aws:sns:<region>:<account>:<name>)`);
+  return account;
+}

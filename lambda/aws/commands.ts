@@ -1,0 +1,197 @@
+import {
+  type Command,
+  type CommandInvocation,
+  type InstanceInformation,
+  ListCommandsCommand,
+  paginateDescribeInstanceInformation,
+  paginateListCommandInvocations,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { awsCall } from './errors.js';
+import type {
+  CommandProgress,
+  CommandRunner,
+  InvocationResult,
+  ManagedInstance,
+  SendCollectorOptions,
+} from './ports.js';
+import { sdkClientConfig } from './sdk-config.js';
+
+/** SendCommand takes at most 50 InstanceIds; DescribeInstanceInformation filters are batched the same way. */
+export const SSM_BATCH_SIZE = 50;
+
+/** ListCommandInvocations and DescribeInstanceInformation return at most 50 items a page. */
+const PAGE_SIZE = 50;
+
+/** SendCommand's Comment is at most 100 characters. */
+const COMMENT_MAX = 100;
+
+/**
+ * What the SSM agent puts between a plugin's stdout and stderr in `Output`
+ * (amazon-ssm-agent `contracts.TruncateOutput`).
+ */
+export const STDERR_SEPARATOR = '\n----------ERROR-------\n';
+
+export interface SsmCommandRunnerClients {
+  ssm?: SSMClient;
+}
+
+/**
+ * {@link CommandRunner} over SSM Run Command. Pass the client in (tests, the target factory), or it builds a default
+ * one with the project's retry policy.
+ */
+export class SsmCommandRunner implements CommandRunner {
+  readonly #ssm: SSMClient;
+
+  constructor(clients: SsmCommandRunnerClients = {}) {
+    this.#ssm = clients.ssm ?? new SSMClient(sdkClientConfig());
+  }
+
+  async describeManagedInstances(instanceIds: ReadonlyArray<string>): Promise<ManagedInstance[]> {
+    const found: ManagedInstance[] = [];
+    for (const batch of chunk(instanceIds, SSM_BATCH_SIZE)) {
+      await awsCall('ssm:DescribeInstanceInformation', `${batch.length} instances`, async () => {
+        const pages = paginateDescribeInstanceInformation(
+          { client: this.#ssm, pageSize: PAGE_SIZE },
+          { Filters: [{ Key: 'InstanceIds', Values: batch }] },
+        );
+        for await (const page of pages) {
+          for (const info of page.InstanceInformationList ?? []) {
+            const instance = toManagedInstance(info);
+            if (instance) found.push(instance);
+          }
+        }
+      });
+    }
+    return found;
+  }
+
+  async sendCollector(instanceIds: ReadonlyArray<string>, options: SendCollectorOptions): Promise<string[]> {
+    const commandIds: string[] = [];
+    for (const batch of chunk(instanceIds, SSM_BATCH_SIZE)) {
+      const commandId = await awsCall(
+        'ssm:SendCommand',
+        `${options.documentName} to ${batch.length} instances`,
+        async () => {
+          const { Command: command } = await this.#ssm.send(
+            new SendCommandCommand({
+              DocumentName: options.documentName,
+              InstanceIds: batch,
+              TimeoutSeconds: options.timeoutSeconds,
+              MaxConcurrency: options.maxConcurrency,
+              MaxErrors: options.maxErrors,
+              Comment: options.comment.slice(0, COMMENT_MAX),
+            }),
+          );
+          if (!command?.CommandId) throw new Error('SendCommand returned no CommandId');
+          return command.CommandId;
+        },
+      );
+      commandIds.push(commandId);
+    }
+    return commandIds;
+  }
+
+  getProgress(commandIds: ReadonlyArray<string>): Promise<CommandProgress[]> {
+    return Promise.all(
+      commandIds.map((commandId) =>
+        awsCall('ssm:ListCommands', `command ${commandId}`, async () => {
+          const { Commands: commands } = await this.#ssm.send(new ListCommandsCommand({ CommandId: commandId }));
+          const command = commands?.[0];
+          if (!command) throw new NoSuchCommandError(commandId);
+          return toProgress(commandId, command);
+        }),
+      ),
+    );
+  }
+
+  readInvocations(commandId: string): Promise<InvocationResult[]> {
+    return awsCall('ssm:ListCommandInvocations', `command ${commandId}`, async () => {
+      const results: InvocationResult[] = [];
+      const pages = paginateListCommandInvocations(
+        { client: this.#ssm, pageSize: PAGE_SIZE },
+        { CommandId: commandId, Details: true },
+      );
+      for await (const page of pages) {
+        for (const invocation of page.CommandInvocations ?? []) {
+          const result = toInvocationResult(invocation);
+          if (result) results.push(result);
+        }
+      }
+      return results;
+    });
+  }
+}
+
+/** ListCommands answered without the command (SSM normally says InvalidCommandId instead). */
+class NoSuchCommandError extends Error {
+  override readonly name = 'InvalidCommandId';
+  constructor(commandId: string) {
+    super(`no command ${commandId}`);
+  }
+}
+
+function toManagedInstance(info: InstanceInformation): ManagedInstance | null {
+  if (!info.InstanceId) return null;
+  return {
+    instanceId: info.InstanceId,
+    pingStatus: info.PingStatus ?? 'Unknown',
+    platformType: info.PlatformType ?? null,
+    platformName: info.PlatformName ?? null,
+  };
+}
+
+function toProgress(commandId: string, command: Command): CommandProgress {
+  return {
+    commandId,
+    status: command.Status ?? 'Unknown',
+    targetCount: command.TargetCount ?? 0,
+    completedCount: command.CompletedCount ?? 0,
+    errorCount: command.ErrorCount ?? 0,
+    deliveryTimedOutCount: command.DeliveryTimedOutCount ?? 0,
+  };
+}
+
+/**
+ * One node's result. The plugin's `Output` holds stdout, then (when the script wrote to stderr) the agent's
+ * separator and stderr; `output` keeps stdout only, so a warning on stderr cannot spoil the report's JSON, and the
+ * first stderr line joins `statusDetails`, where a reader looks for why a node failed.
+ */
+function toInvocationResult(invocation: CommandInvocation): InvocationResult | null {
+  if (!invocation.InstanceId) return null;
+  const { stdout, stderr } = splitPluginOutput(invocation.CommandPlugins?.[0]?.Output);
+  const details = invocation.StatusDetails ?? null;
+  const firstErrorLine = stderr?.split('\n').find((line) => line.trim() !== '');
+  return {
+    instanceId: invocation.InstanceId,
+    status: invocation.Status ?? 'Unknown',
+    output: stdout,
+    statusDetails: firstErrorLine ? `${details ?? 'stderr'}: ${firstErrorLine.trim()}` : details,
+  };
+}
+
+/** Splits a plugin's `Output` into stdout and stderr; an empty part is null. */
+export function splitPluginOutput(output: string | undefined): { stdout: string | null; stderr: string | null } {
+  if (output === undefined) return { stdout: null, stderr: null };
+  let stdout = output;
+  let stderr = '';
+  const at = output.indexOf(STDERR_SEPARATOR);
+  const bareSeparator = STDERR_SEPARATOR.slice(1);
+  if (at !== -1) {
+    stdout = output.slice(0, at);
+    stderr = output.slice(at + STDERR_SEPARATOR.length);
+  } else if (output.startsWith(bareSeparator)) {
+    // an empty stdout: the separator's leading newline may have been trimmed away
+    stdout = '';
+    stderr = output.slice(bareSeparator.length);
+  }
+  return { stdout: stdout.trim() === '' ? null : stdout, stderr: stderr.trim() === '' ? null : stderr };
+}
+
+/** Splits a list into chunks of at most `size`, in order. */
+export function chunk<T>(items: ReadonlyArray<T>, size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}

@@ -1,0 +1,636 @@
+import { appendFileSync } from 'node:fs';
+import { dataplaneLogGroup } from '#audit/log-query.js';
+import { type InsightsEvent, InsightsSyntaxError, parseInsightsQuery, runInsightsQuery } from './insights.js';
+import { collectorOutput, type SimNode, scenarioNodes } from './nodes.js';
+import { ApiError } from './protocols/wire.js';
+import { hashString, mulberry32, randomFor } from './random.js';
+import type { Cluster, Region, Scenario, Timing } from './scenario.js';
+
+/**
+ * The state of the simulated fleet while the simulator runs: clusters and instances per account and region,
+ * SSM commands and their invocations, Logs Insights queries, and the SNS outbox. Time-dependent answers (command
+ * and query progress) are computed from the clock when asked, so nothing runs in the background.
+ *
+ * Simulated durations come from the scenario's `timing`; real time = simulated time × timeScale.
+ */
+
+export interface FleetOptions {
+  /** real clock, epoch milliseconds */
+  now: () => number;
+  timeScale: number;
+  seed: number;
+  /** append each published SNS message to this file as one JSON line */
+  outboxFile?: string;
+}
+
+/** An SNS message the simulator accepted. */
+export interface PublishedMessage {
+  messageId: string;
+  account: string;
+  region: string;
+  topicArn: string;
+  subject: string | null;
+  messageStructure: string | null;
+  /** the Message parameter as sent */
+  message: string;
+  /** with MessageStructure json: the message per protocol (`default`, `email` …); else null */
+  parts: Record<string, string> | null;
+  attributes: Record<string, { dataType: string; value: string }>;
+  publishedAt: string;
+}
+
+/** The SSM agent's limit on a plugin's output (amazon-ssm-agent contracts.MaximumPluginOutputSize). */
+export const AGENT_OUTPUT_MAX = 2400;
+const TRUNCATED_OUT = '\n---Output truncated---';
+const TRUNCATED_ERROR = '\n---Error truncated----';
+const STDERR_TITLE = '\n----------ERROR-------\n';
+
+/** Logs Insights allows 30 queries running at once per account and region. */
+const CONCURRENT_QUERIES = 30;
+
+export class Fleet {
+  readonly scenario: Scenario;
+  /** real time the simulator started; log event ages count back from here */
+  readonly startedAt: number;
+  readonly outbox: PublishedMessage[] = [];
+  /** drives probabilistic faults */
+  readonly random: () => number;
+  readonly #options: FleetOptions;
+  readonly #regions = new Map<string, RegionFleet>();
+  readonly #accounts: Set<string>;
+  #ids = 0;
+
+  constructor(scenario: Scenario, options: FleetOptions) {
+    this.scenario = scenario;
+    this.#options = options;
+    this.startedAt = options.now();
+    this.random = mulberry32(hashString(`faults|${options.seed}`));
+    this.#accounts = new Set(scenario.accounts.map((a) => a.id));
+    const nodes = scenarioNodes(scenario);
+    for (const account of scenario.accounts) {
+      for (const region of account.regions) {
+        const regionNodes = nodes.filter((n) => n.account === account.id && n.region === region.name);
+        this.#regions.set(`${account.id}/${region.name}`, new RegionFleet(this, account.id, region, regionNodes));
+      }
+    }
+  }
+
+  /** seeds run-time randomness: command ids, timings, probabilistic faults */
+  get seed(): number {
+    return this.#options.seed;
+  }
+
+  get timeScale(): number {
+    return this.#options.timeScale;
+  }
+
+  get timing(): Timing {
+    return this.scenario.timing;
+  }
+
+  now(): number {
+    return this.#options.now();
+  }
+
+  /** Simulated milliseconds elapsed since a real instant. */
+  simulatedSince(realStart: number): number {
+    return (this.now() - realStart) / this.#options.timeScale;
+  }
+
+  hasAccount(account: string): boolean {
+    return this.#accounts.has(account);
+  }
+
+  /** The state of one account and region; a region the scenario does not list is empty, as in AWS. */
+  region(account: string, region: string): RegionFleet {
+    const key = `${account}/${region}`;
+    let state = this.#regions.get(key);
+    if (!state) {
+      state = new RegionFleet(this, account, undefined, [], region);
+      this.#regions.set(key, state);
+    }
+    return state;
+  }
+
+  /** Every account and region the scenario lists, in file order. */
+  targets(): Array<{ account: string; region: string }> {
+    return this.scenario.accounts.flatMap((a) => a.regions.map((r) => ({ account: a.id, region: r.name })));
+  }
+
+  /** ARNs of the scenario's SNS topics. */
+  topicArns(): string[] {
+    return this.scenario.accounts.flatMap((a) =>
+      a.regions.flatMap((r) => r.topics.map((t) => `arn:aws:sns:${r.name}:${a.id}:${t}`)),
+    );
+  }
+
+  /** A UUID from the seeded generator, so ids repeat from run to run. */
+  nextId(): string {
+    const hex = Array.from({ length: 4 }, (_, i) =>
+      Math.floor(randomFor(this.#options.seed, 'id', this.#ids, i)() * 0x100000000)
+        .toString(16)
+        .padStart(8, '0'),
+    ).join('');
+    this.#ids++;
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  }
+
+  record(message: PublishedMessage): void {
+    this.outbox.push(message);
+    if (this.#options.outboxFile) appendFileSync(this.#options.outboxFile, `${JSON.stringify(message)}\n`);
+  }
+}
+
+/** A cluster as the EKS API shows it, with its instances. */
+export interface ClusterState {
+  spec: Cluster;
+  arn: string;
+  endpoint: string;
+  createdAt: number;
+  nodes: SimNode[];
+}
+
+export class RegionFleet {
+  readonly account: string;
+  readonly region: string;
+  readonly clusters: ClusterState[];
+  readonly instances: SimNode[];
+  readonly topics: Set<string>;
+  readonly #fleet: Fleet;
+  readonly #instances: Map<string, SimNode>;
+  readonly #logGroups = new Map<string, LogGroupState>();
+  readonly #commands = new Map<string, CommandState>();
+  readonly #queries = new Map<string, QueryState>();
+
+  constructor(fleet: Fleet, account: string, spec: Region | undefined, nodes: SimNode[], name?: string) {
+    this.#fleet = fleet;
+    this.account = account;
+    this.region = spec?.name ?? name ?? 'unknown';
+    this.instances = nodes;
+    this.#instances = new Map(nodes.map((n) => [n.instanceId, n]));
+    this.topics = new Set((spec?.topics ?? []).map((t) => `arn:aws:sns:${this.region}:${account}:${t}`));
+    this.clusters = (spec?.clusters ?? []).map((cluster) => {
+      const id = hashString(`${account}/${this.region}/${cluster.name}`).toString(16).toUpperCase().padStart(8, '0');
+      return {
+        spec: cluster,
+        arn: `arn:aws:eks:${this.region}:${account}:cluster/${cluster.name}`,
+        endpoint: cluster.endpoint ?? `https://${id.repeat(4)}.gr7.${this.region}.eks.amazonaws.com`,
+        createdAt: fleet.startedAt - 400 * 86_400_000,
+        nodes: nodes.filter((n) => n.cluster === cluster.name),
+      };
+    });
+    for (const cluster of spec?.clusters ?? []) {
+      if (!cluster.logGroup) continue;
+      const name = cluster.logGroup.name ?? dataplaneLogGroup(cluster.name);
+      const events = cluster.logGroup.events.flatMap((event) =>
+        Array.from({ length: event.repeat }, (_, k) => ({
+          timestamp: Math.round(fleet.startedAt - (event.ageMinutes + k * event.everyMinutes) * 60_000),
+          message: event.message,
+          stream: event.stream,
+          logGroup: name,
+        })),
+      );
+      this.#logGroups.set(name, { name, events, outcome: cluster.logGroup.queryOutcome });
+    }
+  }
+
+  /** real time the simulator started */
+  get startedAt(): number {
+    return this.#fleet.startedAt;
+  }
+
+  /** The scenario's page-size cap for an API (`ssm:ListCommandInvocations`), if any. */
+  pageCap(api: string): number | undefined {
+    return this.#fleet.scenario.maxPageSize[api];
+  }
+
+  // ---- EKS -------------------------------------------------------------------------------------------------------
+
+  cluster(name: string): ClusterState {
+    const cluster = this.clusters.find((c) => c.spec.name === name);
+    if (!cluster) throw new ApiError(404, 'ResourceNotFoundException', `No cluster found for name: ${name}.`);
+    return cluster;
+  }
+
+  // ---- SSM -------------------------------------------------------------------------------------------------------
+
+  /** Instances with a registered SSM agent, in scenario order. */
+  managedInstances(): SimNode[] {
+    return this.instances.filter((n) => n.ssm !== 'none');
+  }
+
+  instance(instanceId: string): SimNode | undefined {
+    return this.#instances.get(instanceId);
+  }
+
+  sendCommand(input: SendCommandInput): CommandState {
+    for (const id of input.instanceIds) {
+      const node = this.#instances.get(id);
+      if (!node || node.ssm === 'none') {
+        throw new ApiError(
+          400,
+          'InvalidInstanceId',
+          `Instances [[${id}]] not in a valid state for account ${this.account}`,
+        );
+      }
+      if (node.platformType === 'Windows') {
+        throw new ApiError(
+          400,
+          'UnsupportedPlatformType',
+          `The document ${input.documentName} does not support the platform of ${id}`,
+        );
+      }
+    }
+    const fleet = this.#fleet;
+    const commandId = fleet.nextId();
+    const timing = fleet.timing;
+    const invocations = input.instanceIds.map((id) => {
+      const node = this.#instances.get(id) as SimNode;
+      const random = randomFor(fleet.seed, commandId, id);
+      const deliverMs = timing.deliveryMs * (0.5 + random());
+      const runMs = node.commandMs ?? timing.commandMs.min + random() * (timing.commandMs.max - timing.commandMs.min);
+      return { node, deliverMs, runMs };
+    });
+    const command: CommandState = { ...input, commandId, sentAt: fleet.now(), invocations };
+    this.#commands.set(commandId, command);
+    return command;
+  }
+
+  command(commandId: string): CommandState {
+    const command = this.#commands.get(commandId);
+    if (!command) throw new ApiError(400, 'InvalidCommandId', `Command ${commandId} not found`);
+    return command;
+  }
+
+  commands(): CommandState[] {
+    return [...this.#commands.values()];
+  }
+
+  /** A command's invocations and counts as of now. */
+  commandView(command: CommandState): CommandView {
+    const invocations = command.invocations.map((plan) => this.#invocationView(command, plan));
+    const terminal = invocations.filter((i) => i.finishedAt !== null);
+    const errorCount = invocations.filter(
+      (i) => (i.status === 'Failed' && i.statusDetails === 'Failed') || i.statusDetails === 'ExecutionTimedOut',
+    ).length;
+    const deliveryTimedOutCount = invocations.filter((i) => i.statusDetails === 'DeliveryTimedOut').length;
+    const allowed = allowedErrors(command.maxErrors, invocations.length);
+    let status: string;
+    let statusDetails: string;
+    if (terminal.length < invocations.length) {
+      const started = invocations.some((i) => i.status !== 'Pending');
+      status = started ? 'InProgress' : 'Pending';
+      statusDetails = status;
+    } else if (errorCount > allowed) {
+      [status, statusDetails] = ['Failed', 'Failed'];
+    } else if (deliveryTimedOutCount > allowed) {
+      [status, statusDetails] = ['TimedOut', 'DeliveryTimedOut'];
+    } else if (invocations.every((i) => i.status === 'Success')) {
+      [status, statusDetails] = ['Success', 'Success'];
+    } else {
+      // some invocations failed, but not more than MaxErrors allows
+      [status, statusDetails] = ['Success', 'Incomplete'];
+    }
+    return {
+      status,
+      statusDetails,
+      targetCount: invocations.length,
+      completedCount: terminal.length,
+      errorCount,
+      deliveryTimedOutCount,
+      invocations,
+    };
+  }
+
+  #invocationView(command: CommandState, plan: InvocationPlan): InvocationView {
+    const fleet = this.#fleet;
+    const t = fleet.simulatedSince(command.sentAt);
+    const timeoutMs = command.timeoutSeconds * 1000;
+    const at = (simulatedMs: number) => command.sentAt + simulatedMs * fleet.timeScale;
+    const { node, deliverMs, runMs } = plan;
+    const view = (
+      status: string,
+      statusDetails: string,
+      responseCode: number,
+      finishedAt: number | null,
+      output = '',
+    ): InvocationView => ({
+      node,
+      status,
+      statusDetails,
+      responseCode,
+      startedAt: t >= deliverMs && node.ssm === 'online' ? at(deliverMs) : null,
+      finishedAt,
+      output,
+    });
+    if (node.ssm === 'offline') {
+      return t >= timeoutMs
+        ? view('TimedOut', 'DeliveryTimedOut', -1, at(timeoutMs))
+        : view('Pending', 'Pending', -1, null);
+    }
+    if (t < deliverMs) return view('Pending', 'Pending', -1, null);
+    if (node.fault === 'undeliverable') return view('Failed', 'Undeliverable', -1, at(deliverMs));
+    const doneMs = deliverMs + runMs;
+    if (node.fault === 'timeout' || doneMs > timeoutMs) {
+      return t >= timeoutMs
+        ? view('TimedOut', 'ExecutionTimedOut', -1, at(timeoutMs))
+        : view('InProgress', 'InProgress', -1, null);
+    }
+    if (t < doneMs) return view('InProgress', 'InProgress', -1, null);
+    const finishedAt = at(doneMs);
+    if (node.fault === 'failed') {
+      const stderr = 'collect.sh: line 57: awk: command not found\nfailed to run commands: exit status 127';
+      return view('Failed', 'Failed', 127, finishedAt, agentOutput('', stderr));
+    }
+    const stdout = collectorStdout(node, new Date(finishedAt).toISOString());
+    return view('Success', 'Success', 0, finishedAt, agentOutput(stdout, ''));
+  }
+
+  // ---- CloudWatch Logs -------------------------------------------------------------------------------------------
+
+  startQuery(input: StartQueryInput): string {
+    if (input.logGroups.length === 0) {
+      throw new ApiError(
+        400,
+        'InvalidParameterException',
+        'Specify logGroupName, logGroupNames or logGroupIdentifiers',
+      );
+    }
+    const groups = input.logGroups.map((name) => {
+      const group = this.#logGroups.get(name);
+      if (!group) throw new ApiError(400, 'ResourceNotFoundException', 'The specified log group does not exist.');
+      return group;
+    });
+    if (input.endTime < input.startTime) {
+      throw new ApiError(400, 'InvalidParameterException', 'endTime must be later than or equal to startTime');
+    }
+    let query: ReturnType<typeof parseInsightsQuery>;
+    try {
+      query = parseInsightsQuery(input.queryString);
+    } catch (error) {
+      if (error instanceof InsightsSyntaxError) throw new ApiError(400, 'MalformedQueryException', error.message);
+      throw error;
+    }
+    const running = [...this.#queries.values()].filter(
+      (q) => this.#fleet.simulatedSince(q.startedAt) < this.#fleet.timing.queryMs,
+    );
+    if (running.length >= CONCURRENT_QUERIES) {
+      throw new ApiError(
+        400,
+        'LimitExceededException',
+        `Account maximum query concurrency limit of [${CONCURRENT_QUERIES}] reached.`,
+      );
+    }
+    // The window is in whole seconds, both ends included.
+    const from = input.startTime * 1000;
+    const to = input.endTime * 1000 + 999;
+    const events: InsightsEvent[] = groups.flatMap((g) =>
+      g.events.filter((e) => e.timestamp >= from && e.timestamp <= to),
+    );
+    const result = runInsightsQuery(query, events);
+    const outcome = groups.find((g) => g.outcome !== 'Complete')?.outcome ?? 'Complete';
+    const queryId = this.#fleet.nextId();
+    const limited = input.limit !== undefined ? result.rows.slice(0, input.limit) : result.rows;
+    this.#queries.set(queryId, {
+      queryId,
+      startedAt: this.#fleet.now(),
+      polls: 0,
+      outcome,
+      rows: limited,
+      scanned: events.length,
+      matched: result.matched,
+      bytes: events.reduce((sum, e) => sum + Buffer.byteLength(e.message), 0),
+    });
+    return queryId;
+  }
+
+  /** GetQueryResults: the first answer is always Running; the outcome comes once the query's time has passed. */
+  queryResults(queryId: string): QueryView {
+    const query = this.#queries.get(queryId);
+    if (!query) throw new ApiError(400, 'ResourceNotFoundException', `Query ${queryId} does not exist.`);
+    query.polls++;
+    const done = query.polls > 1 && this.#fleet.simulatedSince(query.startedAt) >= this.#fleet.timing.queryMs;
+    const status = done ? query.outcome : 'Running';
+    return {
+      status,
+      rows: status === 'Complete' ? query.rows : [],
+      statistics:
+        status === 'Complete'
+          ? { recordsMatched: query.matched, recordsScanned: query.scanned, bytesScanned: query.bytes }
+          : { recordsMatched: 0, recordsScanned: 0, bytesScanned: 0 },
+    };
+  }
+
+  // ---- SNS -------------------------------------------------------------------------------------------------------
+
+  publish(input: PublishInput): string {
+    if (!this.topics.has(input.topicArn)) throw new ApiError(404, 'NotFound', 'Topic does not exist');
+    if (Buffer.byteLength(input.message) > 262_144) {
+      throw new ApiError(400, 'InvalidParameter', 'Invalid parameter: Message too long');
+    }
+    if (input.subject !== null && (input.subject.length >= 100 || input.subject === '' || hasControl(input.subject))) {
+      throw new ApiError(400, 'InvalidParameter', 'Invalid parameter: Subject');
+    }
+    let parts: Record<string, string> | null = null;
+    if (input.messageStructure === 'json') {
+      parts = jsonMessageParts(input.message);
+    } else if (input.messageStructure !== null) {
+      throw new ApiError(400, 'InvalidParameter', 'Invalid parameter: MessageStructure');
+    }
+    if (Object.keys(input.attributes).length > 10) {
+      throw new ApiError(
+        400,
+        'InvalidParameterValue',
+        'Number of message attributes [11] exceeds the allowed maximum [10].',
+      );
+    }
+    for (const [name, attribute] of Object.entries(input.attributes)) {
+      if (attribute.value === '') {
+        throw new ApiError(
+          400,
+          'InvalidParameterValue',
+          `The message attribute '${name}' must contain non-empty message attribute value.`,
+        );
+      }
+    }
+    const messageId = this.#fleet.nextId();
+    this.#fleet.record({
+      messageId,
+      account: this.account,
+      region: this.region,
+      topicArn: input.topicArn,
+      subject: input.subject,
+      messageStructure: input.messageStructure,
+      message: input.message,
+      parts,
+      attributes: input.attributes,
+      publishedAt: new Date(this.#fleet.now()).toISOString(),
+    });
+    return messageId;
+  }
+}
+
+export interface SendCommandInput {
+  documentName: string;
+  instanceIds: string[];
+  timeoutSeconds: number;
+  maxConcurrency: string;
+  maxErrors: string;
+  comment: string | null;
+}
+
+interface InvocationPlan {
+  node: SimNode;
+  /** simulated ms until an online node picks the command up */
+  deliverMs: number;
+  /** simulated ms the collector then runs */
+  runMs: number;
+}
+
+export interface CommandState extends SendCommandInput {
+  commandId: string;
+  sentAt: number;
+  invocations: InvocationPlan[];
+}
+
+export interface InvocationView {
+  node: SimNode;
+  status: string;
+  statusDetails: string;
+  responseCode: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** the plugin output as the SSM agent reports it (stdout, then the stderr title and stderr) */
+  output: string;
+}
+
+export interface CommandView {
+  status: string;
+  statusDetails: string;
+  targetCount: number;
+  completedCount: number;
+  errorCount: number;
+  deliveryTimedOutCount: number;
+  invocations: InvocationView[];
+}
+
+export interface StartQueryInput {
+  logGroups: string[];
+  queryString: string;
+  startTime: number;
+  endTime: number;
+  limit: number | undefined;
+}
+
+export interface QueryView {
+  status: string;
+  rows: Array<Array<{ field: string; value: string }>>;
+  statistics: { recordsMatched: number; recordsScanned: number; bytesScanned: number };
+}
+
+export interface PublishInput {
+  topicArn: string;
+  message: string;
+  subject: string | null;
+  messageStructure: string | null;
+  attributes: Record<string, { dataType: string; value: string }>;
+}
+
+interface LogGroupState {
+  name: string;
+  events: InsightsEvent[];
+  outcome: 'Complete' | 'Failed' | 'Timeout' | 'Cancelled';
+}
+
+interface QueryState {
+  queryId: string;
+  startedAt: number;
+  polls: number;
+  outcome: LogGroupState['outcome'];
+  rows: Array<Array<{ field: string; value: string }>>;
+  scanned: number;
+  matched: number;
+  bytes: number;
+}
+
+/** SNS rejects line breaks and other control characters in subjects. */
+function hasControl(text: string): boolean {
+  return [...text].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f);
+}
+
+/** MaxErrors as a count of invocations: "0", "5" or "10%". */
+function allowedErrors(maxErrors: string, targets: number): number {
+  const percent = /^(\d+)%$/.exec(maxErrors);
+  if (percent) return Math.floor((targets * Number(percent[1])) / 100);
+  return Number(maxErrors);
+}
+
+/** What the collector prints on a node; with the `truncated` fault, far more than the agent keeps. */
+function collectorStdout(node: SimNode, collectedAt: string): string {
+  if (node.fault !== 'truncated') return collectorOutput(node.report, collectedAt);
+  const noise = Array.from(
+    { length: 60 },
+    (_, i) => `kube-proxy metrics: unexpected line ${i + 1} of /metrics skipped`,
+  );
+  return collectorOutput({ ...node.report, errors: [...node.report.errors, ...noise] }, collectedAt);
+}
+
+/**
+ * How the SSM agent shapes a plugin's output (amazon-ssm-agent `contracts.TruncateOutput`, capacity 2,400 bytes):
+ * stdout, then — when there is stderr — a title and stderr, each truncated with a marker when they do not fit.
+ */
+export function agentOutput(stdout: string, stderr: string, capacity = AGENT_OUTPUT_MAX): string {
+  const out = Buffer.from(stdout);
+  const err = Buffer.from(stderr);
+  const title = err.length > 0 ? STDERR_TITLE : '';
+  const available = capacity - Buffer.byteLength(title);
+  if (out.length + err.length < available) return `${stdout}${title}${stderr}`;
+  const cut = (buffer: Buffer, size: number) => buffer.subarray(0, Math.max(0, size)).toString();
+  if (out.length > available / 2 && err.length > available / 2) {
+    const size = available - TRUNCATED_ERROR.length - TRUNCATED_OUT.length;
+    return `${cut(out, Math.floor(size / 2))}${TRUNCATED_OUT}${title}${cut(err, Math.floor(size / 2))}${TRUNCATED_ERROR}`;
+  }
+  if (out.length < available / 2) {
+    return `${stdout}${title}${cut(err, available - TRUNCATED_ERROR.length - out.length)}${TRUNCATED_ERROR}`;
+  }
+  return `${cut(out, available - TRUNCATED_OUT.length - err.length)}${TRUNCATED_OUT}${title}${stderr}`;
+}
+
+/** The per-protocol parts of a MessageStructure json message, as SNS validates them. */
+function jsonMessageParts(message: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    throw new ApiError(
+      400,
+      'InvalidParameter',
+      'Invalid parameter: Message Structure - JSON message body failed to parse',
+    );
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ApiError(
+      400,
+      'InvalidParameter',
+      'Invalid parameter: Message Structure - JSON message body failed to parse',
+    );
+  }
+  const parts = parsed as Record<string, unknown>;
+  if (typeof parts.default !== 'string') {
+    throw new ApiError(
+      400,
+      'InvalidParameter',
+      'Invalid parameter: Message Structure - No default entry in JSON message body',
+    );
+  }
+  for (const [key, value] of Object.entries(parts)) {
+    if (typeof value !== 'string') {
+      throw new ApiError(
+        400,
+        'InvalidParameter',
+        `Invalid parameter: Message Structure - the ${key} entry is not a string`,
+      );
+    }
+  }
+  return parts as Record<string, string>;
+}

@@ -1,0 +1,131 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { createAlertPublisher, createTargetClientsFactory } from '#aws/clients.js';
+import { sdkClientConfig } from '#aws/sdk-config.js';
+import { AuditStore } from '#aws/store.js';
+import { type AuditSettingsInput, AuditSettingsSchema } from '#workflow/settings.js';
+import type { StepDeps } from '#workflow/steps.js';
+import { startDynalite } from './dynalite.js';
+import { loadScenario, type Scenario } from './scenario.js';
+import { type Simulator, startSimulator } from './server.js';
+
+/** The fleet cannot be opened as asked (no credentials, no region): one line saying what to do. */
+export class FleetSetupError extends Error {
+  override readonly name = 'FleetSetupError';
+}
+
+/** The table name local runs use inside their dynalite state folder. */
+export const LOCAL_TABLE = 'fleet-audit';
+
+export interface LocalFleetOptions {
+  /** folder for the dynalite database (`db/`) and the alert outbox (`outbox.jsonl`) */
+  stateDir: string;
+  /** forget stored history first */
+  fresh: boolean;
+  clusters: string[];
+}
+
+/** Everything a CLI run needs, and how to put it away. */
+export interface FleetSession {
+  deps: StepDeps;
+  /** the runner's Wait between polls */
+  pollIntervalMs: number;
+  close(): Promise<void>;
+}
+
+/** Opens the local state folder's store (for `report`). */
+export async function openLocalStore(stateDir: string) {
+  await mkdir(stateDir, { recursive: true });
+  const dynamo = await startDynalite({ path: join(stateDir, 'db') });
+  const store = new AuditStore({ tableName: LOCAL_TABLE }, dynamo.client);
+  await store.ensureTable();
+  return { store, close: () => dynamo.close() };
+}
+
+async function prepareState(options: LocalFleetOptions) {
+  if (options.fresh) {
+    await rm(join(options.stateDir, 'db'), { recursive: true, force: true });
+    await rm(join(options.stateDir, 'outbox.jsonl'), { force: true });
+  }
+  return openLocalStore(options.stateDir);
+}
+
+/**
+ * The simulated fleet: the scenario served by the loopback simulator, reached by the real adapters through the
+ * real SDK, with dynalite keeping state in the folder so consecutive runs see history. Time runs on the scenario's
+ * time scale: the Wait between polls and the per-cluster deadline shrink with it.
+ */
+export async function openLocalFleet(
+  options: LocalFleetOptions & { scenario: string | Scenario },
+): Promise<FleetSession & { simulator: Simulator }> {
+  const scenario = typeof options.scenario === 'string' ? loadScenario(options.scenario) : options.scenario;
+  const local = await prepareState(options);
+  const sim = await startSimulator(scenario, { outboxFile: join(options.stateDir, 'outbox.jsonl') });
+  const topic = sim.topicArns[0];
+  const scaled = (seconds: number, floor: number) => Math.max(floor, seconds * scenario.timeScale);
+  const settings: AuditSettingsInput = {
+    targets: sim.targets,
+    clusters: options.clusters,
+    pollIntervalSeconds: scaled(15, 0.05),
+    clusterDeadlineSeconds: scaled(600, 5),
+  };
+  const deps: StepDeps = {
+    clientsFor: createTargetClientsFactory({ endpoint: sim.endpoint }),
+    store: local.store,
+    publisher: topic
+      ? createAlertPublisher({ region: topic.split(':')[3] ?? '', topicArn: topic, endpoint: sim.endpoint })
+      : null,
+    settings: AuditSettingsSchema.parse(settings),
+    now: () => new Date(),
+  };
+  return {
+    deps,
+    simulator: sim,
+    pollIntervalMs: deps.settings.pollIntervalSeconds * 1000,
+    close: async () => {
+      await sim.close();
+      await local.close();
+    },
+  };
+}
+
+/**
+ * Real AWS from a laptop: the caller's account in the given regions, history kept in the local state folder,
+ * no alerts sent (the report is the output).
+ */
+export async function openRealFleet(
+  options: LocalFleetOptions & { profile?: string; regions: string[] },
+): Promise<FleetSession> {
+  if (options.profile) process.env.AWS_PROFILE = options.profile;
+  const sts = new STSClient(sdkClientConfig({}));
+  let account: string;
+  let regions = options.regions;
+  try {
+    account = (await sts.send(new GetCallerIdentityCommand({}))).Account ?? '';
+    if (regions.length === 0) regions = [await sts.config.region()];
+  } catch (error) {
+    throw new FleetSetupError(
+      `no usable AWS credentials (${error instanceof Error ? error.message : String(error)}); ` +
+        'pass --profile or set AWS_PROFILE/AWS_REGION, or use --local for the simulated fleet',
+    );
+  } finally {
+    sts.destroy();
+  }
+  const local = await prepareState(options);
+  const deps: StepDeps = {
+    clientsFor: createTargetClientsFactory({}),
+    store: local.store,
+    publisher: null,
+    settings: AuditSettingsSchema.parse({
+      targets: regions.map((region) => ({ account, region })),
+      clusters: options.clusters,
+    }),
+    now: () => new Date(),
+  };
+  return {
+    deps,
+    pollIntervalMs: deps.settings.pollIntervalSeconds * 1000,
+    close: () => local.close(),
+  };
+}

@@ -1,0 +1,364 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { checkNodes } from './nodes.js';
+
+/**
+ * A simulated fleet, as a JSON scenario file: accounts → regions → clusters with their node groups, add-ons, nodes
+ * (compact node groups expanded into instances, see sim/nodes.ts), log events and injected faults.
+ * `sim/scenarios/<name>.json` holds the built-in ones; `default` is what `fleet-audit run --local` audits.
+ */
+
+const AccountIdSchema = z.string().regex(/^\d{12}$/, 'expected a 12-digit account id');
+const RegionNameSchema = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'expected a region name like eu-west-1');
+const ClusterNameSchema = z
+  .string()
+  .regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'expected an EKS cluster name (letters, digits, - and _)');
+const ApiSchema = z
+  .string()
+  .regex(/^(\*|(eks|ec2|ssm|logs|sns):(\*|[A-Z][A-Za-z]+))$/, 'expected "<service>:<Action>", "<service>:*" or "*"');
+
+/** A partial collector report (NodeReportInput); checked against the collector schema after merging. */
+export const ReportTemplateSchema = z.record(z.string(), z.unknown());
+export type ReportTemplate = z.infer<typeof ReportTemplateSchema>;
+
+export const NODE_FAULTS = ['timeout', 'failed', 'truncated', 'undeliverable'] as const;
+
+/**
+ * `count` nodes alike, expanded to instances with stable ids (see sim/nodes.ts). The report is the cluster's
+ * `report` deep-merged with this `report`, then `overrides[<index>]` for single nodes, then `vary` (each listed
+ * numeric field scaled by a seeded factor in [1 − f, 1 + f]).
+ */
+export const NodeGroupSchema = z.strictObject({
+  /** EKS managed node group (declared in the cluster's `nodegroups`), Karpenter node pool, or a free name */
+  nodegroup: z.string().min(1),
+  provisioner: z.enum(['managed', 'karpenter', 'self-managed']).default('managed'),
+  count: z.number().int().min(1).max(5000),
+  /** instance ids become `i-<idPrefix><index in hex>` (17 hex digits); default: a hash of the node's place */
+  idPrefix: z
+    .string()
+    .regex(/^[0-9a-f]{1,12}$/, 'expected 1 to 12 lowercase hex digits')
+    .optional(),
+  /** online: a managed instance, Online; offline: managed but ConnectionLost; none: no SSM agent registered */
+  ssm: z.enum(['online', 'offline', 'none']).default('online'),
+  platform: z.enum(['linux', 'windows']).default('linux'),
+  /** SSM PlatformName; default from the platform and the report's node.os */
+  platformName: z.string().min(1).optional(),
+  instanceType: z.string().min(1).default('m5.large'),
+  report: ReportTemplateSchema.default({}),
+  overrides: z.record(z.string().regex(/^\d+$/, 'expected a node index'), ReportTemplateSchema).default({}),
+  vary: z.record(z.string(), z.number().min(0).max(1)).default({}),
+  /** what goes wrong with the collector on these nodes */
+  fault: z.enum(NODE_FAULTS).optional(),
+  /** simulated time the collector takes on these nodes (default: the scenario's timing.commandMs range) */
+  commandMs: z.number().positive().optional(),
+});
+export type NodeGroup = z.infer<typeof NodeGroupSchema>;
+
+export const NodegroupDeclSchema = z.strictObject({
+  name: z.string().min(1),
+  amiType: z.string().min(1),
+  releaseVersion: z.string().min(1).optional(),
+});
+
+export const AddonDeclSchema = z.strictObject({
+  name: z.string().min(1),
+  version: z.string().min(1),
+  /** an object is sent as JSON text; a string is sent as written (e.g. YAML, which the auditor reads as unknown) */
+  configurationValues: z.union([z.record(z.string(), z.unknown()), z.string()]).optional(),
+  status: z.string().min(1).default('ACTIVE'),
+});
+
+export const LogEventSchema = z.strictObject({
+  /** how long before the simulator started the (newest) event was logged */
+  ageMinutes: z.number().nonnegative(),
+  /** @message, as Logs Insights sees it */
+  message: z.string().min(1),
+  /** @logStream */
+  stream: z.string().min(1),
+  /** this many events, each `everyMinutes` older than the one before */
+  repeat: z.number().int().min(1).max(100_000).default(1),
+  everyMinutes: z.number().positive().default(1),
+});
+export type LogEvent = z.infer<typeof LogEventSchema>;
+
+export const LogGroupSchema = z.strictObject({
+  /** default: /aws/containerinsights/<cluster>/dataplane */
+  name: z.string().min(1).optional(),
+  events: z.array(LogEventSchema).default([]),
+  /** how a query on this group ends */
+  queryOutcome: z.enum(['Complete', 'Failed', 'Timeout', 'Cancelled']).default('Complete'),
+});
+
+export const ClusterSchema = z.strictObject({
+  name: ClusterNameSchema,
+  /** Kubernetes version, e.g. "1.31" */
+  version: z.string().regex(/^\d+\.\d+$/, 'expected a Kubernetes version like 1.31'),
+  /** API server URL; default: a generated https://<id>.gr7.<region>.eks.amazonaws.com */
+  endpoint: z.url().optional(),
+  status: z.enum(['ACTIVE', 'CREATING', 'DELETING', 'FAILED', 'UPDATING', 'PENDING']).default('ACTIVE'),
+  platformVersion: z.string().min(1).default('eks.1'),
+  serviceIpv4Cidr: z.string().min(1).default('10.100.0.0/16'),
+  nodegroups: z.array(NodegroupDeclSchema).default([]),
+  addons: z.array(AddonDeclSchema).default([]),
+  /** the report every node of the cluster starts from */
+  report: ReportTemplateSchema.default({}),
+  nodes: z.array(NodeGroupSchema).default([]),
+  /** the Container Insights data-plane log group; absent: the cluster has none */
+  logGroup: LogGroupSchema.optional(),
+});
+export type Cluster = z.infer<typeof ClusterSchema>;
+
+export const RegionSchema = z.strictObject({
+  name: RegionNameSchema,
+  clusters: z.array(ClusterSchema).default([]),
+  /** SNS topic names that exist in this account and region */
+  topics: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected an SNS topic name')).default([]),
+});
+export type Region = z.infer<typeof RegionSchema>;
+
+export const AccountSchema = z.strictObject({
+  id: AccountIdSchema,
+  /** a label for people; not used by the APIs */
+  alias: z.string().optional(),
+  regions: z.array(RegionSchema).min(1),
+});
+export type Account = z.infer<typeof AccountSchema>;
+
+/**
+ * A fault injected on API calls: `api` is `<service>:<Action>` (`ssm:ListCommandInvocations`), `<service>:*` or
+ * `*`, optionally only for one account or region. Throttling and server errors hit a share of calls (`throttle`,
+ * `serverError`, drawn from the seeded generator) or the first N matching calls (`throttleFirst`,
+ * `serverErrorFirst`); `latencyMs` delays every matching call (on the time scale).
+ */
+export const FaultSchema = z
+  .strictObject({
+    api: ApiSchema,
+    account: AccountIdSchema.optional(),
+    region: RegionNameSchema.optional(),
+    throttle: z.number().min(0).max(1).optional(),
+    throttleFirst: z.number().int().min(1).optional(),
+    serverError: z.number().min(0).max(1).optional(),
+    serverErrorFirst: z.number().int().min(1).optional(),
+    latencyMs: z.number().nonnegative().optional(),
+  })
+  .refine(
+    (f) =>
+      f.throttle !== undefined ||
+      f.throttleFirst !== undefined ||
+      f.serverError !== undefined ||
+      f.serverErrorFirst !== undefined ||
+      f.latencyMs !== undefined,
+    'a fault needs throttle, throttleFirst, serverError, serverErrorFirst or latencyMs',
+  );
+export type Fault = z.infer<typeof FaultSchema>;
+
+const RangeSchema = z
+  .strictObject({ min: z.number().nonnegative(), max: z.number().nonnegative() })
+  .refine((r) => r.min <= r.max, { message: 'min is more than max', path: ['min'] });
+
+/** Simulated durations in milliseconds; real time = simulated time × timeScale. */
+export const TimingSchema = z.strictObject({
+  /** from SendCommand until the collector's output is in (per node, drawn from this range) */
+  commandMs: RangeSchema.default({ min: 1500, max: 4000 }),
+  /** from SendCommand until an online node picks the command up (Pending → InProgress) */
+  deliveryMs: z.number().nonnegative().default(300),
+  /** from StartQuery until the query's outcome; the first GetQueryResults always says Running */
+  queryMs: z.number().nonnegative().default(1200),
+});
+export type Timing = z.infer<typeof TimingSchema>;
+
+export const ScenarioSchema = z.strictObject({
+  /** for editors; ignored */
+  $schema: z.string().optional(),
+  description: z.string().optional(),
+  /** seeds every random choice: node ids, variations, probabilistic faults, command timings */
+  seed: z.number().int().nonnegative().default(1),
+  /** real time = simulated time × timeScale (0.01: a 2 s command completes in 20 ms) */
+  timeScale: z.number().positive().default(1),
+  timing: TimingSchema.default({ commandMs: { min: 1500, max: 4000 }, deliveryMs: 300, queryMs: 1200 }),
+  faults: z.array(FaultSchema).default([]),
+  /**
+   * Answer at most this many items a page for an API (`"ssm:ListCommandInvocations": 20`), as AWS may return fewer
+   * items than MaxResults with a NextToken; lets a test exercise pagination without thousands of resources.
+   */
+  maxPageSize: z.record(ApiSchema, z.number().int().min(1)).default({}),
+  accounts: z.array(AccountSchema).min(1),
+});
+export type Scenario = z.infer<typeof ScenarioSchema>;
+export type ScenarioInput = z.input<typeof ScenarioSchema>;
+
+/** A scenario that cannot be used: one line naming the file and the field. */
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+  /** the file (or name) the scenario came from */
+  readonly source: string;
+  /** dotted path of the offending field; null when the file as a whole is wrong */
+  readonly field: string | null;
+  readonly problem: string;
+
+  constructor(source: string, field: string | null, problem: string, options?: { cause?: unknown }) {
+    super(`scenario ${source}: ${field === null ? '' : `field ${field}: `}${problem}`, options);
+    this.source = source;
+    this.field = field;
+    this.problem = problem;
+  }
+}
+
+/** A problem found by the checks that run after the schema: a path inside the scenario and a message. */
+export interface ScenarioProblem {
+  path: ReadonlyArray<string | number>;
+  message: string;
+}
+
+const SCENARIOS_DIR = fileURLToPath(new URL('./scenarios/', import.meta.url));
+
+/** The built-in scenario names: the files in sim/scenarios. */
+export function builtInScenarios(): string[] {
+  return readdirSync(SCENARIOS_DIR)
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => file.slice(0, -'.json'.length))
+    .sort();
+}
+
+/**
+ * Loads a scenario: a built-in name (`default`, from sim/scenarios/<name>.json) or a path to a JSON file.
+ * Throws {@link ScenarioError} with one line naming the file and the field when it is missing or invalid.
+ */
+export function loadScenario(nameOrPath: string): Scenario {
+  const file = scenarioFile(nameOrPath);
+  if (file === null) {
+    const names = builtInScenarios().join(', ');
+    throw new ScenarioError(nameOrPath, null, `not found (expected a built-in scenario: ${names}, or a JSON file)`);
+  }
+  const source = displayPath(file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ScenarioError(source, null, `cannot be read (${code})`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ScenarioError(source, null, `not JSON (${(error as Error).message})`, { cause: error });
+  }
+  return parseScenario(json, source);
+}
+
+function scenarioFile(nameOrPath: string): string | null {
+  if (/^[a-z0-9-]+$/.test(nameOrPath)) {
+    const builtIn = resolve(SCENARIOS_DIR, `${nameOrPath}.json`);
+    if (existsSync(builtIn)) return builtIn;
+  }
+  const file = resolve(nameOrPath);
+  return existsSync(file) ? file : null;
+}
+
+/** Validates a scenario object; `source` names it in errors. */
+export function parseScenario(json: unknown, source: string): Scenario {
+  const parsed = ScenarioSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (!issue) throw new ScenarioError(source, null, 'invalid');
+    const path = [...issue.path];
+    // Name the unknown key itself rather than the object holding it.
+    if (issue.code === 'unrecognized_keys' && issue.keys.length === 1 && issue.keys[0] !== undefined) {
+      path.push(issue.keys[0]);
+      throw new ScenarioError(source, fieldOf(path), 'unknown field');
+    }
+    throw new ScenarioError(source, path.length > 0 ? fieldOf(path) : null, issue.message);
+  }
+  const problem = checkScenario(parsed.data);
+  if (problem) throw new ScenarioError(source, fieldOf(problem.path), problem.message);
+  return parsed.data;
+}
+
+/** Cross-field checks the schema cannot express: unique names, declared node groups, valid node reports. */
+function checkScenario(scenario: Scenario): ScenarioProblem | null {
+  const accounts = new Map<string, number>();
+  for (const [a, account] of scenario.accounts.entries()) {
+    const first = accounts.get(account.id);
+    if (first !== undefined) {
+      return { path: ['accounts', a, 'id'], message: `duplicate account id "${account.id}" (also accounts.${first})` };
+    }
+    accounts.set(account.id, a);
+    const regions = new Map<string, number>();
+    for (const [r, region] of account.regions.entries()) {
+      const base = ['accounts', a, 'regions', r];
+      const firstRegion = regions.get(region.name);
+      if (firstRegion !== undefined) {
+        return { path: [...base, 'name'], message: `duplicate region "${region.name}" (also regions.${firstRegion})` };
+      }
+      regions.set(region.name, r);
+      const problem =
+        duplicate(
+          region.clusters.map((c) => c.name),
+          [...base, 'clusters'],
+          'name',
+          'cluster name',
+        ) ?? duplicate(region.topics, [...base, 'topics'], null, 'topic');
+      if (problem) return problem;
+      for (const [c, cluster] of region.clusters.entries()) {
+        const clusterPath = [...base, 'clusters', c];
+        const clusterProblem =
+          duplicate(
+            cluster.nodegroups.map((n) => n.name),
+            [...clusterPath, 'nodegroups'],
+            'name',
+            'node group',
+          ) ??
+          duplicate(
+            cluster.addons.map((n) => n.name),
+            [...clusterPath, 'addons'],
+            'name',
+            'add-on',
+          );
+        if (clusterProblem) return clusterProblem;
+        const declared = new Set(cluster.nodegroups.map((n) => n.name));
+        for (const [g, group] of cluster.nodes.entries()) {
+          if (group.provisioner === 'managed' && !declared.has(group.nodegroup)) {
+            return {
+              path: [...clusterPath, 'nodes', g, 'nodegroup'],
+              message: `managed node group "${group.nodegroup}" is not declared in the cluster's nodegroups`,
+            };
+          }
+        }
+      }
+    }
+  }
+  return checkNodes(scenario);
+}
+
+function duplicate(
+  names: ReadonlyArray<string>,
+  path: ReadonlyArray<string | number>,
+  key: string | null,
+  what: string,
+): ScenarioProblem | null {
+  const seen = new Map<string, number>();
+  for (const [i, name] of names.entries()) {
+    const first = seen.get(name);
+    if (first !== undefined) {
+      const last = path[path.length - 1];
+      return {
+        path: key === null ? [...path, i] : [...path, i, key],
+        message: `duplicate ${what} "${name}" (also ${String(last)}.${first})`,
+      };
+    }
+    seen.set(name, i);
+  }
+  return null;
+}
+
+function fieldOf(path: ReadonlyArray<PropertyKey>): string {
+  return path.map(String).join('.');
+}
+
+function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}

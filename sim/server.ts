@@ -1,0 +1,311 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Fleet, type PublishedMessage } from './fleet.js';
+import { ec2Error, handleEc2 } from './protocols/ec2-query.js';
+import { handleLogs, handleSsm, jsonError, jsonRpcTarget, parseJsonBody } from './protocols/json-rpc.js';
+import { eksError, eksRoute, handleEks } from './protocols/rest-json.js';
+import { handleSns, snsError } from './protocols/sns-query.js';
+import { ApiError, type SimRequest, type SimResponse } from './protocols/wire.js';
+import type { Fault, Scenario } from './scenario.js';
+
+/**
+ * The simulated AWS endpoint: one loopback HTTP server that answers EKS (restJson1), EC2 (ec2Query), SSM and
+ * CloudWatch Logs (awsJson1_1) and SNS (awsQuery) the way the real services do on the wire, from a scenario.
+ *
+ * Callers are told apart by their SigV4 credentials: the access key id is the account id (see
+ * lambda/aws/clients.ts) and the credential scope names the region. Signatures are not checked. The server only
+ * ever listens on 127.0.0.1.
+ */
+
+export type SimService = 'eks' | 'ec2' | 'ssm' | 'logs' | 'sns';
+
+/** One request the simulator answered. */
+export interface SimulatedCall {
+  service: SimService;
+  action: string;
+  /** from the access key id; null when the request carried none */
+  account: string | null;
+  region: string | null;
+  status: number;
+  /** the fault injected on this call, if any */
+  fault: 'throttle' | 'serverError' | null;
+}
+
+export interface SimulatorOptions {
+  /** overrides the scenario's timeScale (real time = simulated time × timeScale) */
+  timeScale?: number;
+  /** overrides the scenario's seed for run-time randomness (ids, timings, faults); node ids stay the scenario's */
+  seed?: number;
+  /** the clock, epoch ms; default Date.now (tests may pass a controllable one) */
+  now?: () => number;
+  /** append each published SNS message to this file as one JSON line */
+  outboxFile?: string;
+}
+
+export interface Simulator {
+  /** `http://127.0.0.1:<port>` */
+  endpoint: string;
+  /** every request answered, in order */
+  calls: SimulatedCall[];
+  /** every SNS message published, in order */
+  outbox: PublishedMessage[];
+  /** the accounts and regions of the scenario: what to audit */
+  targets: Array<{ account: string; region: string }>;
+  /** ARNs of the scenario's SNS topics */
+  topicArns: string[];
+  fleet: Fleet;
+  close(): Promise<void>;
+}
+
+/** Errors the simulator injects, in each service's own spelling (the SDK retries all of them). */
+const INJECTED: Record<SimService, { throttle: ApiError; serverError: ApiError }> = {
+  eks: {
+    throttle: new ApiError(429, 'ThrottlingException', 'Rate exceeded'),
+    serverError: new ApiError(500, 'ServerException', 'We encountered an internal error. Please try again.'),
+  },
+  ec2: {
+    throttle: new ApiError(503, 'RequestLimitExceeded', 'Request limit exceeded.'),
+    serverError: new ApiError(500, 'InternalError', 'An internal error has occurred.'),
+  },
+  ssm: {
+    throttle: new ApiError(400, 'ThrottlingException', 'Rate exceeded'),
+    serverError: new ApiError(500, 'InternalServerError', 'Internal server error.'),
+  },
+  logs: {
+    throttle: new ApiError(400, 'ThrottlingException', 'Rate exceeded'),
+    serverError: new ApiError(500, 'ServiceUnavailableException', 'The service cannot complete the request.'),
+  },
+  sns: {
+    throttle: new ApiError(400, 'Throttling', 'Rate exceeded'),
+    serverError: new ApiError(500, 'InternalError', 'An internal service error has occurred.'),
+  },
+};
+
+/** Unknown access key ids, in each service's own spelling. */
+const UNKNOWN_ACCOUNT: Record<SimService, ApiError> = {
+  eks: new ApiError(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.'),
+  ec2: new ApiError(401, 'AuthFailure', 'AWS was not able to validate the provided access credentials'),
+  ssm: new ApiError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.'),
+  logs: new ApiError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.'),
+  sns: new ApiError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.'),
+};
+
+/** Starts the simulator on 127.0.0.1 and an ephemeral port. */
+export async function startSimulator(scenario: Scenario, options: SimulatorOptions = {}): Promise<Simulator> {
+  const fleet = new Fleet(scenario, {
+    now: options.now ?? Date.now,
+    timeScale: options.timeScale ?? scenario.timeScale,
+    seed: options.seed ?? scenario.seed,
+    ...(options.outboxFile !== undefined && { outboxFile: options.outboxFile }),
+  });
+  const calls: SimulatedCall[] = [];
+  const faults = new FaultInjector(scenario.faults, fleet);
+  const server = createServer((req, res) => {
+    handle(req, res, fleet, faults, calls).catch((error: unknown) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`simulator failure: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    calls,
+    outbox: fleet.outbox,
+    targets: fleet.targets(),
+    topicArns: fleet.topicArns(),
+    fleet,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  fleet: Fleet,
+  faults: FaultInjector,
+  calls: SimulatedCall[],
+): Promise<void> {
+  const request = await readRequest(req);
+  const requestId = randomUUID();
+  const identity = parseIdentity(request.headers.authorization);
+  const operation = identifyOperation(request);
+  if (!operation) {
+    send(
+      res,
+      { status: 400, headers: { 'content-type': 'text/plain' }, body: 'not an AWS request the simulator serves' },
+      requestId,
+    );
+    return;
+  }
+  const { service, action } = operation;
+  const call: SimulatedCall = {
+    service,
+    action,
+    account: identity?.account ?? null,
+    region: identity?.region ?? null,
+    status: 200,
+    fault: null,
+  };
+  calls.push(call);
+  let response: SimResponse;
+  try {
+    if (!identity || !fleet.hasAccount(identity.account)) throw UNKNOWN_ACCOUNT[service];
+    const injected = await faults.apply(service, action, identity.account, identity.region);
+    if (injected) {
+      call.fault = injected;
+      throw INJECTED[service][injected];
+    }
+    const region = fleet.region(identity.account, identity.region);
+    response = dispatch(service, action, request, region, requestId);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    response = errorResponse(service, error, requestId);
+  }
+  call.status = response.status;
+  send(res, response, requestId);
+}
+
+function dispatch(
+  service: SimService,
+  action: string,
+  request: SimRequest,
+  region: ReturnType<Fleet['region']>,
+  requestId: string,
+): SimResponse {
+  switch (service) {
+    case 'eks':
+      return handleEks(request, region);
+    case 'ec2':
+      return handleEc2(new URLSearchParams(request.body), region, requestId);
+    case 'sns':
+      return handleSns(new URLSearchParams(request.body), region, requestId);
+    case 'ssm':
+      return handleSsm(action, parseJsonBody(request.body), region);
+    case 'logs':
+      return handleLogs(action, parseJsonBody(request.body), region);
+  }
+}
+
+function errorResponse(service: SimService, error: ApiError, requestId: string): SimResponse {
+  switch (service) {
+    case 'eks':
+      return eksError(error);
+    case 'ec2':
+      return ec2Error(error, requestId);
+    case 'sns':
+      return snsError(error, requestId);
+    case 'ssm':
+    case 'logs':
+      return jsonError(error);
+  }
+}
+
+/** Which service and action a request is, from its shape (target header, path, or form Action + Version). */
+function identifyOperation(request: SimRequest): { service: SimService; action: string } | null {
+  const target = header(request.headers, 'x-amz-target');
+  const rpc = jsonRpcTarget(target);
+  if (rpc) return rpc;
+  const route = eksRoute(request);
+  if (route) return { service: 'eks', action: route.action };
+  if (request.method === 'POST') {
+    const params = new URLSearchParams(request.body);
+    const action = params.get('Action');
+    if (action !== null && params.get('Version') === '2016-11-15') return { service: 'ec2', action };
+    if (action !== null && params.get('Version') === '2010-03-31') return { service: 'sns', action };
+  }
+  if (request.path.startsWith('/clusters')) return { service: 'eks', action: `${request.method} ${request.path}` };
+  return null;
+}
+
+/** The account (access key id) and region of a SigV4 `Authorization` header. */
+function parseIdentity(authorization: string | string[] | undefined): { account: string; region: string } | null {
+  const value = Array.isArray(authorization) ? authorization[0] : authorization;
+  const match = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\/[^/]+\/aws4_request/.exec(value ?? '');
+  if (!match?.[1] || !match[2]) return null;
+  return { account: match[1], region: match[2] };
+}
+
+async function readRequest(req: IncomingMessage): Promise<SimRequest> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  return {
+    method: req.method ?? 'GET',
+    path: url.pathname,
+    query: url.searchParams,
+    headers: req.headers,
+    body: Buffer.concat(chunks).toString('utf8'),
+  };
+}
+
+function send(res: ServerResponse, response: SimResponse, requestId: string): void {
+  res.writeHead(response.status, {
+    ...response.headers,
+    'x-amzn-requestid': requestId,
+    'content-length': Buffer.byteLength(response.body),
+  });
+  res.end(response.body);
+}
+
+function header(headers: SimRequest['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Applies the scenario's faults: latency on every matching call, throttling and server errors on some. */
+class FaultInjector {
+  readonly #counts: number[];
+
+  constructor(
+    private readonly faults: ReadonlyArray<Fault>,
+    private readonly fleet: Fleet,
+  ) {
+    this.#counts = faults.map(() => 0);
+  }
+
+  async apply(
+    service: SimService,
+    action: string,
+    account: string,
+    region: string,
+  ): Promise<'throttle' | 'serverError' | null> {
+    let latencyMs = 0;
+    let injected: 'throttle' | 'serverError' | null = null;
+    for (const [i, fault] of this.faults.entries()) {
+      if (!matches(fault, service, action, account, region)) continue;
+      const n = (this.#counts[i] ?? 0) + 1;
+      this.#counts[i] = n;
+      latencyMs += fault.latencyMs ?? 0;
+      if (injected) continue;
+      if ((fault.throttleFirst !== undefined && n <= fault.throttleFirst) || this.#draw(fault.throttle)) {
+        injected = 'throttle';
+      } else if (
+        (fault.serverErrorFirst !== undefined && n <= fault.serverErrorFirst) ||
+        this.#draw(fault.serverError)
+      ) {
+        injected = 'serverError';
+      }
+    }
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs * this.fleet.timeScale));
+    return injected;
+  }
+
+  #draw(probability: number | undefined): boolean {
+    return probability !== undefined && probability > 0 && this.fleet.random() < probability;
+  }
+}
+
+function matches(fault: Fault, service: SimService, action: string, account: string, region: string): boolean {
+  if (fault.account !== undefined && fault.account !== account) return false;
+  if (fault.region !== undefined && fault.region !== region) return false;
+  return fault.api === '*' || fault.api === `${service}:*` || fault.api === `${service}:${action}`;
+}

@@ -1,0 +1,89 @@
+import { NotFoundException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { SnsAlertPublisher, snsSubject } from '#aws/notify.js';
+import type { AlertMessage } from '#aws/ports.js';
+
+const sns = mockClient(SNSClient);
+const TOPIC = 'arn:aws:sns:eu-west-1:111111111111:fleet-audit-alerts';
+const publisher = () => new SnsAlertPublisher({ topicArn: TOPIC, sns: new SNSClient({ region: 'eu-west-1' }) });
+
+const MESSAGE: AlertMessage = {
+  subject: 'fleet-audit: 2 new findings',
+  text: 'checkout-prod: XT-LOCK-CONTENTION HIGH',
+  chatbot: { version: '1.0', source: 'custom', content: { title: '2 new findings', description: 'checkout-prod' } },
+  attributes: { severity: 'HIGH', account: '111111111111', cluster: 'checkout-prod' },
+};
+
+describe('SnsAlertPublisher', () => {
+  beforeEach(() => {
+    sns.reset();
+  });
+
+  it('publishes one json-structured message: Chatbot JSON by default, plain text for email, with filterable attributes', async () => {
+    // Arrange
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+
+    // Act
+    const messageId = await publisher().publish(MESSAGE);
+
+    // Assert
+    expect(messageId).toBe('m-1');
+    expect(sns).toHaveReceivedCommandExactlyOnceWith(PublishCommand, {
+      TopicArn: TOPIC,
+      Subject: 'fleet-audit: 2 new findings',
+      MessageStructure: 'json',
+      Message: JSON.stringify({
+        default: JSON.stringify(MESSAGE.chatbot),
+        email: 'checkout-prod: XT-LOCK-CONTENTION HIGH',
+      }),
+      MessageAttributes: {
+        severity: { DataType: 'String', StringValue: 'HIGH' },
+        account: { DataType: 'String', StringValue: '111111111111' },
+        cluster: { DataType: 'String', StringValue: 'checkout-prod' },
+      },
+    });
+  });
+
+  it('leaves out empty attributes, which SNS would reject', async () => {
+    // Arrange
+    sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
+
+    // Act
+    await publisher().publish({ ...MESSAGE, attributes: { severity: 'HIGH', account: '', cluster: '' } });
+
+    // Assert
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+      MessageAttributes: { severity: { DataType: 'String', StringValue: 'HIGH' } },
+    });
+  });
+
+  it('says a missing topic is not found', async () => {
+    // Arrange
+    sns.on(PublishCommand).rejects(new NotFoundException({ message: 'Topic does not exist', $metadata: {} }));
+
+    // Act
+    const error = await publisher()
+      .publish(MESSAGE)
+      .catch((e: unknown) => e);
+
+    // Assert
+    expect(error).toMatchObject({ name: 'AwsCallError', code: 'NotFoundException', notFound: true });
+  });
+});
+
+describe('snsSubject', () => {
+  it('keeps a short subject as it is', () => {
+    expect(snsSubject('fleet-audit: all clear')).toBe('fleet-audit: all clear');
+  });
+
+  it('joins lines and cuts a long subject to 99 characters', () => {
+    // Act
+    const subject = snsSubject(`first line\nsecond ${'x'.repeat(200)}`);
+
+    // Assert
+    expect(subject).toHaveLength(99);
+    expect(subject.startsWith('first line second xxx')).toBe(true);
+    expect(subject.endsWith('x...')).toBe(true);
+  });
+});

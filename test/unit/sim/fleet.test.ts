@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { agentOutput, Fleet } from '#sim/fleet.js';
+import { ApiError } from '#sim/protocols/wire.js';
+import { parseScenario, type ScenarioInput } from '#sim/scenario.js';
+
+const ACCOUNT = '111111111111';
+const REGION = 'eu-west-1';
+
+/** A fleet on a clock the test moves by hand (timeScale 1: simulated ms = real ms). */
+function fleetOf(
+  nodes: NonNullable<ScenarioInput['accounts'][number]['regions'][number]['clusters']>[number]['nodes'],
+) {
+  let now = Date.parse('2026-06-10T08:00:00Z');
+  const scenario = parseScenario(
+    {
+      timing: { commandMs: { min: 1000, max: 1000 }, deliveryMs: 200, queryMs: 500 },
+      accounts: [
+        {
+          id: ACCOUNT,
+          regions: [
+            {
+              name: REGION,
+              topics: ['alerts'],
+              clusters: [
+                { name: 'a', version: '1.31', nodegroups: [{ name: 'ng', amiType: 'AL2023_x86_64_STANDARD' }], nodes },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+    'inline',
+  );
+  const fleet = new Fleet(scenario, { now: () => now, timeScale: 1, seed: scenario.seed });
+  return {
+    region: fleet.region(ACCOUNT, REGION),
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+const send = (instanceIds: string[], maxErrors = '100%') => ({
+  documentName: 'FleetAudit-Collector',
+  instanceIds,
+  timeoutSeconds: 60,
+  maxConcurrency: '50',
+  maxErrors,
+  comment: null,
+});
+
+describe('agentOutput (the SSM agent shaping plugin output)', () => {
+  it('passes short stdout through unchanged', () => {
+    expect(agentOutput('{"a":1}\n', '')).toBe('{"a":1}\n');
+  });
+
+  it('puts stderr after the agent title', () => {
+    expect(agentOutput('out\n', 'warning\n')).toBe('out\n\n----------ERROR-------\nwarning\n');
+  });
+
+  it('cuts stdout that does not fit to 2,400 bytes with the truncation marker', () => {
+    // Act
+    const output = agentOutput('x'.repeat(3000), '');
+
+    // Assert
+    expect(Buffer.byteLength(output)).toBe(2400);
+    expect(output.endsWith('x\n---Output truncated---')).toBe(true);
+  });
+
+  it('also truncates stdout of exactly 2,400 bytes, as the agent compares with less-than', () => {
+    expect(agentOutput('x'.repeat(2400), '').endsWith('\n---Output truncated---')).toBe(true);
+  });
+});
+
+describe('a simulated Run Command', () => {
+  it('goes from Pending through InProgress to Success as simulated time passes', () => {
+    // Arrange
+    const { region, advance } = fleetOf([{ nodegroup: 'ng', count: 2 }]);
+    const command = region.sendCommand(send(region.instances.map((n) => n.instanceId)));
+
+    // Act
+    const atStart = region.commandView(command);
+    advance(400);
+    const delivered = region.commandView(command);
+    advance(1000);
+    const done = region.commandView(command);
+
+    // Assert
+    expect([atStart.status, atStart.completedCount]).toEqual(['Pending', 0]);
+    expect([delivered.status, delivered.completedCount]).toEqual(['InProgress', 0]);
+    expect([done.status, done.completedCount, done.errorCount]).toEqual(['Success', 2, 0]);
+    expect(done.invocations.map((i) => JSON.parse(i.output).node.instanceId)).toEqual(
+      region.instances.map((n) => n.instanceId),
+    );
+  });
+
+  it('plays out the same way in two fleets from the same scenario', () => {
+    // Arrange
+    const first = fleetOf([{ nodegroup: 'ng', count: 5 }]);
+    const second = fleetOf([{ nodegroup: 'ng', count: 5 }]);
+    const run = ({ region, advance }: ReturnType<typeof fleetOf>) => {
+      const command = region.sendCommand(send(region.instances.map((n) => n.instanceId)));
+      advance(1100);
+      return [command.commandId, region.commandView(command).invocations.map((i) => i.status)];
+    };
+
+    // Act / Assert
+    expect(run(first)).toEqual(run(second));
+  });
+
+  it('times out delivery to an offline node at the command time-out', () => {
+    // Arrange
+    const { region, advance } = fleetOf([{ nodegroup: 'ng', count: 1, ssm: 'offline' }]);
+    const command = region.sendCommand(send(region.instances.map((n) => n.instanceId)));
+
+    // Act
+    advance(59_999);
+    const before = region.commandView(command);
+    advance(1);
+    const after = region.commandView(command);
+
+    // Assert
+    expect(before.invocations.map((i) => i.status)).toEqual(['Pending']);
+    expect(after.invocations.map((i) => [i.status, i.statusDetails])).toEqual([['TimedOut', 'DeliveryTimedOut']]);
+    expect([after.status, after.deliveryTimedOutCount]).toEqual(['Success', 1]);
+  });
+
+  it('fails a command when more invocations fail than MaxErrors allows', () => {
+    // Arrange
+    const { region, advance } = fleetOf([
+      { nodegroup: 'ng', count: 1 },
+      { nodegroup: 'ng', count: 1, fault: 'failed' },
+    ]);
+    const command = region.sendCommand(
+      send(
+        region.instances.map((n) => n.instanceId),
+        '0',
+      ),
+    );
+
+    // Act
+    advance(5000);
+    const view = region.commandView(command);
+
+    // Assert
+    expect([view.status, view.errorCount, view.completedCount]).toEqual(['Failed', 1, 2]);
+    expect(view.invocations[1]?.output).toBe(
+      '\n----------ERROR-------\ncollect.sh: line 57: awk: command not found\nfailed to run commands: exit status 127',
+    );
+  });
+
+  it('refuses instances without an SSM agent and Windows instances, as SSM does', () => {
+    // Arrange
+    const { region } = fleetOf([
+      { nodegroup: 'ng', count: 1, ssm: 'none' },
+      { nodegroup: 'ng', count: 1, platform: 'windows' },
+    ]);
+    const [unmanaged, windows] = region.instances.map((n) => n.instanceId);
+
+    // Act / Assert
+    expect(() => region.sendCommand(send([unmanaged ?? '']))).toThrow(
+      new ApiError(400, 'InvalidInstanceId', `Instances [[${unmanaged}]] not in a valid state for account ${ACCOUNT}`),
+    );
+    expect(() => region.sendCommand(send([windows ?? '']))).toThrowError(/does not support the platform/);
+  });
+});
+
+describe('a simulated SNS topic', () => {
+  it('rejects a json-structured message without a default entry', () => {
+    // Arrange
+    const { region } = fleetOf([]);
+
+    // Act / Assert
+    expect(() =>
+      region.publish({
+        topicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:alerts`,
+        message: JSON.stringify({ email: 'text' }),
+        subject: 'x',
+        messageStructure: 'json',
+        attributes: {},
+      }),
+    ).toThrow('Invalid parameter: Message Structure - No default entry in JSON message body');
+  });
+});
