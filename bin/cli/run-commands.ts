@@ -1,12 +1,147 @@
-import type { Command } from 'commander';
-import { UsageError } from '#cli/errors.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { type RunResult, SEVERITIES, type Severity, severityRank } from '#audit/model.js';
+import { renderRunMarkdown } from '#audit/render/markdown.js';
+import { renderRunText } from '#audit/render/text.js';
+import { EXIT_FINDINGS, UsageError } from '#cli/errors.js';
+import {
+  FleetSetupError,
+  type LocalFleetOptions,
+  openLocalFleet,
+  openLocalStore,
+  openRealFleet,
+} from '#sim/local-fleet.js';
+import { ScenarioError } from '#sim/scenario.js';
+import { runAudit } from '#workflow/audit-run.js';
+import { plan } from '#workflow/steps.js';
 
-/** Placeholder until this command lands: says so and exits 2. */
+const DEFAULT_STATE_DIR = '.fleet-audit';
+
+interface RunFlags {
+  local?: boolean;
+  scenario: string;
+  json?: boolean;
+  out?: string;
+  fresh?: boolean;
+  stateDir: string;
+  failOn?: Severity;
+  profile?: string;
+  regions?: string[];
+  clusters?: string[];
+  dryRun?: boolean;
+}
+
+interface ReportFlags {
+  run?: string;
+  format: 'text' | 'markdown' | 'json';
+  local?: boolean;
+  stateDir: string;
+}
+
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** `run` (simulated or real fleet) and `report` (a stored run). */
 export function registerRunCommands(program: Command): void {
   program
     .command('run')
-    .allowUnknownOption()
-    .action(() => {
-      throw new UsageError('the run command is not built yet');
+    .description('audit the simulated fleet (--local) or the EKS clusters your AWS credentials reach')
+    .option('--local', 'audit the built-in simulated fleet (no AWS account needed)')
+    .option('--scenario <name|file>', 'simulated fleet: a built-in scenario name or a scenario JSON file', 'default')
+    .option('--json', 'print one JSON object instead of the readable report')
+    .option('--out <dir>', 'also write run.json, report.txt and report.md to this folder')
+    .option('--fresh', 'forget the stored history before running')
+    .option('--state-dir <dir>', 'where local runs keep their DynamoDB state and alert outbox', DEFAULT_STATE_DIR)
+    .addOption(
+      new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices(SEVERITIES),
+    )
+    .option('--profile <profile>', 'real AWS: the named profile to use')
+    .option('--regions <a,b>', 'real AWS: regions to audit (default: the profile region)', list)
+    .option('--clusters <x,y>', 'only these clusters', list)
+    .option('--dry-run', 'real AWS: list the clusters that would be audited, send nothing')
+    .action(async (flags: RunFlags) => {
+      if (!flags.local && flags.scenario !== 'default') throw new UsageError('--scenario needs --local');
+      if (flags.local && (flags.profile || flags.regions || flags.dryRun)) {
+        throw new UsageError('--profile, --regions and --dry-run are for real AWS runs; drop them or drop --local');
+      }
+      const options: LocalFleetOptions = {
+        stateDir: resolve(flags.stateDir),
+        fresh: Boolean(flags.fresh),
+        clusters: flags.clusters ?? [],
+      };
+      const fleet = await openFleet(flags, options);
+      try {
+        if (flags.dryRun) {
+          const runPlan = await plan(fleet.deps);
+          for (const c of runPlan.clusters) process.stdout.write(`${c.account}/${c.region}/${c.name}\n`);
+          return;
+        }
+        const output = await runAudit(fleet.deps, { pollIntervalMs: fleet.pollIntervalMs });
+        await printRun(output.result, flags);
+        if (output.alertProblem) process.stderr.write(`fleet-audit: ${output.alertProblem}\n`);
+        if (flags.failOn && breaches(output.result, flags.failOn)) process.exitCode = EXIT_FINDINGS;
+      } finally {
+        await fleet.close();
+      }
     });
+
+  program
+    .command('report')
+    .description('print a stored run (default: the newest)')
+    .option('--run <id>', 'the run id')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
+    .option('--local', 'read the local state folder (the only store this command reads so far)')
+    .option('--state-dir <dir>', 'the local state folder', DEFAULT_STATE_DIR)
+    .action(async (flags: ReportFlags) => {
+      const local = await openLocalStore(resolve(flags.stateDir));
+      try {
+        const runId = flags.run ?? (await local.store.latestRunId());
+        if (!runId) throw new UsageError(`no run stored in ${flags.stateDir}; run \`fleet-audit run --local\` first`);
+        const record = await local.store.getRun(runId);
+        if (!record) throw new UsageError(`run ${runId} is not in ${flags.stateDir}`);
+        if (!record.result) throw new UsageError(`run ${runId} has not finished (status ${record.status})`);
+        process.stdout.write(format(record.result, flags.format));
+      } finally {
+        await local.close();
+      }
+    });
+}
+
+async function openFleet(flags: RunFlags, options: LocalFleetOptions) {
+  try {
+    return flags.local
+      ? await openLocalFleet({ ...options, scenario: flags.scenario })
+      : await openRealFleet({ ...options, profile: flags.profile, regions: flags.regions ?? [] });
+  } catch (error) {
+    if (error instanceof ScenarioError || error instanceof FleetSetupError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+function format(result: RunResult, as: 'text' | 'markdown' | 'json'): string {
+  if (as === 'json') return `${JSON.stringify(result, null, 2)}\n`;
+  return as === 'markdown' ? renderRunMarkdown(result) : renderRunText(result);
+}
+
+async function printRun(result: RunResult, flags: RunFlags): Promise<void> {
+  process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : renderRunText(result));
+  if (flags.out) {
+    const dir = resolve(flags.out);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'run.json'), `${JSON.stringify(result, null, 2)}\n`);
+    await writeFile(join(dir, 'report.txt'), renderRunText(result));
+    await writeFile(join(dir, 'report.md'), renderRunMarkdown(result));
+  }
+}
+
+function breaches(result: RunResult, failOn: Severity): boolean {
+  return result.clusters.some((c) =>
+    c.findings.some(
+      (f) => f.state !== 'RESOLVED' && f.state !== 'SUPPRESSED' && severityRank(f.severity) >= severityRank(failOn),
+    ),
+  );
 }

@@ -1,0 +1,99 @@
+import { type ClusterResult, type Finding, type RunResult, SEVERITIES, severityRank } from '../model.js';
+import { clusterLabel } from './digest.js';
+
+export interface TextOptions {
+  /** findings shown per cluster (most severe first); the rest are counted */
+  topFindings?: number;
+}
+
+/** The readable run report `npm start` prints: a table of clusters, then each cluster's top findings. */
+export function renderRunText(run: RunResult, options: TextOptions = {}): string {
+  const top = options.topFindings ?? 5;
+  const regions = new Set(run.clusters.map((c) => c.region).filter(Boolean));
+  const lines = [
+    `Fleet audit ${run.runId} — ${run.status}: ${run.clusters.length} cluster${run.clusters.length === 1 ? '' : 's'}` +
+      ` in ${regions.size} region${regions.size === 1 ? '' : 's'}`,
+    '',
+    ...table(
+      ['CLUSTER', 'SCORE', 'AUDIT', 'NODES READ', 'FINDINGS'],
+      run.clusters.map((c) => [
+        clusterLabel(c),
+        c.score === null ? '—' : String(c.score),
+        c.status,
+        `${c.nodes.reached}/${c.nodes.expected}`,
+        severityCounts(c.findings) || 'none',
+      ]),
+      [false, true, false, true, false],
+    ),
+  ];
+  for (const cluster of run.clusters) {
+    lines.push('', ...clusterSection(cluster, top));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function clusterSection(cluster: ClusterResult, top: number): string[] {
+  const open = cluster.findings
+    .filter((f) => f.state !== 'RESOLVED')
+    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+  const resolved = cluster.findings.filter((f) => f.state === 'RESOLVED');
+  const header = `${clusterLabel(cluster)} — score ${cluster.score ?? 'n/a (not audited)'}`;
+  const lines = [header];
+  if (open.length === 0) lines.push('  No findings.');
+  for (const finding of open.slice(0, top)) lines.push(...findingLines(finding));
+  if (open.length > top) lines.push(`  … and ${open.length - top} more (fleet-audit report for all)`);
+  for (const finding of resolved) lines.push(`  RESOLVED  ${finding.ruleId}: ${finding.title}`);
+  if (cluster.nodes.unreachable + cluster.nodes.failed > 0) {
+    lines.push(
+      `  Not read: ${cluster.nodes.unreachable} unreachable, ${cluster.nodes.failed} failed of ${cluster.nodes.expected} nodes`,
+    );
+  }
+  return lines;
+}
+
+const INDENT = ' '.repeat(11);
+const WIDTH = 116;
+
+function findingLines(f: Finding): string[] {
+  return [
+    `  ${f.severity.padEnd(8)} ${f.ruleId} [${f.state}] ${f.title}`,
+    ...wrap(f.evidence.summary, INDENT, INDENT),
+    ...wrap(`Fix: ${f.remediation.summary}`, INDENT, `${INDENT}     `),
+  ];
+}
+
+/** Wraps text at word boundaries to WIDTH columns. */
+function wrap(text: string, first: string, rest: string): string[] {
+  const lines: string[] = [];
+  let line = first;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const blank = line === first || line === rest;
+    if (!blank && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = rest + word;
+    } else {
+      line += blank ? word : ` ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** "1 CRITICAL, 2 HIGH" over the findings that are not resolved. */
+export function severityCounts(findings: ReadonlyArray<Finding>): string {
+  const open = findings.filter((f) => f.state !== 'RESOLVED');
+  return SEVERITIES.map((s) => [s, open.filter((f) => f.severity === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ');
+}
+
+function table(header: string[], rows: string[][], rightAlign: boolean[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (rightAlign[i] ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
