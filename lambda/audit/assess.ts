@@ -1,4 +1,6 @@
-import { p50 } from './aggregate.js';
+import type { MetricAggregate } from './aggregate.js';
+import { coverageOf, reportedNodes } from './coverage.js';
+import { clusterMetrics, type NodeMetric } from './metrics.js';
 import {
   type AuditStatus,
   type ClusterEvidence,
@@ -11,10 +13,14 @@ import {
   type Severity,
   severityRank,
 } from './model.js';
+import { auditFailed } from './rules/audit-failed.js';
 import { CATALOGUE } from './rules/catalogue.js';
-import type { ReportedNode, RuleContext } from './rules/rule.js';
+import { restoreFailureSum, serviceCount } from './rules/facts.js';
+import type { Rule, RuleContext } from './rules/rule.js';
 import { scoreCluster } from './scoring.js';
 import type { Thresholds } from './thresholds.js';
+
+export { coverageOf, reportedNodes };
 
 /** A rule that fired in this run, before the lifecycle gives it a state. */
 export interface Detection {
@@ -31,73 +37,57 @@ export interface ClusterAssessment {
   status: AuditStatus;
   score: number | null;
   nodes: NodeCoverage;
+  /** most severe first, then in catalogue order */
   detections: Detection[];
   notEvaluated: NotEvaluated[];
   /** trend inputs stored with the snapshot */
   serviceCount: number | null;
   restoreFailures: number | null;
+  /** p50/p95/max of each node metric over the reached nodes, per cluster and per node group */
+  metrics: Record<NodeMetric, MetricAggregate>;
 }
 
-export function coverageOf(evidence: ClusterEvidence): NodeCoverage {
-  const count = (reach: string) => evidence.nodes.filter((n) => n.reach === reach).length;
-  return {
-    expected: evidence.nodes.length,
-    reached: count('REACHED'),
-    unreachable: count('UNREACHABLE'),
-    failed: count('FAILED'),
-  };
-}
-
-export function reportedNodes(evidence: ClusterEvidence): ReportedNode[] {
-  return evidence.nodes.flatMap((n) =>
-    n.reach === 'REACHED' && n.report ? [{ instanceId: n.instanceId, nodegroup: n.nodegroup, report: n.report }] : [],
-  );
-}
-
-/** Runs every rule of the catalogue over one cluster's evidence and scores the result. */
+/**
+ * Runs every rule of the catalogue over one cluster's evidence and scores the result. When AUDIT-FAILED fires
+ * (discovery failed, or no node report could be read) it replaces every other rule: status FAILED, score null,
+ * and every other rule is listed as not evaluated.
+ */
 export function assessCluster(evidence: ClusterEvidence, thresholds: Thresholds): ClusterAssessment {
   const nodes = reportedNodes(evidence);
   const coverage = coverageOf(evidence);
-  const trend = trendInputs(nodes);
-  if (evidence.auditError !== null || coverage.reached === 0) {
-    const reason = evidence.auditError ?? `no node of ${coverage.expected} could be read`;
+  const context: RuleContext = { evidence, nodes, thresholds };
+  const trend = {
+    serviceCount: serviceCount(nodes).services,
+    restoreFailures: restoreFailureSum(nodes),
+    metrics: clusterMetrics(nodes),
+  };
+  const failed = auditFailed.evaluate(context);
+  if (failed.kind === 'fired') {
     return {
       status: 'FAILED',
-      score: null,
+      score: scoreCluster([], false),
       nodes: coverage,
-      detections: [auditFailed(evidence, reason)],
-      notEvaluated: CATALOGUE.filter((r) => r.id !== 'AUDIT-FAILED').map((r) => ({
+      detections: [detectionOf(auditFailed, failed, evidence)],
+      notEvaluated: CATALOGUE.filter((r) => r.id !== auditFailed.id).map((r) => ({
         ruleId: r.id,
         reason: 'the cluster could not be audited',
       })),
       ...trend,
     };
   }
-  const context: RuleContext = { evidence, nodes, thresholds };
   const detections: Detection[] = [];
   const notEvaluated: NotEvaluated[] = [];
   for (const rule of CATALOGUE) {
+    if (rule.id === auditFailed.id) continue;
     const outcome = rule.evaluate(context);
-    if (outcome.kind === 'fired') {
-      detections.push({
-        ruleId: rule.id,
-        severity: outcome.severity,
-        title: outcome.title ?? rule.title,
-        evidence: outcome.evidence,
-        remediation: outcome.remediation,
-        fingerprint: fingerprintOf(evidence.cluster, rule.id),
-      });
-    } else if (outcome.kind === 'not-evaluated') {
-      notEvaluated.push({ ruleId: rule.id, reason: outcome.reason });
-    }
+    if (outcome.kind === 'fired') detections.push(detectionOf(rule, outcome, evidence));
+    else if (outcome.kind === 'not-evaluated') notEvaluated.push({ ruleId: rule.id, reason: outcome.reason });
   }
+  // Array.prototype.sort is stable: equal severities keep catalogue order.
   detections.sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
   return {
     status: coverage.reached === coverage.expected ? 'COMPLETE' : 'PARTIAL',
-    score: scoreCluster(
-      detections.map((d) => d.severity),
-      true,
-    ),
+    score: scoreCluster(detections, true),
     nodes: coverage,
     detections,
     notEvaluated,
@@ -105,29 +95,17 @@ export function assessCluster(evidence: ClusterEvidence, thresholds: Thresholds)
   };
 }
 
-function trendInputs(nodes: ReadonlyArray<ReportedNode>) {
-  const iptablesNodes = nodes.filter((n) => n.report.kubeProxy?.mode === 'iptables');
-  const failures = nodes.map((n) => n.report.kubeProxy?.restoreFailures).filter((v): v is number => v != null);
+function detectionOf(
+  rule: Rule,
+  outcome: Extract<ReturnType<Rule['evaluate']>, { kind: 'fired' }>,
+  evidence: ClusterEvidence,
+): Detection {
   return {
-    serviceCount: p50(iptablesNodes.map((n) => n.report.iptables?.kubeServiceChains)),
-    restoreFailures: failures.length > 0 ? failures.reduce((a, b) => a + b, 0) : null,
-  };
-}
-
-function auditFailed(evidence: ClusterEvidence, reason: string): Detection {
-  return {
-    ruleId: 'AUDIT-FAILED',
-    severity: 'HIGH',
-    title: 'The cluster could not be audited',
-    evidence: { summary: reason, values: { expectedNodes: evidence.nodes.length }, nodes: [], moreNodes: 0 },
-    remediation: {
-      summary:
-        'Check that the audit role can be assumed in this account and region, that nodes run the SSM agent with ' +
-        'AmazonSSMManagedInstanceCore, and that the collector document exists in the region.',
-      configurationValues: null,
-      command: null,
-      links: ['https://docs.aws.amazon.com/systems-manager/latest/userguide/troubleshooting-managed-nodes.html'],
-    },
-    fingerprint: fingerprintOf(evidence.cluster, 'AUDIT-FAILED'),
+    ruleId: rule.id,
+    severity: outcome.severity,
+    title: outcome.title ?? rule.title,
+    evidence: outcome.evidence,
+    remediation: outcome.remediation,
+    fingerprint: fingerprintOf(evidence.cluster, rule.id),
   };
 }

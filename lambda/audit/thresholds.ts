@@ -1,17 +1,124 @@
 import { z } from 'zod';
 
+const count = (value: number) => z.number().int().nonnegative().default(value);
+const positive = (value: number) => z.number().positive().default(value);
+const share = (value: number) => z.number().gt(0).lte(1).default(value);
+
 /**
- * Rule thresholds (ARCHITECTURE §7). Every comparison is strict; every value is configurable through a config
- * file or cdk.json context, validated here.
+ * Rule thresholds (ARCHITECTURE §7), defaults as there. A partial object is filled with the defaults; an unknown
+ * key is an error, so a misspelt threshold never silently keeps its default.
+ *
+ * Comparisons are strict (`value > threshold`) except the three §7 spells with ≥, marked "inclusive". Each
+ * threshold's description (`.describe`) is what docs/rules.md lists.
  */
 export const ThresholdsSchema = z
   .object({
-    /** KP-IPTABLES-SCALE / CNI-API-DEPENDENCY: Service count (p50 of KUBE-SVC chains) above which to warn */
-    servicesMedium: z.number().int().positive().default(500),
-    servicesHigh: z.number().int().positive().default(1000),
+    servicesMedium: z
+      .number()
+      .int()
+      .positive()
+      .default(500)
+      .describe(
+        'Services (p50 of KUBE-SVC chains on iptables-mode nodes) above which KP-IPTABLES-SCALE is MEDIUM, CNI-API-DEPENDENCY applies and SCALE-GROWTH warns LOW',
+      ),
+    servicesHigh: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe('Services above which KP-IPTABLES-SCALE is HIGH and SCALE-GROWTH warns MEDIUM'),
+    lockBusyMedium: count(0).describe('busy lock samples on a node above which XT-LOCK-CONTENTION is MEDIUM'),
+    lockBusyShareHigh: share(0.25).describe(
+      'a node’s busy share (busy / samples) at or above which XT-LOCK-CONTENTION is HIGH (inclusive, as §7)',
+    ),
+    lockErrorsHigh: count(0).describe(
+      'kube-proxy xtables-lock error lines in the window above which XT-LOCK-CONTENTION is HIGH',
+    ),
+    saveMsMedium: count(1000).describe('p95 of iptables.saveMs (ms) above which IPT-SLOW-SYNC is MEDIUM'),
+    saveMsHigh: count(5000).describe('p95 of iptables.saveMs (ms) above which IPT-SLOW-SYNC is HIGH'),
+    syncP99SecondsMedium: positive(1).describe('p95 of kubeProxy.syncP99Seconds above which IPT-SLOW-SYNC is MEDIUM'),
+    syncP99SecondsHigh: positive(5).describe('p95 of kubeProxy.syncP99Seconds above which IPT-SLOW-SYNC is HIGH'),
+    slowRestoresMedium: count(0).describe(
+      'slow "iptables restore" trace lines in the window above which IPT-SLOW-SYNC is MEDIUM',
+    ),
+    restoreFailuresHigh: count(0).describe(
+      'iptables-restore failure lines in the window above which KP-SYNC-FAILING is HIGH',
+    ),
+    staleSyncFactor: positive(2).describe(
+      'KP-SYNC-FAILING is CRITICAL when lastSyncAgeSeconds > staleSyncFactor × syncPeriod + staleSyncGraceSeconds',
+    ),
+    staleSyncGraceSeconds: count(60).describe('seconds added to staleSyncFactor × syncPeriod before a sync is stale'),
+    awsNodeRestartsMedium: count(0).describe('aws-node restarts on a node above which CNI-RESTARTS is MEDIUM'),
+    awsNodeRestartsHigh: z
+      .number()
+      .int()
+      .positive()
+      .default(3)
+      .describe('aws-node restarts on a node at or above which CNI-RESTARTS is HIGH (inclusive, as §7)'),
+    ipamdApiUnreachableMedium: count(0).describe(
+      'ipamd "Unable to reach API Server" lines above which CNI-RESTARTS is MEDIUM',
+    ),
+    uncoveredShareMedium: share(0.25).describe(
+      'share of expected nodes not audited at or above which AUDIT-COVERAGE is MEDIUM (inclusive, as §7)',
+    ),
+    growthMinSnapshots: z
+      .number()
+      .int()
+      .min(2)
+      .default(3)
+      .describe('earlier runs with a Service count SCALE-GROWTH needs to fit a trend'),
+    growthHorizonDays: positive(30).describe('days ahead SCALE-GROWTH projects the Service count'),
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) => {
+    const ordered: Array<[keyof typeof t, keyof typeof t]> = [
+      ['servicesMedium', 'servicesHigh'],
+      ['saveMsMedium', 'saveMsHigh'],
+      ['syncP99SecondsMedium', 'syncP99SecondsHigh'],
+      ['awsNodeRestartsMedium', 'awsNodeRestartsHigh'],
+    ];
+    for (const [low, high] of ordered) {
+      if (t[high] < t[low]) {
+        ctx.addIssue({ code: 'custom', path: [high], message: `must be at least ${low} (${t[low]}), is ${t[high]}` });
+      }
+    }
+  });
 
-export type Thresholds = z.infer<typeof ThresholdsSchema>;
+export type Thresholds = z.output<typeof ThresholdsSchema>;
+export type ThresholdsInput = z.input<typeof ThresholdsSchema>;
+export type ThresholdName = keyof Thresholds;
 
 export const DEFAULT_THRESHOLDS: Thresholds = ThresholdsSchema.parse({});
+
+/** Thresholds that failed validation; the message is one line naming the field. */
+export class ThresholdsError extends Error {
+  override readonly name = 'ThresholdsError';
+}
+
+/**
+ * Validates thresholds from a config file or cdk.json context: a partial object, the rest defaults.
+ * `undefined`/`null` give the defaults. Throws ThresholdsError (`field servicesHigh: …`) on the first problem.
+ */
+export function loadThresholds(input: unknown): Thresholds {
+  const parsed = ThresholdsSchema.safeParse(input ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  if (!issue) throw new ThresholdsError('thresholds: invalid');
+  if (issue.code === 'unrecognized_keys') {
+    const known = Object.keys(DEFAULT_THRESHOLDS).join(', ');
+    throw new ThresholdsError(`field ${issue.keys.join(', ')}: not a threshold (known: ${known})`);
+  }
+  const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  throw new ThresholdsError(`field ${path}: ${issue.message}`);
+}
+
+/** Reads thresholds from JSON text (a `--thresholds` file); throws ThresholdsError on bad JSON or values. */
+export function thresholdsFromJson(text: string): Thresholds {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ThresholdsError('not JSON (expected an object of thresholds, e.g. {"servicesHigh": 1500})');
+  }
+  return loadThresholds(json);
+}

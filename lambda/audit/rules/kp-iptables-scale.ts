@@ -1,8 +1,8 @@
-import { p50 } from '../aggregate.js';
+import { max as maxOf, p95 } from '../aggregate.js';
+import { byNodegroup, iptablesModeNodes, nodegroupBreakdown, nodeServices, serviceCount } from './facts.js';
+import { LINKS } from './links.js';
+import { proxyModeRemediation } from './remediation.js';
 import { affectedNodes, type Rule } from './rule.js';
-
-const IPVS_DOC = 'https://docs.aws.amazon.com/eks/latest/best-practices/ipvs.html';
-const NFTABLES_DOC = 'https://docs.aws.amazon.com/eks/latest/best-practices/nftables.html';
 
 /** kube-proxy in iptables mode with many Services rewrites tens of thousands of rules on every sync. */
 export const kpIptablesScale: Rule = {
@@ -12,16 +12,25 @@ export const kpIptablesScale: Rule = {
     'In iptables mode kube-proxy rewrites every Service and endpoint rule on each sync. Above roughly 500 Services ' +
     'the ruleset runs to tens of thousands of rules, every iptables call slows down, and the xtables lock it holds ' +
     'blocks the VPC CNI (aws-node), which waits for it without a time limit. Above 1,000 Services EKS guidance is ' +
-    'to leave iptables mode.',
+    'to leave iptables mode (aws/amazon-vpc-cni-k8s#2948).',
   severities: ['HIGH', 'MEDIUM'],
   judges:
-    'p50 over nodes whose kube-proxy mode is iptables of `iptables.kubeServiceChains`; MEDIUM above ' +
-    '`servicesMedium` (500), HIGH above `servicesHigh` (1,000)',
-  links: [IPVS_DOC, NFTABLES_DOC, 'https://github.com/aws/amazon-vpc-cni-k8s/issues/2948'],
-  evaluate({ nodes, thresholds }) {
-    const iptablesNodes = nodes.filter((n) => n.report.kubeProxy?.mode === 'iptables');
-    const counted = iptablesNodes.filter((n) => n.report.iptables?.kubeServiceChains != null);
-    if (counted.length === 0) {
+    'p50 over nodes whose kube-proxy mode is iptables of `iptables.kubeServiceChains` (the Service count most ' +
+    'nodes see): MEDIUM above `servicesMedium`, HIGH above `servicesHigh`. Nodes in other or unknown modes are ' +
+    'not counted.',
+  thresholds: ['servicesMedium', 'servicesHigh'],
+  notEvaluatedWhen: 'no reached node reports kube-proxy in iptables mode together with its KUBE-SVC chain count',
+  remediation:
+    'Move kube-proxy off iptables mode through the kube-proxy add-on: `{"mode":"nftables"}` when the cluster runs ' +
+    'Kubernetes 1.33+ with VPC CNI v1.23.0+ and no node has a kernel older than 5.13, otherwise ' +
+    '`{"mode":"ipvs","ipvs":{"scheduler":"rr"}}` (deprecated from 1.35), merged with the add-on’s current ' +
+    'configurationValues.',
+  links: [LINKS.eksIpvs, LINKS.eksNftables, LINKS.eksLargeClusters, LINKS.cniIssue2948],
+  evaluate(context) {
+    const { nodes, thresholds } = context;
+    const iptablesNodes = iptablesModeNodes(nodes);
+    const { services, counted } = serviceCount(nodes);
+    if (services === null) {
       return {
         kind: 'not-evaluated',
         reason:
@@ -30,34 +39,33 @@ export const kpIptablesScale: Rule = {
             : 'no iptables-mode node reported its KUBE-SVC chain count',
       };
     }
-    const services = p50(counted.map((n) => n.report.iptables?.kubeServiceChains)) ?? 0;
     if (services <= thresholds.servicesMedium) return { kind: 'passed' };
     const severity = services > thresholds.servicesHigh ? 'HIGH' : 'MEDIUM';
-    const over = counted.filter((n) => (n.report.iptables?.kubeServiceChains ?? 0) > thresholds.servicesMedium);
+    const threshold = severity === 'HIGH' ? thresholds.servicesHigh : thresholds.servicesMedium;
+    const perNode = nodes.map((n) => nodeServices(n.report));
+    const over = nodes.filter((n) => (nodeServices(n.report) ?? 0) > thresholds.servicesMedium);
     return {
       kind: 'fired',
       severity,
       evidence: {
         summary:
-          `kube-proxy runs in iptables mode with ${services} Services (p50 of KUBE-SVC chains over ` +
-          `${counted.length} nodes); the threshold is ${severity === 'HIGH' ? thresholds.servicesHigh : thresholds.servicesMedium}.`,
+          `kube-proxy runs in iptables mode with ${services} Services (p50 of KUBE-SVC chains over ${counted} ` +
+          `node${counted === 1 ? '' : 's'}), above the ${severity} threshold of ${threshold}.`,
         values: {
           servicesP50: services,
+          servicesP95: p95(perNode),
+          servicesMax: maxOf(perNode),
           iptablesModeNodes: iptablesNodes.length,
-          threshold: severity === 'HIGH' ? thresholds.servicesHigh : thresholds.servicesMedium,
+          countedNodes: counted,
+          threshold,
+          ...byNodegroup(nodegroupBreakdown(nodes, nodeServices)),
         },
         ...affectedNodes(over.map((n) => n.instanceId)),
       },
-      remediation: {
-        summary:
-          'Move kube-proxy off iptables mode: nftables mode on Kubernetes 1.33+ with VPC CNI v1.23.0+, or IPVS ' +
-          'mode on older clusters (deprecated from 1.35). The change is disruptive: roll nodes off-hours.',
-        configurationValues: { mode: 'ipvs', ipvs: { scheduler: 'rr' } },
-        command:
-          'aws eks update-addon --cluster-name <cluster> --addon-name kube-proxy ' +
-          `--configuration-values '{"mode":"ipvs","ipvs":{"scheduler":"rr"}}' --resolve-conflicts OVERWRITE`,
-        links: [IPVS_DOC, NFTABLES_DOC],
-      },
+      remediation: proxyModeRemediation(
+        context,
+        `${services} Services in iptables mode make every kube-proxy sync rewrite a large ruleset under the xtables lock.`,
+      ),
     };
   },
 };

@@ -1,6 +1,6 @@
 import type { ClusterEvidence, Evidence, Remediation, RuleId, Severity } from '../model.js';
 import type { NodeReport } from '../node-report.js';
-import type { Thresholds } from '../thresholds.js';
+import type { ThresholdName, Thresholds } from '../thresholds.js';
 
 /** A node whose collector report was read, with the name findings use for it. */
 export interface ReportedNode {
@@ -30,14 +30,20 @@ export interface Rule {
   why: string;
   /** the severities it can raise, most severe first */
   severities: ReadonlyArray<Severity>;
-  /** which aggregate over nodes it judges, and the thresholds (for docs/rules.md) */
+  /** which aggregate over nodes it judges, and how each severity is reached (for docs/rules.md) */
   judges: string;
+  /** the thresholds it reads (their defaults are listed in docs/rules.md) */
+  thresholds: ReadonlyArray<ThresholdName>;
+  /** when it reports not-evaluated instead of a verdict */
+  notEvaluatedWhen: string;
+  /** what it recommends, and how the recommendation depends on the cluster's evidence */
+  remediation: string;
   links: ReadonlyArray<string>;
   evaluate(context: RuleContext): RuleOutcome;
 }
 
-/** Names up to ten affected nodes and counts the rest. */
+/** Names up to ten affected nodes (sorted) and counts the rest. */
 export function affectedNodes(instanceIds: ReadonlyArray<string>): Pick<Evidence, 'nodes' | 'moreNodes'> {
-  const sorted = [...instanceIds].sort();
+  const sorted = [...new Set(instanceIds)].sort();
   return { nodes: sorted.slice(0, 10), moreNodes: Math.max(0, sorted.length - 10) };
 }

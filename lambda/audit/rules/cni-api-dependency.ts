@@ -1,0 +1,89 @@
+import type { Remediation } from '../model.js';
+import { compareVersions, formatVersion } from '../versions.js';
+import { CLUSTER_ENDPOINT_MIN_VPC_CNI } from './cni-restarts.js';
+import { iptablesModeNodes, serviceCount, vpcCniVersion } from './facts.js';
+import { LINKS } from './links.js';
+import { addonRemediation, clusterEndpointChange } from './remediation.js';
+import { affectedNodes, type Rule, type RuleContext } from './rule.js';
+
+/** aws-node reaches the API server through kube-proxy's rules, which take long to appear with many Services. */
+export const cniApiDependency: Rule = {
+  id: 'CNI-API-DEPENDENCY',
+  title: 'The VPC CNI depends on kube-proxy to reach the API server',
+  why:
+    'Without CLUSTER_ENDPOINT, ipamd reaches the API server through the `kubernetes` Service, i.e. through rules ' +
+    'kube-proxy has to write first. With many Services in iptables mode that first sync is slow and contends ' +
+    'for the xtables lock with aws-node itself, so new nodes start slowly and aws-node can crash-loop. The ' +
+    'maintainers’ first workaround in aws/amazon-vpc-cni-k8s#2948 is to set CLUSTER_ENDPOINT.',
+  severities: ['MEDIUM'],
+  judges:
+    'p50 over iptables-mode nodes of `iptables.kubeServiceChains` above `servicesMedium`, and at least one ' +
+    'iptables-mode node with `awsNode.clusterEndpointSet === false` (null is unknown, not false).',
+  thresholds: ['servicesMedium'],
+  notEvaluatedWhen:
+    'the Service count is unknown (no iptables-mode node reported it), or it is above the threshold and no ' +
+    'iptables-mode node reported whether CLUSTER_ENDPOINT is set',
+  remediation:
+    'Set `env.CLUSTER_ENDPOINT` on the vpc-cni add-on to the cluster’s API server endpoint (from the evidence, or ' +
+    'looked up by the command), merged with its current configurationValues; VPC CNI older than v1.12.1 must be ' +
+    'upgraded first.',
+  links: [LINKS.cniIssue2948, LINKS.cniPr2138, LINKS.cniReadme, LINKS.eksVpcCni],
+  evaluate(context) {
+    const { nodes, thresholds } = context;
+    const { services, counted } = serviceCount(nodes);
+    if (services === null) {
+      return { kind: 'not-evaluated', reason: 'no iptables-mode node reported its KUBE-SVC chain count' };
+    }
+    if (services <= thresholds.servicesMedium) return { kind: 'passed' };
+    const iptablesNodes = iptablesModeNodes(nodes);
+    const known = iptablesNodes.filter((n) => n.report.awsNode?.clusterEndpointSet != null);
+    const missing = known.filter((n) => n.report.awsNode?.clusterEndpointSet === false);
+    if (known.length === 0) {
+      return { kind: 'not-evaluated', reason: 'no iptables-mode node reported whether CLUSTER_ENDPOINT is set' };
+    }
+    if (missing.length === 0) return { kind: 'passed' };
+    return {
+      kind: 'fired',
+      severity: 'MEDIUM',
+      evidence: {
+        summary:
+          `CLUSTER_ENDPOINT is unset on ${missing.length} of ${known.length} iptables-mode nodes that reported it, ` +
+          `with ${services} Services (p50 over ${counted} nodes, threshold ${thresholds.servicesMedium}).`,
+        values: {
+          servicesP50: services,
+          threshold: thresholds.servicesMedium,
+          nodesWithoutClusterEndpoint: missing.length,
+          nodesReportingClusterEndpoint: known.length,
+          endpoint: context.evidence.endpoint,
+        },
+        ...affectedNodes(missing.map((n) => n.instanceId)),
+      },
+      remediation: endpointRemediation(context),
+    };
+  },
+};
+
+function endpointRemediation(context: RuleContext): Remediation {
+  const { evidence, nodes } = context;
+  const cni = vpcCniVersion(evidence, nodes);
+  if (cni.version !== null && compareVersions(cni.version, CLUSTER_ENDPOINT_MIN_VPC_CNI) < 0) {
+    return {
+      summary:
+        `VPC CNI ${formatVersion(cni.version)} cannot use CLUSTER_ENDPOINT (added in v1.12.1). Upgrade the vpc-cni ` +
+        'add-on one minor version at a time, then set env.CLUSTER_ENDPOINT to the cluster endpoint.',
+      configurationValues: null,
+      command: null,
+      links: [LINKS.cniPr2138, LINKS.eksManagingVpcCni],
+    };
+  }
+  return addonRemediation(
+    evidence,
+    'vpc-cni',
+    clusterEndpointChange(evidence),
+    'Set CLUSTER_ENDPOINT on aws-node so ipamd reaches the API server without waiting for kube-proxy. Enable ' +
+      'private endpoint access first, or the CNI’s API traffic leaves through the NAT gateway. New aws-node pods ' +
+      'pick it up as the DaemonSet rolls.' +
+      (evidence.endpoint === null ? ' The command looks the endpoint up with `aws eks describe-cluster`.' : ''),
+    [LINKS.cniReadme, LINKS.cniIssue2948, LINKS.eksManagingVpcCni],
+  );
+}

@@ -1,0 +1,132 @@
+import { max as maxOf } from '../aggregate.js';
+import type { Remediation } from '../model.js';
+import { compareVersions, formatVersion, versionOf } from '../versions.js';
+import { plural, sentence, vpcCniVersion } from './facts.js';
+import { LINKS } from './links.js';
+import { addonRemediation, clusterEndpointChange, SUGGESTED_PROBE_TIMEOUT_SECONDS } from './remediation.js';
+import { affectedNodes, type ReportedNode, type Rule, type RuleContext } from './rule.js';
+
+/** First VPC CNI version that reads CLUSTER_ENDPOINT (#2138). */
+export const CLUSTER_ENDPOINT_MIN_VPC_CNI = versionOf('v1.12.1');
+/** First VPC CNI version whose ipamd no longer exits when the API server is unreachable at start (#3243). */
+export const API_INDEPENDENT_START_VPC_CNI = versionOf('v1.19.4');
+
+/** aws-node restarted, or ipamd could not reach the API server. */
+export const cniRestarts: Rule = {
+  id: 'CNI-RESTARTS',
+  title: 'The VPC CNI (aws-node) restarts or cannot reach the API server',
+  why:
+    'aws-node blocks on the xtables lock without a time limit and, at node start, needs kube-proxy’s rules for ' +
+    'the `kubernetes` Service to reach the API server (unless CLUSTER_ENDPOINT is set). When either takes too ' +
+    'long its probes fail, kubelet restarts it, the node stays NotReady longer and pods cannot get IP addresses ' +
+    '(aws/amazon-vpc-cni-k8s#2948, #2945).',
+  severities: ['HIGH', 'MEDIUM'],
+  judges:
+    'Per node: `restarts.awsNode` and `logs.ipamdApiUnreachable`. MEDIUM when any node has restarts above ' +
+    '`awsNodeRestartsMedium` or API-unreachable lines above `ipamdApiUnreachableMedium`, or CloudWatch counts ' +
+    'ipamd API-unreachable lines or aws-node liveness-probe kills (cluster-wide, no node named); HIGH when one ' +
+    'node has both, or restarts at or above `awsNodeRestartsHigh`.',
+  thresholds: ['awsNodeRestartsMedium', 'awsNodeRestartsHigh', 'ipamdApiUnreachableMedium'],
+  notEvaluatedWhen: 'no node reported aws-node restarts or ipamd log counts, and no CloudWatch result is available',
+  remediation:
+    'On the vpc-cni add-on: set `env.CLUSTER_ENDPOINT` to the cluster endpoint where a node runs without it ' +
+    '(VPC CNI v1.12.1+), and raise `livenessProbeTimeoutSeconds`/`readinessProbeTimeoutSeconds` (default 10) ' +
+    'when aws-node restarted; upgrade to VPC CNI v1.19.4+ when older.',
+  links: [LINKS.cniIssue2948, LINKS.cniIssue2945, LINKS.eksVpcCni, LINKS.cniPr3243, LINKS.cniPr2138],
+  evaluate(context) {
+    const { evidence, nodes, thresholds: t } = context;
+    const restarts = (n: ReportedNode) => n.report.restarts?.awsNode ?? null;
+    const unreachable = (n: ReportedNode) => n.report.logs?.ipamdApiUnreachable ?? null;
+    const known = nodes.filter((n) => restarts(n) !== null || unreachable(n) !== null);
+    const cw = evidence.logs;
+    if (known.length === 0 && cw === null) {
+      return {
+        kind: 'not-evaluated',
+        reason: 'no node reported aws-node restarts or ipamd log counts, and no CloudWatch result is available',
+      };
+    }
+    const restarted = known.filter((n) => (restarts(n) ?? 0) > t.awsNodeRestartsMedium);
+    const cutOff = known.filter((n) => (unreachable(n) ?? 0) > t.ipamdApiUnreachableMedium);
+    const both = restarted.filter((n) => cutOff.includes(n));
+    const many = known.filter((n) => (restarts(n) ?? 0) >= t.awsNodeRestartsHigh);
+    const cwUnreachable = cw?.ipamdApiUnreachable ?? null;
+    const cwProbeKills = cw?.awsNodeProbeFailures ?? null;
+    const cwFired = (cwUnreachable ?? 0) > t.ipamdApiUnreachableMedium || (cwProbeKills ?? 0) > 0;
+    if (restarted.length === 0 && cutOff.length === 0 && !cwFired) return { kind: 'passed' };
+
+    const maxRestarts = maxOf(known.map(restarts));
+    const summary = sentence([
+      restarted.length > 0
+        ? `aws-node restarted on ${plural(restarted.length, 'node')} (up to ${maxRestarts} times)`
+        : null,
+      cutOff.length > 0 ? `ipamd could not reach the API server on ${plural(cutOff.length, 'node')}` : null,
+      both.length > 0 ? `${plural(both.length, 'node')} had both` : null,
+      cwFired
+        ? `CloudWatch counted ${cwUnreachable ?? 0} API-unreachable lines and ${cwProbeKills ?? 0} aws-node ` +
+          `liveness-probe kills in ${cw?.logGroup}`
+        : null,
+    ]);
+    return {
+      kind: 'fired',
+      severity: both.length > 0 || many.length > 0 ? 'HIGH' : 'MEDIUM',
+      evidence: {
+        summary,
+        values: {
+          restartedNodes: restarted.length,
+          maxAwsNodeRestarts: maxRestarts,
+          apiUnreachableNodes: cutOff.length,
+          nodesWithBoth: both.length,
+          ipamdApiUnreachableCloudWatch: cwUnreachable,
+          awsNodeProbeFailuresCloudWatch: cwProbeKills,
+          nodesWithoutClusterEndpoint: nodes.filter((n) => n.report.awsNode?.clusterEndpointSet === false).length,
+        },
+        ...affectedNodes([...restarted, ...cutOff].map((n) => n.instanceId)),
+      },
+      remediation: restartRemediation(context, restarted.length > 0 || (cwProbeKills ?? 0) > 0),
+    };
+  },
+};
+
+function restartRemediation(context: RuleContext, probeKills: boolean): Remediation {
+  const { evidence, nodes } = context;
+  const cni = vpcCniVersion(evidence, nodes);
+  const endpointMissing = nodes.some((n) => n.report.awsNode?.clusterEndpointSet === false);
+  const endpointSupported = cni.version === null || compareVersions(cni.version, CLUSTER_ENDPOINT_MIN_VPC_CNI) >= 0;
+  const change: Record<string, unknown> = {};
+  const steps: string[] = [];
+  if (endpointMissing && endpointSupported) {
+    Object.assign(change, clusterEndpointChange(evidence));
+    steps.push(
+      'set CLUSTER_ENDPOINT so ipamd reaches the API server without waiting for kube-proxy (enable private ' +
+        'endpoint access, or the traffic leaves through NAT)',
+    );
+  } else if (endpointMissing) {
+    steps.push(
+      `upgrade the VPC CNI: ${formatVersion(cni.version ?? CLUSTER_ENDPOINT_MIN_VPC_CNI)} cannot use CLUSTER_ENDPOINT (v1.12.1+)`,
+    );
+  }
+  if (probeKills) {
+    Object.assign(change, {
+      livenessProbeTimeoutSeconds: SUGGESTED_PROBE_TIMEOUT_SECONDS,
+      readinessProbeTimeoutSeconds: SUGGESTED_PROBE_TIMEOUT_SECONDS,
+    });
+    steps.push(
+      `raise the aws-node probe timeouts from 10 s to ${SUGGESTED_PROBE_TIMEOUT_SECONDS} s (our suggestion; the ` +
+        'keys are from the VPC CNI Helm chart and are expected, not verified, in the add-on schema: check with ' +
+        '`aws eks describe-addon-configuration --addon-name vpc-cni --addon-version <version>`)',
+    );
+  }
+  if (cni.version !== null && compareVersions(cni.version, API_INDEPENDENT_START_VPC_CNI) < 0) {
+    steps.push(
+      `upgrade the VPC CNI from ${formatVersion(cni.version)} to v1.19.4 or later, whose ipamd no longer exits ` +
+        'when the API server is unreachable at start (one minor version at a time)',
+    );
+  }
+  if (steps.length === 0) {
+    steps.push('read ipamd.log on the named nodes (/var/log/aws-routed-eni/ipamd.log) for why ipamd restarted');
+  }
+  const summary = `On the vpc-cni add-on: ${steps.join('; ')}.`;
+  const links = [LINKS.eksVpcCni, LINKS.cniReadme, LINKS.cniPr3243, LINKS.eksManagingVpcCni];
+  if (Object.keys(change).length === 0) return { summary, configurationValues: null, command: null, links };
+  return addonRemediation(evidence, 'vpc-cni', change, summary, links);
+}

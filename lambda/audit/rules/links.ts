@@ -1,0 +1,25 @@
+/** Sources the rules cite: EKS best-practices pages, upstream docs, issues and pull requests. */
+export const LINKS = {
+  eksIpvs: 'https://docs.aws.amazon.com/eks/latest/best-practices/ipvs.html',
+  eksNftables: 'https://docs.aws.amazon.com/eks/latest/best-practices/nftables.html',
+  eksVpcCni: 'https://docs.aws.amazon.com/eks/latest/best-practices/vpc-cni.html',
+  eksLargeClusters: 'https://docs.aws.amazon.com/eks/latest/best-practices/control-plane.html',
+  eksManagingVpcCni: 'https://docs.aws.amazon.com/eks/latest/userguide/managing-vpc-cni.html',
+  eksManagingKubeProxy: 'https://docs.aws.amazon.com/eks/latest/userguide/managing-kube-proxy.html',
+  k8sVirtualIps: 'https://kubernetes.io/docs/reference/networking/virtual-ips/',
+  cniIssue2948: 'https://github.com/aws/amazon-vpc-cni-k8s/issues/2948',
+  cniIssue2945: 'https://github.com/aws/amazon-vpc-cni-k8s/issues/2945',
+  cniIssue3684: 'https://github.com/aws/amazon-vpc-cni-k8s/issues/3684',
+  cniIssue3563: 'https://github.com/aws/amazon-vpc-cni-k8s/issues/3563',
+  cniPr3243: 'https://github.com/aws/amazon-vpc-cni-k8s/pull/3243',
+  cniPr2138: 'https://github.com/aws/amazon-vpc-cni-k8s/pull/2138',
+  cniChangelog: 'https://github.com/aws/amazon-vpc-cni-k8s/blob/master/CHANGELOG.md',
+  cniReadme: 'https://github.com/aws/amazon-vpc-cni-k8s/blob/master/README.md',
+  k8sPr85771: 'https://github.com/kubernetes/kubernetes/pull/85771',
+  k8sIssue48107: 'https://github.com/kubernetes/kubernetes/issues/48107',
+  k8sIssue107965: 'https://github.com/kubernetes/kubernetes/issues/107965',
+  iptablesWrappers: 'https://github.com/kubernetes-sigs/iptables-wrappers',
+  ssmTroubleshooting: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/troubleshooting-managed-nodes.html',
+  ssmManagedInstanceCore:
+    'https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html',
+} as const;

@@ -1,0 +1,183 @@
+import type { ClusterEvidence, ClusterRef, Remediation } from '../model.js';
+import { compareVersions, formatVersion, versionOf } from '../versions.js';
+import { kubernetesVersion, plural, vpcCniVersion } from './facts.js';
+import { LINKS } from './links.js';
+import type { RuleContext } from './rule.js';
+
+/** Add-ons whose configurationValues the rules change. */
+export type AddonName = 'kube-proxy' | 'vpc-cni';
+
+type Configuration = Record<string, unknown>;
+
+/** Stands in for the API server endpoint when the evidence has none; the command then looks it up itself. */
+export const ENDPOINT_PLACEHOLDER = '<the cluster API server endpoint>';
+
+/** Kubernetes and VPC CNI versions from which kube-proxy nftables mode is recommended (EKS best practices). */
+export const NFTABLES_MIN_KUBERNETES = versionOf('1.33');
+export const NFTABLES_MIN_VPC_CNI = versionOf('v1.23.0');
+/** nftables mode needs kernel 5.13+ (Kubernetes virtual-ips docs): AL2023 has it, AL2 (5.10) does not. */
+export const NFTABLES_MIN_KERNEL = { major: 5, minor: 13 };
+/** kube-proxy IPVS mode is deprecated from this Kubernetes version. */
+export const IPVS_DEPRECATED_FROM = versionOf('1.35');
+/** aws-node probe timeout we suggest (the default is 10 s); a judgement, not a sourced figure. */
+export const SUGGESTED_PROBE_TIMEOUT_SECONDS = 30;
+
+/** Quotes a word for POSIX shells. */
+export function shellQuote(text: string): string {
+  return /^[A-Za-z0-9._/:=@%+,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+function isPlainObject(value: unknown): value is Configuration {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The add-on's current configurationValues with `change` applied (objects merged key by key, anything else
+ * replaced). update-addon sets the whole configuration, so a remediation that sent only the change would drop
+ * the settings the cluster already has.
+ */
+export function mergeConfiguration(current: Configuration | null | undefined, change: Configuration): Configuration {
+  const merged: Configuration = { ...(current ?? {}) };
+  for (const [key, value] of Object.entries(change)) {
+    const existing = merged[key];
+    merged[key] = isPlainObject(existing) && isPlainObject(value) ? mergeConfiguration(existing, value) : value;
+  }
+  return merged;
+}
+
+function regionFlag(cluster: ClusterRef): string {
+  return cluster.region ? ` --region ${shellQuote(cluster.region)}` : '';
+}
+
+/**
+ * `aws eks update-addon … --configuration-values '…' --resolve-conflicts PRESERVE` for the cluster. When the
+ * configuration holds ENDPOINT_PLACEHOLDER, the command fills it from `aws eks describe-cluster` itself.
+ */
+export function updateAddonCommand(cluster: ClusterRef, addon: AddonName, configuration: Configuration): string {
+  const json = JSON.stringify(configuration);
+  const placeholder = JSON.stringify(ENDPOINT_PLACEHOLDER);
+  let values = shellQuote(json);
+  if (json.includes(placeholder)) {
+    const format = json.replaceAll('%', '%%').replace(placeholder, '"%s"');
+    const describe =
+      `aws eks describe-cluster --name ${shellQuote(cluster.name)}${regionFlag(cluster)} ` +
+      '--query cluster.endpoint --output text';
+    values = `"$(printf ${shellQuote(format)} "$(${describe})")"`;
+  }
+  return (
+    `aws eks update-addon --cluster-name ${shellQuote(cluster.name)} --addon-name ${addon} ` +
+    `--configuration-values ${values} --resolve-conflicts PRESERVE${regionFlag(cluster)}`
+  );
+}
+
+/**
+ * A remediation that changes an add-on: the add-on's current configurationValues with `change` merged in, and
+ * the command that applies them. When the evidence does not include the add-on (e.g. `fleet-audit score`), the
+ * summary says to merge by hand, since update-addon sets the configuration as a whole.
+ */
+export function addonRemediation(
+  evidence: ClusterEvidence,
+  addon: AddonName,
+  change: Configuration,
+  summary: string,
+  links: ReadonlyArray<string>,
+): Remediation {
+  const current = addon === 'kube-proxy' ? evidence.addons.kubeProxy : evidence.addons.vpcCni;
+  const configurationValues = mergeConfiguration(current?.configuration, change);
+  const unseen =
+    current === null
+      ? ` This audit did not see the ${addon} add-on's current configurationValues; update-addon sets them as a ` +
+        `whole, so merge this change into the output of \`aws eks describe-addon --cluster-name ` +
+        `${shellQuote(evidence.cluster.name)} --addon-name ${addon} --query addon.configurationValues\` first.`
+      : '';
+  return {
+    summary: `${summary}${unseen}`,
+    configurationValues,
+    command: updateAddonCommand(evidence.cluster, addon, configurationValues),
+    links: [...links],
+  };
+}
+
+/** The `env.CLUSTER_ENDPOINT` change for aws-node, with the cluster's endpoint when the evidence has it. */
+export function clusterEndpointChange(evidence: ClusterEvidence): Configuration {
+  return { env: { CLUSTER_ENDPOINT: evidence.endpoint ?? ENDPOINT_PLACEHOLDER } };
+}
+
+/** Text shared by remediations that touch the kube-proxy add-on. */
+export const SELF_MANAGED_KUBE_PROXY =
+  'If kube-proxy is self-managed rather than an EKS add-on, make the same change in ConfigMap ' +
+  'kube-system/kube-proxy-config and run `kubectl -n kube-system rollout restart daemonset/kube-proxy`.';
+
+function kernelBelowNftablesMinimum(kernel: string | null | undefined): boolean {
+  const match = /^(\d+)\.(\d+)/.exec(kernel ?? '');
+  if (!match) return false;
+  const major = Number(match[1]);
+  const minor = Number(match[2]);
+  return (
+    major < NFTABLES_MIN_KERNEL.major || (major === NFTABLES_MIN_KERNEL.major && minor < NFTABLES_MIN_KERNEL.minor)
+  );
+}
+
+/**
+ * Moving kube-proxy off iptables mode, chosen by the cluster's evidence: nftables mode when Kubernetes ≥ 1.33,
+ * VPC CNI ≥ v1.23.0 and no reached node reports a kernel older than 5.13; IPVS mode otherwise (with the reason).
+ * `lead` opens the summary (what the finding means for this cluster).
+ */
+export function proxyModeRemediation({ evidence, nodes }: RuleContext, lead: string): Remediation {
+  const k8s = kubernetesVersion(evidence);
+  const cni = vpcCniVersion(evidence, nodes);
+  const oldKernels = nodes.filter((n) => kernelBelowNftablesMinimum(n.report.node?.kernel)).length;
+  const k8sText = k8s.version ? `Kubernetes ${k8s.raw}` : 'an unknown Kubernetes version';
+  const cniText = cni.version ? `VPC CNI ${formatVersion(cni.version)}` : 'an unknown VPC CNI version';
+  const k8sOk = k8s.version !== null && compareVersions(k8s.version, NFTABLES_MIN_KUBERNETES) >= 0;
+  const cniOk = cni.version !== null && compareVersions(cni.version, NFTABLES_MIN_VPC_CNI) >= 0;
+  const disruptive = 'The change is disruptive: apply it off-hours and replace or reboot nodes so old rules go.';
+  if (k8sOk && cniOk && oldKernels === 0) {
+    return addonRemediation(
+      evidence,
+      'kube-proxy',
+      { mode: 'nftables' },
+      `${lead} Switch kube-proxy to nftables mode: the cluster runs ${k8sText} (nftables mode is GA from 1.33) ` +
+        `and ${cniText} (compatible from v1.23.0); nodes need kernel 5.13 or later (AL2023 has it, AL2 does not). ` +
+        `${disruptive} Watch aws/amazon-vpc-cni-k8s#3563 (Services from pods on secondary ENIs, open). ` +
+        SELF_MANAGED_KUBE_PROXY,
+      [LINKS.eksNftables, LINKS.cniIssue3563, LINKS.eksManagingKubeProxy],
+    );
+  }
+  const blockers = [
+    k8sOk ? null : `${k8sText} (nftables mode needs 1.33+)`,
+    cniOk ? null : `${cniText} (nftables mode needs v1.23.0+)`,
+    oldKernels === 0 ? null : `${plural(oldKernels, 'node')} with a kernel older than 5.13`,
+  ].filter((b): b is string => b !== null);
+  const deprecated =
+    k8s.version !== null && compareVersions(k8s.version, IPVS_DEPRECATED_FROM) >= 0
+      ? ' IPVS is deprecated on this Kubernetes version: treat it as a bridge and move to nftables as soon as the blockers are gone.'
+      : ' IPVS is deprecated from Kubernetes 1.35: move to nftables once on 1.33+ with VPC CNI v1.23.0+.';
+  return addonRemediation(
+    evidence,
+    'kube-proxy',
+    { mode: 'ipvs', ipvs: { scheduler: 'rr' } },
+    `${lead} Switch kube-proxy to IPVS mode (nodes need the ip_vs kernel modules and ipvsadm); nftables mode is ` +
+      `not recommended yet because of ${blockers.join(', ')}.${deprecated} ${disruptive} ${SELF_MANAGED_KUBE_PROXY}`,
+    [LINKS.eksIpvs, LINKS.eksNftables, LINKS.eksManagingKubeProxy],
+  );
+}
+
+/**
+ * Raising kube-proxy's minSyncPeriod for its mode, so bursts of changes batch into fewer syncs. The value
+ * suggested is twice the observed p95 sync time rounded up to whole seconds, between 2 s and 30 s: a heuristic.
+ */
+export function minSyncPeriodChange(
+  mode: 'iptables' | 'ipvs' | 'nftables',
+  observedSeconds: number | null,
+): { change: Configuration; value: string } {
+  const seconds = Math.min(30, Math.max(2, Math.ceil((observedSeconds ?? 1) * 2)));
+  const value = `${seconds}s`;
+  return { change: { [mode]: { minSyncPeriod: value } }, value };
+}
+
+/** Says plainly that the add-on schema key is unverified. */
+export const MIN_SYNC_PERIOD_UNVERIFIED =
+  'Unverified: whether the EKS kube-proxy add-on schema accepts this key; check with `aws eks ' +
+  'describe-addon-configuration --addon-name kube-proxy --addon-version <version> --query configurationSchema` ' +
+  'and, if it is absent, set it in ConfigMap kube-system/kube-proxy-config.';
