@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { UsageError } from '#cli/errors.js';
+import { readCollectorScript } from '../../collector/script.js';
 
-/** Placeholder until this command lands: says so and exits 2. */
+/** `fleet-audit collector`: prints the node collector script, byte for byte, to run or review by hand. */
 export function registerCollectorCommand(program: Command): void {
   program
     .command('collector')
-    .allowUnknownOption()
+    .description('print the node collector script (collector/collect.sh)')
     .action(() => {
-      throw new UsageError('the collector command is not built yet');
+      process.stdout.write(readCollectorScript());
     });
 }

@@ -1,0 +1,879 @@
+#!/usr/bin/env bash
+# fleet-audit node collector (ARCHITECTURE.md §4, a fixed contract): prints exactly one JSON object, at most
+# 2,400 bytes, describing this node's iptables scale, xtables-lock contention, kube-proxy sync health, aws-node
+# (ipamd) set-up, container restarts and log signals. Exit status is always 0; what could not be read is
+# null, with a short line in "errors".
+#
+# Safety, on purpose and for every line below:
+#   - read-only: only *-save tools, /proc, log files and local HTTP GETs; writes nothing to disk (pipes and
+#     variables only) and prints nothing but the JSON;
+#   - never takes the xtables lock, not even briefly (no flock probe, no iptables rule command): the lock
+#     state comes from /proc/locks; iptables-save does not lock;
+#   - every external command runs under `timeout`, inside a total time budget;
+#   - nothing read from outside (environment, files, HTTP) is ever evaluated as shell code.
+# Runs on bash >= 4.2, coreutils >= 8.22, and mawk, gawk or busybox awk (portable POSIX awk only).
+# curl is used where present, otherwise bash's /dev/tcp.
+#
+# Optional environment hooks (tests only; the SSM document sets none of them):
+#   FLEET_AUDIT_ROOT              prefix for the log folders read (/var/log/pods, /var/log/aws-routed-eni)
+#   XTABLES_LOCKFILE              the xtables lock file (iptables' own variable; default /run/xtables.lock)
+#   FLEET_AUDIT_KUBE_PROXY_URL    kube-proxy metrics server (default http://127.0.0.1:10249)
+#   FLEET_AUDIT_IPAMD_URL         ipamd metrics server (default http://127.0.0.1:61678)
+#   FLEET_AUDIT_IMDS_URL          instance metadata service (default http://169.254.169.254)
+#   FLEET_AUDIT_LOCK_SAMPLES      /proc/locks samples (default 20, 1..200)
+#   FLEET_AUDIT_LOCK_WINDOW_MS    time the samples are spread over (default 2000, 0..10000)
+#   FLEET_AUDIT_LOG_WINDOW_HOURS  log window (default 24, up to 720; decimals allowed)
+
+# SSM may start the script with sh: re-run it with bash, and leave POSIX mode (process substitution).
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set +o posix
+export LC_ALL=C
+PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+readonly MAX_BYTES=2400
+readonly BUDGET_S=13                 # leaves margin under the 15 s promised in ARCHITECTURE §4
+readonly LOG_CAP_BYTES=$((8 * 1024 * 1024))
+readonly LOG_CAP_TEXT='8 MiB'
+
+ERRORS=()
+err() { ERRORS+=("${1:0:160}"); }
+
+# Characters for patterns, kept in variables: older bash mishandles $'...' inside ${var//pattern/...}.
+readonly NL=$'\n' CR=$'\r' TAB=$'\t' CTRL_FIRST=$'\001' CTRL_LAST=$'\037' HIGH_FIRST=$'\177' HIGH_LAST=$'\377'
+
+# --- small helpers --------------------------------------------------------------------------------------
+# The script keeps forks few (its CPU cost is benchmarked against one iptables-save): helpers set variables
+# instead of printing into command substitutions, and timings use bash's `time` keyword, not date.
+
+# Sets TMO to the smaller of $1 seconds and what is left of the budget (SECONDS: no fork); returns 1 when
+# less than a second is left.
+bounded() {
+  local left=$((BUDGET_S - SECONDS))
+  ((left < 1)) && return 1
+  TMO=$(($1 < left ? $1 : left))
+  return 0
+}
+
+# Sets REPLY to a JSON string (null when empty): quotes, backslashes and control characters escaped; bytes
+# outside ASCII become '?', so the output is valid UTF-8 whatever the input was.
+jstr() {
+  local s=$1
+  if [ -z "$s" ]; then REPLY=null; return; fi
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$NL/\\n}
+  s=${s//$CR/\\r}
+  s=${s//$TAB/\\t}
+  s=${s//[$CTRL_FIRST-$CTRL_LAST]/?}
+  s=${s//[$HIGH_FIRST-$HIGH_LAST]/?}
+  REPLY="\"$s\""
+}
+
+# Sets REPLY to $1 when it is a plain decimal number, else to null.
+readonly NUMBER_RE='^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$'
+jnum() {
+  if [[ $1 =~ $NUMBER_RE ]]; then REPLY=$1; else REPLY=null; fi
+}
+
+# JSON assembly into OUT: open NAME / close a section, str/num/raw NAME VALUE a member.
+OUT=''
+open() { OUT+="\"$1\":{"; }
+close() { OUT="${OUT%,}},"; }
+str() { jstr "$2"; OUT+="\"$1\":$REPLY,"; }
+num() { jnum "$2"; OUT+="\"$1\":$REPLY,"; }
+raw() { OUT+="\"$1\":$2,"; }
+
+# The /dev/tcp fallback when curl is missing: plain http, HTTP/1.0 (no chunked bodies). Exported so
+# `timeout` can bound it: bash's /dev/tcp connect has no time-out of its own.
+fa_http_devtcp() {
+  local method=$1 url=$2 header=$3 re='^http://([^/:]+)(:([0-9]+))?(/.*)?$' line cr=$'\r'
+  [[ $url =~ $re ]] || return 3
+  local host=${BASH_REMATCH[1]} port=${BASH_REMATCH[3]:-80} path=${BASH_REMATCH[4]:-/}
+  exec 3<>"/dev/tcp/$host/$port" || return 7
+  printf '%s %s HTTP/1.0\r\nHost: %s\r\n' "$method" "$path" "$host" >&3
+  [ -n "$header" ] && printf '%s\r\n' "$header" >&3
+  printf '\r\n' >&3
+  IFS= read -r line <&3 || return 52
+  case $line in 'HTTP/'*' 200'*) ;; *) return 22 ;; esac
+  while IFS= read -r line <&3; do
+    line=${line%"$cr"}
+    [ -z "$line" ] && break
+  done
+  cat <&3
+}
+export -f fa_http_devtcp
+
+# http METHOD URL SECONDS [HEADER]: prints the body of a 2xx answer; the status is curl's exit code
+# (7 no connection, 28 time-out, 22 HTTP error).
+http() {
+  bounded "$3" || return 28
+  if [ -n "$HAVE_CURL" ]; then
+    if [ -n "$4" ]; then
+      timeout -k 1 "$TMO" curl -fsS --proto =http,https --connect-timeout 1 --max-time "$TMO" \
+        -X "$1" -H "$4" -- "$2" 2>/dev/null
+    else
+      timeout -k 1 "$TMO" curl -fsS --proto =http,https --connect-timeout 1 --max-time "$TMO" \
+        -X "$1" -- "$2" 2>/dev/null
+    fi
+  else
+    timeout -k 1 "$TMO" bash -c 'fa_http_devtcp "$@"' fa-http "$1" "$2" "$4" 2>/dev/null
+  fi
+}
+
+# Sets REPLY to a short reason for an http() status, for the errors list.
+http_reason() {
+  case $1 in
+    7) REPLY='not reachable' ;;
+    22) REPLY='HTTP error' ;;
+    28 | 124) REPLY='timed out' ;;
+    *) REPLY="failed (exit $1)" ;;
+  esac
+}
+
+# Portable awk helper shared by the log counters: RFC 3339 / ISO 8601 time to epoch seconds, -1 when it
+# does not parse. Accepts "T" or " ", fractions, and Z, +hh:mm, +hhmm or +hh offsets.
+readonly AWK_EPOCH='
+function epoch(ts,   y, mo, d, h, mi, s, rest, c, sign, oh, om, era, yoe, doy, doe, yy) {
+  if (ts !~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9]:[0-9][0-9]/) return -1
+  y = substr(ts, 1, 4) + 0; mo = substr(ts, 6, 2) + 0; d = substr(ts, 9, 2) + 0
+  h = substr(ts, 12, 2) + 0; mi = substr(ts, 15, 2) + 0; s = substr(ts, 18, 2) + 0
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return -1
+  rest = substr(ts, 20)
+  if (substr(rest, 1, 1) == ".") {
+    sub(/^\.[0-9]+/, "", rest)
+  }
+  c = substr(rest, 1, 1)
+  if (c == "Z" || c == "z") { oh = 0; om = 0; sign = 1 }
+  else if (c == "+" || c == "-") {
+    sign = (c == "-") ? -1 : 1
+    if (rest ~ /^[-+][0-9][0-9]:[0-9][0-9]/) { oh = substr(rest, 2, 2) + 0; om = substr(rest, 5, 2) + 0 }
+    else if (rest ~ /^[-+][0-9][0-9][0-9][0-9]/) { oh = substr(rest, 2, 2) + 0; om = substr(rest, 4, 2) + 0 }
+    else if (rest ~ /^[-+][0-9][0-9]/) { oh = substr(rest, 2, 2) + 0; om = 0 }
+    else return -1
+  } else return -1
+  yy = (mo <= 2) ? y - 1 : y
+  era = int(yy / 400); yoe = yy - era * 400
+  doy = int((153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5) + d - 1
+  doe = yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy
+  return (era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + s - sign * (oh * 3600 + om * 60)
+}
+'
+
+# --- start ------------------------------------------------------------------------------------------------
+
+START_STAMP=$(timeout 2 date -u '+%s%3N %Y-%m-%dT%H:%M:%S.%3NZ' 2>/dev/null)
+START_MS=${START_STAMP%% *}
+COLLECTED_AT=${START_STAMP#* }
+case $START_MS in '' | *[!0-9]*)
+  START_MS=$(($(timeout 2 date +%s) * 1000))
+  COLLECTED_AT=$(timeout 2 date -u '+%Y-%m-%dT%H:%M:%SZ')
+  ;;
+esac
+NOW_S=$((START_MS / 1000))
+HAVE_CURL=$(command -v curl 2>/dev/null)
+[ -x "$HAVE_CURL" ] || HAVE_CURL=''
+
+ROOT=${FLEET_AUDIT_ROOT:-}
+ROOT=${ROOT%/}
+if [ -n "$ROOT" ] && [ "${ROOT:0:1}" != / ]; then ROOT="$PWD/$ROOT"; fi
+
+# --- lock sampling, in the background while the rest runs (it mostly sleeps) ---------------------------
+
+LOCK_PATH=${XTABLES_LOCKFILE:-/run/xtables.lock}
+LOCK_SAMPLES=${FLEET_AUDIT_LOCK_SAMPLES:-20}
+LOCK_WINDOW_MS=${FLEET_AUDIT_LOCK_WINDOW_MS:-2000}
+if ! [[ $LOCK_SAMPLES =~ ^[0-9]+$ ]] || ((10#$LOCK_SAMPLES < 1 || 10#$LOCK_SAMPLES > 200)); then
+  err 'lock: FLEET_AUDIT_LOCK_SAMPLES ignored (want 1..200)'
+  LOCK_SAMPLES=20
+fi
+if ! [[ $LOCK_WINDOW_MS =~ ^[0-9]+$ ]] || ((10#$LOCK_WINDOW_MS > 10000)); then
+  err 'lock: FLEET_AUDIT_LOCK_WINDOW_MS ignored (want 0..10000)'
+  LOCK_WINDOW_MS=2000
+fi
+LOCK_SAMPLES=$((10#$LOCK_SAMPLES))
+LOCK_WINDOW_MS=$((10#$LOCK_WINDOW_MS))
+
+# Prints "W seconds" (the measured window), "ok SAMPLES BUSY", then "H name" per distinct holder, then "E";
+# or "nofile"/"nostat". A sample is busy when /proc/locks lists a granted lock (not a "->" waiter) on the
+# lock file's device:inode.
+lock_sampler() {
+  local path=$1 n=$2 w=$3 st dev ino want busy=0 pause sleep_fd='' comm seen=$NL
+  local names=()
+  if [ ! -e "$path" ]; then echo nofile; return; fi
+  st=$(timeout 2 stat -L -c '%d %i' -- "$path" 2>/dev/null) || { echo nostat; return; }
+  dev=${st% *}
+  ino=${st#* }
+  printf -v want '%02x:%02x:%s' $((((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff))) \
+    $(((dev & 0xff) | ((dev >> 12) & ~0xff))) "$ino"
+  pause=0
+  ((n > 1)) && pause=$((w / (n - 1)))
+  printf -v pause '%d.%03d' $((pause / 1000)) $((pause % 1000))
+  # Pauses are read time-outs on a pipe nobody writes to: no sleep process per sample.
+  exec {sleep_fd}<> <(:) 2>/dev/null || sleep_fd=""
+  TIMEFORMAT='W %3R'
+  { time sample_locks; } 2>&1
+  echo "ok $n $busy"
+  for comm in "${names[@]}"; do printf 'H %s\n' "$comm"; done
+  echo E
+}
+
+# The sampling loop of lock_sampler (its variables are lock_sampler's locals).
+sample_locks() {
+  local i hit f2 pid id
+  for ((i = 0; i < n; i++)); do
+    if ((i > 0)); then
+      if [ -n "$sleep_fd" ]; then read -r -t "$pause" -u "$sleep_fd" _; else timeout 2 sleep "$pause"; fi
+    fi
+    hit=0
+    while read -r _ f2 _ _ pid id _; do
+      [ "$f2" = '->' ] && continue
+      [ "$id" = "$want" ] || continue
+      hit=1
+      comm=''
+      [[ $pid =~ ^[0-9]+$ ]] && ((pid > 0)) && IFS= read -r comm 2>/dev/null <"/proc/$pid/comm"
+      comm=${comm//[$CTRL_FIRST-$CTRL_LAST]/?}
+      if [ -n "$comm" ] && ((${#names[@]} < 5)) && [[ $seen != *"$NL$comm$NL"* ]]; then
+        seen+="$comm$NL"
+        names+=("$comm")
+      fi
+    done </proc/locks
+    ((busy += hit))
+  done
+}
+exec {LOCK_FD}< <(lock_sampler "$LOCK_PATH" "$LOCK_SAMPLES" "$LOCK_WINDOW_MS")
+
+# --- node -------------------------------------------------------------------------------------------------
+
+HOST_NAME=''
+KERNEL=''
+UPTIME=''
+IFS= read -r HOST_NAME 2>/dev/null </proc/sys/kernel/hostname
+IFS= read -r KERNEL 2>/dev/null </proc/sys/kernel/osrelease
+read -r UPTIME _ 2>/dev/null </proc/uptime
+OS=other
+os_id=''
+os_version=''
+if [ -r /etc/os-release ]; then
+  while IFS='=' read -r key value; do
+    value=${value//\"/}
+    value=${value//\'/}
+    case $key in ID) os_id=$value ;; VERSION_ID) os_version=$value ;; esac
+  done </etc/os-release
+fi
+case "$os_id:$os_version" in
+  amzn:2) OS=amzn2 ;;
+  amzn:2023) OS=amzn2023 ;;
+  bottlerocket:*) OS=bottlerocket ;;
+esac
+[ -d /.bottlerocket ] && OS=bottlerocket
+if [ "$OS" = bottlerocket ]; then
+  err 'os: bottlerocket; host iptables, processes and logs are only visible from the admin container'
+fi
+
+INSTANCE_ID=''
+IMDS_URL=${FLEET_AUDIT_IMDS_URL:-http://169.254.169.254}
+IMDS_URL=${IMDS_URL%/}
+imds_token=$(http PUT "$IMDS_URL/latest/api/token" 1 'X-aws-ec2-metadata-token-ttl-seconds: 60')
+rc=$?
+if [ $rc -eq 0 ] && [[ $imds_token =~ ^[A-Za-z0-9_=+/.-]+$ ]]; then
+  INSTANCE_ID=$(http GET "$IMDS_URL/latest/meta-data/instance-id" 1 "X-aws-ec2-metadata-token: $imds_token")
+  rc=$?
+  [[ $INSTANCE_ID =~ ^i-[0-9a-f]+$ ]] || INSTANCE_ID=''
+  if [ -z "$INSTANCE_ID" ]; then
+    http_reason "$rc"
+    err "instanceId: IMDS instance-id $REPLY"
+  fi
+else
+  http_reason "$rc"
+  err "instanceId: IMDSv2 token $REPLY"
+fi
+unset imds_token
+
+# --- iptables ---------------------------------------------------------------------------------------------
+
+# kube-proxy's rules (ARCHITECTURE §4): -A rules in KUBE-SERVICES, KUBE-SVC-*, KUBE-SEP-*, KUBE-EXT-*,
+# KUBE-NODEPORTS, KUBE-POSTROUTING and KUBE-MARK-MASQ. Kubelet's chains do not count. One awk pass reads
+# both saves; the "#FA-..." lines between them cannot come from iptables-save.
+readonly AWK_IPTABLES='
+function reset() { total = 0; kp = 0; svc = 0; sep = 0; ver = ""; split("", rules); split("", chains) }
+function num(v) { return (v == "") ? 0 : v }
+BEGIN { reset(); tab = "" }
+/^-A / {
+  rules[tab]++; total++
+  if ($0 ~ /^-A KUBE-(SVC-|SEP-|EXT-|(SERVICES|NODEPORTS|POSTROUTING|MARK-MASQ)( |$))/) kp++
+  next
+}
+/^:/ {
+  if ($2 == "-") chains[tab]++
+  if ($0 ~ /^:KUBE-SVC-/) svc++
+  else if ($0 ~ /^:KUBE-SEP-/) sep++
+  next
+}
+/^[*]/ { tab = substr($0, 2); next }
+/^#/ {
+  if ($1 == "#FA-TIME") savems = sprintf("%.0f", $2 * 1000)
+  else if ($1 == "#FA-END") {
+    b = $2; st[b] = $3; ms[b] = savems; seen[b] = 1
+    if ($3 == 0) {
+      T[b] = total; K[b] = kp; S[b] = svc; E[b] = sep; V[b] = ver
+      N[b] = num(rules["nat"]); F[b] = num(rules["filter"]); M[b] = num(rules["mangle"]); R[b] = num(rules["raw"])
+      CN[b] = num(chains["nat"]); CF[b] = num(chains["filter"])
+    }
+    reset()
+  } else if ($2 == "Generated" && $4 ~ /save$/ && $5 ~ /^v[0-9]/) ver = $5
+}
+function show(b) {
+  if (!seen[b]) return "null"
+  if (st[b] != 0) {
+    print "err iptables: " b " save " (st[b] == 124 ? "timed out" : "failed (exit " st[b] ")")
+    return "null"
+  }
+  return T[b]
+}
+END {
+  lr = show("legacy"); nr = show("nft")
+  print "legacyRules " lr; print "nftRules " nr
+  lk = (lr != "null" && K["legacy"] > 0); nk = (nr != "null" && K["nft"] > 0)
+  # mixed: describe the backend with more kube-proxy rules (a tie describes legacy)
+  if (lk && nk) { backend = "mixed"; a = (K["nft"] > K["legacy"]) ? "nft" : "legacy" }
+  else if (lk) { backend = "legacy"; a = "legacy" }
+  else if (nk) { backend = "nft"; a = "nft" }
+  else { backend = "none"; a = "" }
+  print "backend " backend
+  if (a == "") exit
+  print "total " T[a]; print "nat " N[a]; print "filter " F[a]; print "mangle " M[a]; print "raw " R[a]
+  print "chainsNat " CN[a]; print "chainsFilter " CF[a]; print "svc " S[a]; print "sep " E[a]
+  print "saveMs " ms[a]
+  if (V[a] != "") print "version " V[a] (a == "nft" ? " (nf_tables)" : " (legacy)")
+}
+'
+
+# command -v can name a file that is not executable: such a tool counts as absent.
+LEGACY_SAVE=$(command -v iptables-legacy-save 2>/dev/null)
+[ -x "$LEGACY_SAVE" ] || LEGACY_SAVE=''
+NFT_SAVE=$(command -v iptables-nft-save 2>/dev/null)
+[ -x "$NFT_SAVE" ] || NFT_SAVE=''
+if [ -z "$LEGACY_SAVE$NFT_SAVE" ]; then
+  # Old or distribution builds ship only iptables-save: its multi-call binary tells the backend.
+  plain_save=$(command -v iptables-save 2>/dev/null)
+  if [ -x "$plain_save" ]; then
+    case $(timeout 2 readlink -f -- "$plain_save" 2>/dev/null) in
+      *nft*) NFT_SAVE=$plain_save ;;
+      *) LEGACY_SAVE=$plain_save ;;
+    esac
+  fi
+fi
+
+# Streams one backend's save into the counting pipe, then "#FA-TIME seconds" (its wall time, from bash's
+# `time`) and "#FA-END backend status".
+save_backend() {
+  local name=$1 tool=$2 rc
+  [ -n "$tool" ] || return 0
+  if ! bounded 8; then
+    echo "#FA-END $name 124"
+    return 0
+  fi
+  TIMEFORMAT='#FA-TIME %3R'
+  { time timeout -k 1 "$TMO" "$tool" 2>/dev/null; } 2>&1
+  rc=$?
+  echo "#FA-END $name $rc"
+}
+
+declare -A IPT=()
+bounded 12 || TMO=1
+while read -r key value; do
+  if [ "$key" = err ]; then err "$value"; else IPT[$key]=$value; fi
+done < <(
+  {
+    save_backend legacy "$LEGACY_SAVE"
+    save_backend nft "$NFT_SAVE"
+  } | timeout -k 1 "$TMO" awk "$AWK_IPTABLES"
+)
+[ -z "$LEGACY_SAVE$NFT_SAVE" ] && err 'iptables: no iptables-save tool found'
+IPT_BACKEND=${IPT[backend]:-}
+if [ -z "$IPT_BACKEND" ]; then
+  err 'iptables: could not count the rules'
+elif [ "$IPT_BACKEND" = none ] && [ -n "$LEGACY_SAVE$NFT_SAVE" ]; then
+  err 'iptables: no backend holds kube-proxy rules'
+fi
+IPT_VERSION=${IPT[version]:-}
+if [ -z "$IPT_VERSION" ] && command -v iptables >/dev/null 2>&1 && bounded 2; then
+  IPT_VERSION=$(timeout -k 1 "$TMO" iptables --version 2>/dev/null)
+  IPT_VERSION=${IPT_VERSION#iptables }
+  IPT_VERSION=${IPT_VERSION:0:40}
+fi
+
+# --- processes: kube-proxy and ipamd (aws-k8s-agent) ------------------------------------------------------
+
+KP_PID=''
+IPAMD_PID=''
+# (stderr is silenced once for the loop: processes may end while it reads)
+for proc_dir in /proc/[0-9]*; do
+  comm=''
+  IFS= read -r comm <"$proc_dir/comm" || continue
+  case $comm in
+    kube-proxy) KP_PID=${proc_dir#/proc/} ;;
+    aws-k8s-agent) IPAMD_PID=${proc_dir#/proc/} ;;
+  esac
+done 2>/dev/null
+
+CLUSTER_ENDPOINT_SET=null
+if [ -n "$IPAMD_PID" ]; then
+  CLUSTER_ENDPOINT_SET=false
+  # Only the presence of a non-empty value is kept; the value itself is never stored or printed.
+  environ_read=0
+  while IFS= read -r -d '' kv; do
+    environ_read=1
+    case $kv in CLUSTER_ENDPOINT=?*) CLUSTER_ENDPOINT_SET=true ;; esac
+  done 2>/dev/null <"/proc/$IPAMD_PID/environ"
+  unset kv
+  if ((!environ_read)); then
+    CLUSTER_ENDPOINT_SET=null
+    err 'awsNode: ipamd environment not readable'
+  fi
+else
+  err 'awsNode: ipamd process (aws-k8s-agent) not found'
+fi
+
+MIN_SYNC=''
+SYNC_PERIOD=''
+if [ -n "$KP_PID" ]; then
+  config_path=''
+  take_next=0
+  while IFS= read -r -d '' arg; do
+    if ((take_next)); then config_path=$arg; take_next=0; continue; fi
+    case $arg in
+      --config=*) config_path=${arg#--config=} ;;
+      --config) take_next=1 ;;
+    esac
+  done 2>/dev/null <"/proc/$KP_PID/cmdline"
+  if [ -z "$config_path" ]; then
+    err 'kube-proxy: started without --config; sync periods unknown'
+  elif [ "${config_path:0:1}" != / ]; then
+    err 'kube-proxy: relative --config path; sync periods unknown'
+  elif [ ! -r "/proc/$KP_PID/root$config_path" ]; then
+    err 'kube-proxy: config file not readable'
+  else
+    # KubeProxyConfiguration YAML: iptables.minSyncPeriod / iptables.syncPeriod, as written.
+    in_iptables=0
+    re_min='^[[:space:]]+"?minSyncPeriod"?:[[:space:]]*"?([^"[:space:],#]+)'
+    re_sync='^[[:space:]]+"?syncPeriod"?:[[:space:]]*"?([^"[:space:],#]+)'
+    while IFS= read -r line || [ -n "$line" ]; do
+      case $line in
+        iptables:* | '"iptables":'*) in_iptables=1; continue ;;
+        [![:space:]]*) in_iptables=0 ;;
+      esac
+      ((in_iptables)) || continue
+      if [[ $line =~ $re_min ]]; then MIN_SYNC=${BASH_REMATCH[1]:0:32}; fi
+      if [[ $line =~ $re_sync ]]; then SYNC_PERIOD=${BASH_REMATCH[1]:0:32}; fi
+    done < <(timeout -k 1 2 head -c 65536 -- "/proc/$KP_PID/root$config_path" 2>/dev/null)
+    [ -z "$MIN_SYNC$SYNC_PERIOD" ] && err 'kube-proxy: config sets no iptables sync periods'
+  fi
+else
+  err 'kube-proxy: process not found'
+fi
+
+# --- kube-proxy metrics -------------------------------------------------------------------------------------
+
+# Sums label sets (ip_family, ...) of kubeproxy_sync_proxy_rules_duration_seconds; p99 is the upper bound
+# of the first bucket holding the ceil(0.99 * count)-th sync (null when no syncs or in +Inf); the last
+# sync is the oldest of the label sets' timestamps; an absent counter stays null.
+readonly AWK_KP_METRICS='
+function le_of(line) {
+  if (!match(line, /[{,]le="[^"]*"/)) return ""
+  return substr(line, RSTART + 5, RLENGTH - 6)
+}
+/^#/ { next }
+{
+  # name{labels} value [timestamp]
+  name = $1; br = index(name, "{")
+  if (br) { name = substr(name, 1, br - 1); rest = substr($0, index($0, "}") + 1) }
+  else rest = substr($0, length($1) + 1)
+  split(rest, parts, " "); v = parts[1]
+  if (name == "kubeproxy_sync_proxy_rules_duration_seconds_bucket") {
+    le = le_of($0)
+    if (le == "+Inf") inf += v
+    else if (le != "") { if (!(le in bucket)) { nb++; les[nb] = le }; bucket[le] += v }
+  } else if (name == "kubeproxy_sync_proxy_rules_duration_seconds_count") { cnt += v; hascnt = 1 }
+  else if (name == "kubeproxy_sync_proxy_rules_duration_seconds_sum") { sum += v; hassum = 1 }
+  else if (name == "kubeproxy_sync_proxy_rules_last_timestamp_seconds") {
+    if (!haslast || v + 0 < last) last = v + 0
+    haslast = 1
+  }
+  else if (name == "kubeproxy_sync_proxy_rules_iptables_restore_failures_total") { rf += v; hasrf = 1 }
+  else if (name == "kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total") { prf += v; hasprf = 1 }
+}
+END {
+  print "syncCount " (hascnt ? sprintf("%.0f", cnt) : "null")
+  print "syncSecondsSum " (hassum ? sprintf("%.10g", sum) : "null")
+  p99 = "null"
+  if (hascnt && cnt > 0) {
+    for (i = 2; i <= nb; i++) {
+      x = les[i]; j = i - 1
+      while (j > 0 && les[j] + 0 > x + 0) { les[j + 1] = les[j]; j-- }
+      les[j + 1] = x
+    }
+    rank = int((cnt * 99 + 99) / 100)
+    for (i = 1; i <= nb; i++) if (bucket[les[i]] >= rank) { p99 = sprintf("%.10g", les[i] + 0); break }
+  }
+  print "syncP99Seconds " p99
+  if (haslast && last > 0) { age = now - last; if (age < 0) age = 0; print "lastSyncAgeSeconds " sprintf("%.1f", age) }
+  else print "lastSyncAgeSeconds null"
+  print "restoreFailures " (hasrf ? sprintf("%.0f", rf) : "null")
+  print "partialRestoreFailures " (hasprf ? sprintf("%.0f", prf) : "null")
+}
+'
+
+declare -A KP=()
+KP_MODE=''
+KP_URL=${FLEET_AUDIT_KUBE_PROXY_URL:-http://127.0.0.1:10249}
+KP_URL=${KP_URL%/}
+mode_text=$(http GET "$KP_URL/proxyMode" 2)
+rc=$?
+if [ $rc -eq 0 ]; then
+  mode_text=${mode_text//[[:space:]]/}
+  case $mode_text in
+    iptables | ipvs | nftables) KP_MODE=$mode_text ;;
+    *) err 'kube-proxy: /proxyMode answered an unknown mode' ;;
+  esac
+else
+  http_reason "$rc"
+  err "kube-proxy: /proxyMode $REPLY"
+fi
+if [ $rc -ne 7 ] && [ $rc -ne 28 ] && [ $rc -ne 124 ]; then
+  # the age is against the collection start, whole seconds
+  while read -r key value; do
+    if [ "$key" = rc ]; then
+      if [ "$value" != 0 ]; then
+        http_reason "$value"
+        err "kube-proxy: /metrics $REPLY"
+      fi
+    else
+      KP[$key]=$value
+    fi
+  done < <(
+    http GET "$KP_URL/metrics" 3 | timeout -k 1 3 awk -v now="$NOW_S" "$AWK_KP_METRICS"
+    echo "rc ${PIPESTATUS[0]}"
+  )
+fi
+
+# --- restarts: the newest pod folder's highest N.log (kubelet names the file after the restart count) ---
+
+PODS_DIR="$ROOT/var/log/pods"
+
+# restarts_of POD_PREFIX CONTAINER: sets RESTARTS (empty when unknown).
+restarts_of() {
+  local newest='' d f n max=-1
+  RESTARTS=''
+  for d in "$PODS_DIR/kube-system_$1-"*/; do
+    [ -d "$d" ] || continue
+    if [ -z "$newest" ] || [ "$d" -nt "$newest" ]; then newest=$d; fi
+  done
+  if [ -z "$newest" ]; then
+    err "restarts: no $2 pod logs under /var/log/pods"
+    return
+  fi
+  for f in "$newest$2/"*.log*; do
+    n=${f##*/}
+    n=${n%%.*}
+    [[ $n =~ ^[0-9]+$ ]] || continue
+    ((10#$n > max)) && max=$((10#$n))
+  done
+  if ((max < 0)); then err "restarts: no $2 container log in its pod folder"; else RESTARTS=$max; fi
+}
+restarts_of aws-node aws-node
+RESTARTS_AWS_NODE=$RESTARTS
+restarts_of kube-proxy kube-proxy
+RESTARTS_KUBE_PROXY=$RESTARTS
+
+# --- logs ---------------------------------------------------------------------------------------------------
+
+# Hours with up to three decimals, more than 0 and at most 720; seconds are computed without floating point.
+WINDOW_SECONDS=0
+if [[ ${FLEET_AUDIT_LOG_WINDOW_HOURS:-24} =~ ^([0-9]{1,4})(\.([0-9]{1,3}))?$ ]]; then
+  wh_int=$((10#${BASH_REMATCH[1]}))
+  wh_frac="${BASH_REMATCH[3]}000"
+  wh_frac=${wh_frac:0:3}
+  WINDOW_SECONDS=$((wh_int * 3600 + 10#$wh_frac * 36 / 10))
+fi
+if ((WINDOW_SECONDS <= 0 || WINDOW_SECONDS > 720 * 3600)); then
+  err 'logs: FLEET_AUDIT_LOG_WINDOW_HOURS ignored (want hours, more than 0 and up to 720)'
+  wh_int=24
+  wh_frac=000
+  WINDOW_SECONDS=86400
+fi
+wh_frac=${wh_frac%0}
+wh_frac=${wh_frac%0}
+wh_frac=${wh_frac%0}
+WINDOW_HOURS_JSON=$wh_int${wh_frac:+.$wh_frac}
+WINDOW_START=$((NOW_S - WINDOW_SECONDS))
+
+# select_logs LABEL FILE...: sets SELECTED (oldest first) to the plain files among FILE... modified inside
+# the window (the first FILE always, when it exists: it is the live one), newest first up to the byte cap;
+# PARTIAL is the file of which only the newest bytes fit, PARTIAL_BYTES how many. Compressed files are skipped.
+select_logs() {
+  local label=$1 always=$2 mtime size name i j total=0 stat_lines=0
+  shift 2
+  local names=() mtimes=() sizes=() order=() plain=()
+  SELECTED=()
+  PARTIAL=''
+  PARTIAL_BYTES=0
+  for name in "$@"; do
+    case $name in *.gz | *.bz2 | *.xz | *.zst) continue ;; esac
+    [ -f "$name" ] && plain+=("$name")
+  done
+  ((${#plain[@]})) || return 0
+  bounded 2 || { err "logs: $label skipped, time budget spent"; return 0; }
+  while read -r mtime size name; do
+    [[ $mtime =~ ^[0-9]+$ && $size =~ ^[0-9]+$ ]] || continue
+    stat_lines=$((stat_lines + 1))
+    ((mtime >= WINDOW_START)) || [ "$name" = "$always" ] || continue
+    names+=("$name")
+    mtimes+=("$mtime")
+    sizes+=("$size")
+  done < <(timeout -k 1 "$TMO" stat -c '%Y %s %n' -- "${plain[@]}" 2>/dev/null)
+  if ((stat_lines == 0)); then
+    err "logs: $label files could not be listed"
+    return 1
+  fi
+  # newest first (a handful of files: insertion sort)
+  for ((i = 0; i < ${#names[@]}; i++)); do
+    j=${#order[@]}
+    order+=("$i")
+    while ((j > 0)) && ((mtimes[order[j - 1]] < mtimes[i])); do
+      order[j]=${order[j - 1]}
+      ((j--))
+    done
+    order[j]=$i
+  done
+  for i in "${order[@]}"; do
+    if ((total + sizes[i] <= LOG_CAP_BYTES)); then
+      SELECTED=("${names[i]}" "${SELECTED[@]}")
+      total=$((total + sizes[i]))
+    else
+      PARTIAL=${names[i]}
+      PARTIAL_BYTES=$((LOG_CAP_BYTES - total))
+      err "logs: $label read capped at $LOG_CAP_TEXT; counts are lower bounds"
+      break
+    fi
+  done
+}
+
+# stream_logs: the partial (oldest) part first, then the selected files, oldest to newest.
+stream_logs() {
+  if [ -n "$PARTIAL" ] && ((PARTIAL_BYTES > 0)); then
+    timeout -k 1 "$TMO" tail -c "$PARTIAL_BYTES" -- "$PARTIAL" 2>/dev/null
+  fi
+  if ((${#SELECTED[@]})); then timeout -k 1 "$TMO" cat -- "${SELECTED[@]}" 2>/dev/null; fi
+}
+
+# kube-proxy container logs, CRI format "<RFC3339Nano> <stream> <P|F> <klog line>": the record's own
+# timestamp decides the window; a line may count in more than one signal.
+readonly AWK_KP_LOGS="$AWK_EPOCH"'
+/holding the xtables lock|Failed to execute iptables-restore|"iptables restore"/ {
+  l = index($0, "holding the xtables lock") > 0
+  r = index($0, "Failed to execute iptables-restore") > 0
+  s = index($0, "\"iptables restore\"") > 0 && index($0, "total time:") > 0
+  if (!(l || r || s)) next
+  t = epoch($1)
+  if (t < 0 || t < from || t > now) next
+  lock += l; restore += r; slow += s
+}
+END { printf "%d %d %d\n", lock, restore, slow }
+'
+
+# ipamd.log, zap JSON lines with "ts" (ISO 8601 text, or epoch seconds in old builds). The version is
+# taken from the newest "Starting L-IPAMD" line, inside the window or not.
+readonly AWK_IPAMD_LOGS="$AWK_EPOCH"'
+/Unable to reach API Server|Starting L-IPAMD/ {
+  u = index($0, "Unable to reach API Server") > 0
+  st = index($0, "Starting L-IPAMD")
+  t = -1
+  if (match($0, /"ts":"[^"]*"/)) t = epoch(substr($0, RSTART + 6, RLENGTH - 7))
+  else if (match($0, /"ts":[0-9][0-9.eE+]*/)) t = int(substr($0, RSTART + 5, RLENGTH - 5) + 0)
+  if (st) {
+    rest = substr($0, st + 16); sub(/^ +/, "", rest)
+    if (match(rest, /^v?[0-9][A-Za-z0-9._+-]*/) && (t >= vt || vt == "")) { ver = substr(rest, 1, RLENGTH); vt = t }
+  }
+  if (t < 0 || t < from || t > now) next
+  unreach += u; starts += (st > 0)
+}
+END { printf "%d %d %s\n", unreach, starts, (ver == "" ? "-" : substr(ver, 1, 48)) }
+'
+
+KP_LOCK_ERRORS=''
+KP_RESTORE_FAILURES=''
+KP_SLOW_RESTORES=''
+kp_logs=("$PODS_DIR"/kube-system_kube-proxy-*/kube-proxy/*.log*)
+if [ -e "${kp_logs[0]}" ]; then
+  if select_logs kube-proxy '' "${kp_logs[@]}" && bounded 4; then
+    read -r KP_LOCK_ERRORS KP_RESTORE_FAILURES KP_SLOW_RESTORES < <(
+      stream_logs | timeout -k 1 "$TMO" awk -v from="$WINDOW_START" -v now="$NOW_S" "$AWK_KP_LOGS"
+    )
+  fi
+  [[ $KP_LOCK_ERRORS =~ ^[0-9]+$ ]] || { KP_LOCK_ERRORS=''; err 'logs: kube-proxy logs could not be counted'; }
+else
+  err 'logs: no kube-proxy pod logs under /var/log/pods'
+fi
+
+IPAMD_API_UNREACHABLE=''
+IPAMD_STARTS=''
+AWS_NODE_VERSION=''
+ENI_DIR="$ROOT/var/log/aws-routed-eni"
+if [ -f "$ENI_DIR/ipamd.log" ]; then
+  if select_logs ipamd "$ENI_DIR/ipamd.log" "$ENI_DIR/ipamd.log" "$ENI_DIR"/ipamd-*.log* && bounded 4; then
+    read -r IPAMD_API_UNREACHABLE IPAMD_STARTS AWS_NODE_VERSION < <(
+      stream_logs | timeout -k 1 "$TMO" awk -v from="$WINDOW_START" -v now="$NOW_S" "$AWK_IPAMD_LOGS"
+    )
+  fi
+  [ "$AWS_NODE_VERSION" = - ] && AWS_NODE_VERSION=''
+  [[ $IPAMD_API_UNREACHABLE =~ ^[0-9]+$ ]] || { IPAMD_API_UNREACHABLE=''; err 'logs: ipamd.log could not be counted'; }
+else
+  err 'logs: no ipamd.log under /var/log/aws-routed-eni'
+fi
+
+# Without a "Starting L-IPAMD" line (rotated away), a running ipamd's own metrics name its build.
+if [ -z "$AWS_NODE_VERSION" ] && [ -z "$IPAMD_PID" ]; then
+  err 'awsNode: version not in ipamd.log and ipamd not running'
+elif [ -z "$AWS_NODE_VERSION" ]; then
+  IPAMD_URL=${FLEET_AUDIT_IPAMD_URL:-http://127.0.0.1:61678}
+  IPAMD_URL=${IPAMD_URL%/}
+  AWS_NODE_VERSION=$(
+    http GET "$IPAMD_URL/metrics" 2 |
+      timeout -k 1 2 awk '/^awscni_build_info[{]/ && match($0, /[{,]version="[^"]*"/) { print substr($0, RSTART + 10, RLENGTH - 11); exit }'
+  )
+  if ! [[ $AWS_NODE_VERSION =~ ^v?[0-9][A-Za-z0-9._+-]*$ ]]; then
+    AWS_NODE_VERSION=''
+    err 'awsNode: version not in ipamd.log nor ipamd metrics'
+  fi
+fi
+
+# --- lock result ----------------------------------------------------------------------------------------------
+
+LOCK_SAMPLES_OUT=0
+LOCK_BUSY=null
+LOCK_WINDOW=null
+LOCK_HOLDERS=null
+holders=()
+lock_ok=0
+while IFS= read -r -t 15 -u "$LOCK_FD" line; do
+  case $line in
+    'W '*)
+      window_s=${line#W }
+      [[ $window_s =~ ^([0-9]+)\.([0-9]{3})$ ]] && LOCK_WINDOW=$((10#${BASH_REMATCH[1]} * 1000 + 10#${BASH_REMATCH[2]}))
+      ;;
+    'ok '*)
+      read -r _ LOCK_SAMPLES_OUT LOCK_BUSY <<<"$line"
+      lock_ok=1
+      ;;
+    'H '*) holders+=("${line:2:15}") ;;
+    nofile) err "lock: no lock file at ${LOCK_PATH:0:100}" ;;
+    nostat) err "lock: cannot stat ${LOCK_PATH:0:100}" ;;
+    E) break ;;
+  esac
+done
+exec {LOCK_FD}<&-
+if ((lock_ok)); then
+  LOCK_HOLDERS=''
+  for name in "${holders[@]}"; do
+    jstr "$name"
+    LOCK_HOLDERS+="${LOCK_HOLDERS:+,}$REPLY"
+  done
+  LOCK_HOLDERS="[$LOCK_HOLDERS]"
+else
+  LOCK_SAMPLES_OUT=0
+  LOCK_BUSY=null
+  LOCK_WINDOW=null
+fi
+
+# --- output ---------------------------------------------------------------------------------------------------
+
+END_MS=$(timeout 2 date +%s%3N 2>/dev/null)
+[[ $END_MS =~ ^[0-9]+$ ]] || END_MS=$START_MS
+DURATION_MS=$((END_MS - START_MS))
+
+OUT='{"schema":"fleet-audit.collector/v1",'
+str collectedAt "$COLLECTED_AT"
+num durationMs "$DURATION_MS"
+open node
+str instanceId "$INSTANCE_ID"
+str hostname "${HOST_NAME:0:64}"
+str os "$OS"
+str kernel "${KERNEL:0:64}"
+num uptimeSeconds "$UPTIME"
+close
+open iptables
+str version "$IPT_VERSION"
+str backend "$IPT_BACKEND"
+num legacyRules "${IPT[legacyRules]:-}"
+num nftRules "${IPT[nftRules]:-}"
+if [ -n "${IPT[total]:-}" ]; then
+  open rules
+  num total "${IPT[total]}"
+  num nat "${IPT[nat]}"
+  num filter "${IPT[filter]}"
+  num mangle "${IPT[mangle]}"
+  num raw "${IPT[raw]}"
+  close
+  open chains
+  num nat "${IPT[chainsNat]}"
+  num filter "${IPT[chainsFilter]}"
+  close
+else
+  raw rules null
+  raw chains null
+fi
+num kubeServiceChains "${IPT[svc]:-}"
+num kubeEndpointChains "${IPT[sep]:-}"
+num saveMs "${IPT[saveMs]:-}"
+close
+open lock
+str path "${LOCK_PATH:0:100}"
+num samples "$LOCK_SAMPLES_OUT"
+num busy "$LOCK_BUSY"
+num windowMs "$LOCK_WINDOW"
+raw holders "$LOCK_HOLDERS"
+close
+open kubeProxy
+str mode "$KP_MODE"
+for key in syncCount syncSecondsSum syncP99Seconds lastSyncAgeSeconds restoreFailures partialRestoreFailures; do
+  num "$key" "${KP[$key]:-}"
+done
+str minSyncPeriod "$MIN_SYNC"
+str syncPeriod "$SYNC_PERIOD"
+close
+open awsNode
+raw clusterEndpointSet "$CLUSTER_ENDPOINT_SET"
+str version "$AWS_NODE_VERSION"
+close
+open restarts
+num awsNode "$RESTARTS_AWS_NODE"
+num kubeProxy "$RESTARTS_KUBE_PROXY"
+close
+open logs
+num windowHours "$WINDOW_HOURS_JSON"
+num kubeProxyLockErrors "$KP_LOCK_ERRORS"
+num kubeProxyRestoreFailures "$KP_RESTORE_FAILURES"
+num kubeProxySlowRestores "$KP_SLOW_RESTORES"
+num ipamdApiUnreachable "$IPAMD_API_UNREACHABLE"
+num ipamdStarts "$IPAMD_STARTS"
+close
+
+# The errors list takes what room is left; when it does not all fit, its last entry says how many were cut.
+errors_json=''
+room=$((MAX_BYTES - ${#OUT} - 14))
+kept=0
+for e in "${ERRORS[@]}"; do
+  jstr "$e"
+  reserve=0
+  ((kept + 1 < ${#ERRORS[@]})) && reserve=28
+  ((${#errors_json} + ${#REPLY} + 1 + reserve > room)) && break
+  errors_json+="${errors_json:+,}$REPLY"
+  kept=$((kept + 1))
+done
+if ((kept < ${#ERRORS[@]})); then
+  errors_json+="${errors_json:+,}\"+$((${#ERRORS[@]} - kept)) more errors cut\""
+fi
+OUT+="\"errors\":[$errors_json]}"
+printf '%s\n' "$OUT"
+exit 0
