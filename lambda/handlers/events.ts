@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { AddonSchema } from '#audit/model.js';
+import type { ClusterTask, DiscoveryState } from '#workflow/steps.js';
+
+/**
+ * The payloads the AuditRun state machine passes between the functions (lib/constructs/audit-workflow.ts), one
+ * schema each. The plan travels slim: its clusters carry account/region/name only, and the Map's ItemSelector
+ * adds the run id and start time to each item.
+ */
+
+/** One Step Functions error: the Catch puts it at `$.error`. */
+export const StatesErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+export type StatesError = z.infer<typeof StatesErrorSchema>;
+
+/** A cluster of the plan; `listError` when its account/region could not be listed. */
+export const PlannedClusterSchema = z.object({
+  account: z.string().min(1),
+  region: z.string().min(1),
+  name: z.string().min(1),
+  listError: z.string().optional(),
+});
+export type PlannedCluster = z.infer<typeof PlannedClusterSchema>;
+
+/** The plan as the state machine carries it (Plan's output, Report's input). */
+export const PlanPayloadSchema = z.object({
+  runId: z.string().min(1),
+  startedAt: z.iso.datetime(),
+  clusters: z.array(PlannedClusterSchema),
+});
+export type PlanPayload = z.infer<typeof PlanPayloadSchema>;
+
+/** Plan's input: the execution name becomes the run id. */
+export const PlanEventSchema = z.object({ runId: z.string().min(1).max(80).optional() });
+
+/** One Map item, as the ItemSelector builds it (Discover's input). */
+export const ClusterItemSchema = z.object({
+  runId: z.string().min(1),
+  startedAt: z.iso.datetime(),
+  cluster: PlannedClusterSchema,
+});
+export type ClusterItem = z.infer<typeof ClusterItemSchema>;
+
+/** RecordFailure's input: the Map item plus the error the iteration's Catch caught. */
+export const FailedClusterEventSchema = ClusterItemSchema.extend({ error: StatesErrorSchema });
+
+/** Poll's and Assess's input: Discover's output. */
+export const DiscoveryStateSchema = z.object({
+  runId: z.string().min(1),
+  startedAt: z.iso.datetime(),
+  account: z.string().min(1),
+  region: z.string().min(1),
+  name: z.string().min(1),
+  listError: z.string().optional(),
+  kubernetesVersion: z.string().nullable(),
+  endpoint: z.string().nullable(),
+  addons: z.object({ vpcCni: AddonSchema.nullable(), kubeProxy: AddonSchema.nullable() }),
+  nodes: z.array(
+    z.object({
+      instanceId: z.string(),
+      nodegroup: z.string().nullable(),
+      reach: z.enum(['PENDING', 'UNREACHABLE']),
+      reason: z.string().nullable(),
+    }),
+  ),
+  commandIds: z.array(z.string()),
+  query: z.object({ queryId: z.string(), logGroup: z.string() }).nullable(),
+  queryProblem: z.string().nullable(),
+  deadline: z.iso.datetime(),
+}) satisfies z.ZodType<DiscoveryState>;
+
+/** The workflow's cluster task, rebuilt from a Map item. */
+export function taskOf(item: ClusterItem): ClusterTask {
+  return {
+    runId: item.runId,
+    startedAt: item.startedAt,
+    account: item.cluster.account,
+    region: item.cluster.region,
+    name: item.cluster.name,
+    ...(item.cluster.listError !== undefined && { listError: item.cluster.listError }),
+  };
+}

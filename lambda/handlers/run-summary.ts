@@ -1,0 +1,52 @@
+import { type AuditStatus, FINDING_STATES, type FindingState, SEVERITIES, type Severity } from '#audit/model.js';
+import type { ReportOutput } from '#workflow/report.js';
+
+/** What the report function returns to the state machine: counts, not the whole run result. */
+export interface RunSummary {
+  runId: string;
+  status: AuditStatus;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  clusters: number;
+  clustersByStatus: Record<AuditStatus, number>;
+  findingsByState: Record<FindingState, number>;
+  /** findings still open (NEW, ONGOING, WORSENED), by severity */
+  openFindingsBySeverity: Record<Severity, number>;
+  alertMessageId: string | null;
+  alertProblem: string | null;
+}
+
+const OPEN_STATES: ReadonlySet<FindingState> = new Set<FindingState>(['NEW', 'ONGOING', 'WORSENED']);
+
+const zeroes = <K extends string>(keys: ReadonlyArray<K>) =>
+  Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+
+/** Counts a run's clusters and findings. */
+export function summarizeRun(output: ReportOutput): RunSummary {
+  const { result } = output;
+  const clustersByStatus = zeroes<AuditStatus>(['COMPLETE', 'PARTIAL', 'FAILED']);
+  const findingsByState = zeroes(FINDING_STATES);
+  const openFindingsBySeverity = zeroes(SEVERITIES);
+  for (const cluster of result.clusters) {
+    clustersByStatus[cluster.status]++;
+    for (const finding of cluster.findings) {
+      findingsByState[finding.state]++;
+      if (OPEN_STATES.has(finding.state)) openFindingsBySeverity[finding.severity]++;
+    }
+  }
+  const duration = (Date.parse(result.finishedAt) - Date.parse(result.startedAt)) / 1000;
+  return {
+    runId: result.runId,
+    status: result.status,
+    startedAt: result.startedAt,
+    finishedAt: result.finishedAt,
+    durationSeconds: Number.isFinite(duration) ? Math.max(0, Math.round(duration)) : 0,
+    clusters: result.clusters.length,
+    clustersByStatus,
+    findingsByState,
+    openFindingsBySeverity,
+    alertMessageId: output.alertMessageId,
+    alertProblem: output.alertProblem,
+  };
+}

@@ -1,0 +1,158 @@
+import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { acknowledgeNag } from '../nag.js';
+
+/** The functions the workflow calls, one per step. */
+export interface AuditStepFunctions {
+  readonly plan: lambda.IFunction;
+  readonly discover: lambda.IFunction;
+  readonly poll: lambda.IFunction;
+  readonly assess: lambda.IFunction;
+  readonly recordFailure: lambda.IFunction;
+  readonly report: lambda.IFunction;
+}
+
+export interface AuditWorkflowProps {
+  readonly functions: AuditStepFunctions;
+  /** Clusters audited at once (the Map's MaxConcurrency). @default 8 */
+  readonly clusterConcurrency?: number;
+  /** The Wait between two polls of a cluster. @default Duration.seconds(30) */
+  readonly pollInterval?: Duration;
+  /** The whole run's time-out. @default Duration.hours(6) */
+  readonly timeout?: Duration;
+  /** Retention of the execution log group. @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Errors of the Lambda service itself (not of our code), retried with back-off. Our steps' own AWS calls are
+ * retried inside the functions by the SDK's adaptive retry; the state machine does not retry them again.
+ */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+/**
+ * The "AuditRun" Standard state machine (ARCHITECTURE §2):
+ *
+ * ```
+ * Plan → AuditClusters (Map over $.clusters, MaxConcurrency N)
+ *          AuditCluster (Parallel, one branch, Catch States.ALL → RecordFailure)
+ *            Discover → WaitForCollectors → Poll → CollectorsDone? ─ yes → Assess
+ *                                 ▲                      │ no
+ *                                 └──────────────────────┘
+ *      → Report
+ * ```
+ *
+ * No Lambda waits idle: waiting is the Wait state. The run id is the execution name, so a retried Plan reuses it
+ * and the run record names its execution. Payloads stay small: the plan's clusters carry account/region/name
+ * only (ItemSelector adds the run id and start time), the Map discards its items' outputs (the report step reads
+ * the snapshots from the table) and the report returns a summary.
+ */
+export class AuditWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: AuditWorkflowProps) {
+    super(scope, id);
+    const { functions } = props;
+
+    const plan = this.invoke('Plan', functions.plan, {
+      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$$.Execution.Name') }),
+    });
+
+    const discover = this.invoke('Discover', functions.discover, { resultPath: '$.discovery' });
+    const waitForCollectors = new sfn.Wait(this, 'WaitForCollectors', {
+      time: sfn.WaitTime.duration(props.pollInterval ?? Duration.seconds(30)),
+    });
+    // InputPath picks the payload; ResultPath still merges into the whole state (the item and its discovery).
+    const poll = this.invoke('Poll', functions.poll, { inputPath: '$.discovery', resultPath: '$.poll' });
+    const assess = this.invoke('Assess', functions.assess, { inputPath: '$.discovery' });
+    const collectorsDone = new sfn.Choice(this, 'CollectorsDone?')
+      .when(sfn.Condition.booleanEquals('$.poll.done', true), assess)
+      .otherwise(waitForCollectors);
+
+    const recordFailure = this.invoke('RecordFailure', functions.recordFailure);
+    // One branch, so that a Catch covers the whole iteration: whatever fails, the cluster is recorded as
+    // AUDIT-FAILED and the other clusters go on.
+    const auditCluster = new sfn.Parallel(this, 'AuditCluster', { outputPath: '$[0]' })
+      .branch(discover.next(waitForCollectors).next(poll).next(collectorsDone))
+      .addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+    const auditClusters = new sfn.Map(this, 'AuditClusters', {
+      itemsPath: '$.clusters',
+      maxConcurrency: props.clusterConcurrency ?? 8,
+      itemSelector: {
+        'runId.$': '$.runId',
+        'startedAt.$': '$.startedAt',
+        'cluster.$': '$$.Map.Item.Value',
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+    }).itemProcessor(auditCluster);
+
+    const report = this.invoke('Report', functions.report);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      // The /aws/vendedlogs/ prefix keeps the account's CloudWatch Logs resource policy from growing per group.
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-AuditRun`,
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      // A named group left behind would make the next deployment of the stack fail; the runs' results are in
+      // the table and the execution history, not here.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      comment: 'Nightly EKS fleet audit: xtables-lock contention between kube-proxy and the VPC CNI',
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(auditClusters).next(report)),
+      timeout: props.timeout ?? Duration.hours(6),
+      // Standard workflows keep every state's input and output in the execution history for 90 days, so the
+      // log carries events without payloads (cheaper, and no cluster inventory in a second place).
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: false,
+    });
+    acknowledgeNag(this.stateMachine, {
+      id: 'AwsSolutions-SF2',
+      reason:
+        'X-Ray is off: the handlers carry no tracer, and the Standard execution history already records every state with its timing',
+    });
+    const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
+    if (!policy) throw new Error('the state machine role has no default policy');
+    acknowledgeNag(
+      policy,
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'CloudWatch Logs vended-log delivery actions (logs:CreateLogDelivery, logs:DescribeLogGroups, …) do not support resource-level permissions',
+      },
+      ...Object.values(functions).map((fn: lambda.IFunction) => ({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason: 'lambda:InvokeFunction on the function ARN with any version or alias qualifier (CDK task default)',
+      })),
+    );
+  }
+
+  private invoke(id: string, fn: lambda.IFunction, options: Partial<tasks.LambdaInvokeProps> = {}): tasks.LambdaInvoke {
+    const task = new tasks.LambdaInvoke(this, id, {
+      lambdaFunction: fn,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      ...options,
+    });
+    task.addRetry({
+      errors: LAMBDA_SERVICE_ERRORS,
+      interval: Duration.seconds(2),
+      maxAttempts: 6,
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    return task;
+  }
+}

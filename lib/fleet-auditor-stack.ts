@@ -1,0 +1,185 @@
+import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { ConfigError, HUB_ROLE_SUFFIXES, hubRoleName, type ResolvedConfig } from './config.js';
+import { Alerts } from './constructs/alerts.js';
+import { AuditFunction, handlerEntry } from './constructs/audit-function.js';
+import { AuditRole } from './constructs/audit-role.js';
+import { AuditWorkflow } from './constructs/audit-workflow.js';
+import { CollectorDocument } from './constructs/collector-document.js';
+import { AuditDashboard } from './constructs/dashboard.js';
+import { FindingsTable } from './constructs/findings-table.js';
+import { NightlySchedule } from './constructs/nightly-schedule.js';
+import { acknowledgeNag } from './nag.js';
+
+export interface FleetAuditorStackProps extends StackProps {
+  readonly config: ResolvedConfig;
+  /** The collector's SSM Command document content (collector/ssm-document.ts). */
+  readonly collectorDocumentContent: Record<string, unknown>;
+}
+
+/**
+ * The hub (ARCHITECTURE §3): findings table, alerts topic, the six step functions, the AuditRun state machine,
+ * the nightly schedule and the dashboard with its alarms. When the hub's own account is audited, the hub also
+ * holds that account's read-only audit role, and its collector document when the hub's region is audited too;
+ * every other account and region gets a member stack (lib/member-stack.ts).
+ *
+ * The functions reach every audited account, the hub's own included, through the same audit role: their own
+ * roles hold no EKS, EC2 or SSM permission, only sts:AssumeRole on the audit roles.
+ */
+export class FleetAuditorStack extends Stack {
+  readonly table: FindingsTable;
+  readonly alerts: Alerts;
+  readonly workflow: AuditWorkflow;
+  readonly functions: Record<StepName, AuditFunction>;
+
+  constructor(scope: Construct, id: string, props: FleetAuditorStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const hubAccount = config.hubAccount ?? Aws.ACCOUNT_ID;
+    const hubRegion = config.hubRegion ?? Aws.REGION;
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    this.table = new FindingsTable(this, 'Findings');
+    this.alerts = new Alerts(this, 'Alerts', { ...(config.alertEmail && { email: config.alertEmail }) });
+
+    const hubRegionsAudited = config.auditTargets.filter((t) => t.account === hubAccount).map((t) => t.region);
+    if (hubRegionsAudited.length > 0) {
+      new AuditRole(this, 'AuditRole', {
+        roleName: config.memberRoleName,
+        hubAccount,
+        trustedRoleNames: HUB_ROLE_SUFFIXES.map((suffix) => hubRoleName(config.hubRolePrefix, suffix)),
+        regions: hubRegionsAudited,
+        documentName: config.documentName,
+      });
+    }
+    if (hubRegionsAudited.includes(hubRegion)) {
+      new CollectorDocument(this, 'Collector', {
+        documentName: config.documentName,
+        content: props.collectorDocumentContent,
+      });
+    }
+
+    const settings = {
+      targets: config.auditTargets,
+      documentName: config.documentName,
+      pollIntervalSeconds: config.pollIntervalSeconds,
+      clusterDeadlineSeconds: config.clusterDeadlineSeconds,
+      clusterConcurrency: config.clusterConcurrency,
+      logWindowHours: config.logWindowHours,
+      alertMinSeverity: config.alertMinSeverity,
+      thresholds: config.thresholds,
+    };
+    const settingsBytes = Buffer.byteLength(JSON.stringify(settings));
+    if (settingsBytes > MAX_SETTINGS_BYTES) {
+      throw new ConfigError(
+        `fleetAudit.targets: ${config.auditTargets.length} account/regions make the functions' settings ${settingsBytes} bytes; Lambda allows 4 KB of environment in total, so at most ${MAX_SETTINGS_BYTES} bytes fit (about 55 account/regions): split the fleet across two hubs (hubRolePrefix)`,
+      );
+    }
+    const environment = {
+      AUDIT_SETTINGS: this.toJsonString(settings),
+      TABLE_NAME: this.table.table.tableName,
+      TOPIC_ARN: this.alerts.topic.topicArn,
+      AUDIT_ROLE_NAME: config.memberRoleName,
+      AUDIT_PARTITION: Aws.PARTITION,
+      RETENTION_DAYS: String(config.historyRetentionDays),
+    };
+    const fn = (name: StepName, description: string, timeout: Duration, assumesAuditRole: boolean) =>
+      new AuditFunction(this, STEP_IDS[name], {
+        entry: handlerEntry(STEP_ENTRIES[name]),
+        description,
+        environment,
+        timeout,
+        logRetention,
+        ...(assumesAuditRole && { roleName: hubRoleName(config.hubRolePrefix, name as HubRoleStep) }),
+      });
+    this.functions = {
+      plan: fn('plan', 'Fleet audit: list the clusters of every target', Duration.minutes(2), true),
+      discover: fn('discover', 'Fleet audit: discover a cluster and send the collector', Duration.minutes(5), true),
+      poll: fn('poll', 'Fleet audit: poll collector commands and log query', Duration.minutes(1), true),
+      assess: fn('assess', 'Fleet audit: read node reports, evaluate rules, store', Duration.minutes(5), true),
+      recordFailure: fn('recordFailure', 'Fleet audit: record a cluster that failed', Duration.minutes(1), false),
+      report: fn('report', 'Fleet audit: lifecycle, run record, metrics, digest', Duration.minutes(10), false),
+    };
+
+    const auditRoleArns = [...new Set(config.auditTargets.map((t) => t.account))].map(
+      (account) => `arn:${Aws.PARTITION}:iam::${account}:role/${config.memberRoleName}`,
+    );
+    for (const name of HUB_ROLE_SUFFIXES) {
+      this.functions[name].role.addToPolicy(
+        new iam.PolicyStatement({ sid: 'AssumeTheAuditRoles', actions: ['sts:AssumeRole'], resources: auditRoleArns }),
+      );
+    }
+    const table = this.table.table;
+    table.grant(this.functions.plan.role, 'dynamodb:PutItem');
+    table.grant(this.functions.assess.role, 'dynamodb:Query', 'dynamodb:PutItem');
+    table.grant(this.functions.recordFailure.role, 'dynamodb:PutItem');
+    table.grant(this.functions.report.role, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem');
+    this.alerts.topic.grantPublish(this.functions.report.role);
+    acknowledgeNag(this.functions.report.role.node.findChild('DefaultPolicy'), {
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason:
+        'publishing to an encrypted SNS topic needs kms:GenerateDataKey* and kms:Decrypt (grantPublish), on the topic key only',
+    });
+
+    this.workflow = new AuditWorkflow(this, 'Workflow', {
+      functions: {
+        plan: this.functions.plan.function,
+        discover: this.functions.discover.function,
+        poll: this.functions.poll.function,
+        assess: this.functions.assess.function,
+        recordFailure: this.functions.recordFailure.function,
+        report: this.functions.report.function,
+      },
+      clusterConcurrency: config.clusterConcurrency,
+      pollInterval: Duration.seconds(config.pollIntervalSeconds),
+      timeout: Duration.minutes(config.runTimeoutMinutes),
+      logRetention,
+    });
+    new NightlySchedule(this, 'Schedule', {
+      stateMachine: this.workflow.stateMachine,
+      cron: config.schedule.cron,
+      timeZone: config.schedule.timeZone,
+    });
+    const dashboard = new AuditDashboard(this, 'Dashboard', {
+      stateMachine: this.workflow.stateMachine,
+      functions: Object.fromEntries(Object.entries(this.functions).map(([name, f]) => [name, f.function])),
+      alarmTopic: this.alerts.topic,
+    });
+
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'TableName', { value: table.tableName });
+    new CfnOutput(this, 'AlertsTopicArn', { value: this.alerts.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: dashboard.dashboard.dashboardName });
+  }
+}
+
+/**
+ * The settings travel in the AUDIT_SETTINGS environment variable, and Lambda allows 4 KB for all variables together;
+ * the other variables (table name, topic ARN, role name, …) take at most about 1 KB.
+ */
+const MAX_SETTINGS_BYTES = 3000;
+
+type StepName = 'plan' | 'discover' | 'poll' | 'assess' | 'recordFailure' | 'report';
+type HubRoleStep = (typeof HUB_ROLE_SUFFIXES)[number];
+
+/** Construct ids (they name the logical ids, so keep them stable). */
+const STEP_IDS: Record<StepName, string> = {
+  plan: 'PlanFunction',
+  discover: 'DiscoverFunction',
+  poll: 'PollFunction',
+  assess: 'AssessFunction',
+  recordFailure: 'RecordFailureFunction',
+  report: 'ReportFunction',
+};
+
+/** lambda/handlers/<entry>.ts */
+const STEP_ENTRIES: Record<StepName, string> = {
+  plan: 'plan',
+  discover: 'discover',
+  poll: 'poll',
+  assess: 'assess',
+  recordFailure: 'record-failure',
+  report: 'report',
+};

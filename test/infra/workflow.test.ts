@@ -1,0 +1,139 @@
+import aslValidator from 'asl-validator';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultHubTemplate, HUB, hubTemplate, MULTI_ACCOUNT, renderDefinition } from './support.js';
+
+type State = Record<string, unknown> & { Type: string };
+interface Machine {
+  StartAt: string;
+  TimeoutSeconds?: number;
+  States: Record<string, State>;
+}
+
+let definition: Machine;
+
+beforeAll(() => {
+  definition = renderDefinition(defaultHubTemplate()) as unknown as Machine;
+});
+
+const LAMBDA_SERVICE_RETRY = {
+  ErrorEquals: [
+    'Lambda.ClientExecutionTimeoutException',
+    'Lambda.ServiceException',
+    'Lambda.AWSLambdaException',
+    'Lambda.SdkClientException',
+    'Lambda.TooManyRequestsException',
+  ],
+  IntervalSeconds: 2,
+  MaxAttempts: 6,
+  BackoffRate: 2,
+  JitterStrategy: 'FULL',
+};
+
+function stateOf(machine: { States: Record<string, State> }, name: string): State {
+  const state = machine.States[name];
+  if (!state) throw new Error(`no state ${name}`);
+  return state;
+}
+
+describe('the AuditRun definition', () => {
+  it('is valid Amazon States Language', () => {
+    // Act
+    const result = aslValidator(definition);
+
+    // Assert
+    expect(result.errors).toEqual([]);
+    expect(result.isValid).toBe(true);
+  });
+
+  it('would be rejected by the validator if a state pointed nowhere (the check has teeth)', () => {
+    const broken = structuredClone(definition);
+    stateOf(broken, 'Plan').Next = 'Nowhere';
+    expect(aslValidator(broken).isValid).toBe(false);
+  });
+
+  it('runs Plan, then the Map over the clusters, then Report, within the run time-out', () => {
+    expect(definition.StartAt).toBe('Plan');
+    expect(definition.TimeoutSeconds).toBe(6 * 3600);
+    expect(Object.keys(definition.States)).toEqual(['Plan', 'AuditClusters', 'Report']);
+    expect(stateOf(definition, 'Plan')).toMatchObject({
+      Type: 'Task',
+      Next: 'AuditClusters',
+      Parameters: { 'runId.$': '$$.Execution.Name' },
+    });
+    expect(stateOf(definition, 'Report')).toMatchObject({ Type: 'Task', End: true });
+  });
+
+  it('maps over $.clusters with the configured concurrency, adding run id and start time to each item', () => {
+    expect(stateOf(definition, 'AuditClusters')).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.clusters',
+      MaxConcurrency: 8,
+      ItemSelector: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'cluster.$': '$$.Map.Item.Value' },
+      ResultPath: null,
+      Next: 'Report',
+    });
+  });
+
+  it('catches any failure of a cluster’s iteration and records it, so the run goes on', () => {
+    const processor = stateOf(definition, 'AuditClusters').ItemProcessor as Machine;
+    expect(processor.StartAt).toBe('AuditCluster');
+    expect(stateOf(processor, 'AuditCluster')).toMatchObject({
+      Type: 'Parallel',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }],
+    });
+    expect(stateOf(processor, 'RecordFailure')).toMatchObject({ Type: 'Task', End: true });
+  });
+
+  it('discovers, then waits and polls in a loop until the cluster is done, then assesses', () => {
+    const processor = stateOf(definition, 'AuditClusters').ItemProcessor as Machine;
+    const [branch] = stateOf(processor, 'AuditCluster').Branches as Machine[];
+    if (!branch) throw new Error('no branch');
+    expect(branch.StartAt).toBe('Discover');
+    expect(stateOf(branch, 'Discover')).toMatchObject({
+      Type: 'Task',
+      ResultPath: '$.discovery',
+      Next: 'WaitForCollectors',
+    });
+    expect(stateOf(branch, 'WaitForCollectors')).toMatchObject({ Type: 'Wait', Seconds: 30, Next: 'Poll' });
+    expect(stateOf(branch, 'Poll')).toMatchObject({
+      Type: 'Task',
+      InputPath: '$.discovery',
+      ResultPath: '$.poll',
+      Next: 'CollectorsDone?',
+    });
+    expect(stateOf(branch, 'CollectorsDone?')).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.poll.done', BooleanEquals: true, Next: 'Assess' }],
+      Default: 'WaitForCollectors',
+    });
+    expect(stateOf(branch, 'Assess')).toMatchObject({ Type: 'Task', InputPath: '$.discovery', End: true });
+  });
+
+  it('retries every Lambda task on Lambda service errors only', () => {
+    const processor = stateOf(definition, 'AuditClusters').ItemProcessor as Machine;
+    const [branch] = stateOf(processor, 'AuditCluster').Branches as Machine[];
+    const tasks = [
+      stateOf(definition, 'Plan'),
+      stateOf(definition, 'Report'),
+      stateOf(processor, 'RecordFailure'),
+      ...['Discover', 'Poll', 'Assess'].map((name) => stateOf(branch as Machine, name)),
+    ];
+    for (const task of tasks) expect(task.Retry).toEqual([LAMBDA_SERVICE_RETRY]);
+  });
+
+  it('takes concurrency, poll interval and time-out from the configuration', () => {
+    // Arrange
+    const t = hubTemplate({ fleetAudit: { ...MULTI_ACCOUNT, runTimeoutMinutes: 90 }, defaults: HUB });
+
+    // Act
+    const machine = renderDefinition(t) as unknown as Machine;
+
+    // Assert
+    const map = stateOf(machine, 'AuditClusters');
+    expect(map.MaxConcurrency).toBe(12);
+    const [branch] = stateOf(map.ItemProcessor as Machine, 'AuditCluster').Branches as Machine[];
+    expect(stateOf(branch as Machine, 'WaitForCollectors').Seconds).toBe(20);
+    expect(machine.TimeoutSeconds).toBe(5400);
+    expect(aslValidator(machine).isValid).toBe(true);
+  });
+});

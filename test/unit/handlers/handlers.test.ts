@@ -1,0 +1,336 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { TargetClients } from '#aws/ports.js';
+import type { AuditStore, ClusterSnapshot } from '#aws/store.js';
+import { AuditSettingsSchema } from '#workflow/settings.js';
+import type { DiscoveryState, StepDeps } from '#workflow/steps.js';
+import { LAMBDA_ENV } from './env.js';
+
+// Each handler module builds its real dependencies at import (cold start); the tests use the factories instead.
+// The logger stays quiet: the failures below are expected.
+Object.assign(process.env, LAMBDA_ENV, { POWERTOOLS_LOG_LEVEL: 'SILENT' });
+const { createPlanHandler } = await import('#handlers/plan.js');
+const { createDiscoverHandler } = await import('#handlers/discover.js');
+const { createPollHandler } = await import('#handlers/poll.js');
+const { createAssessHandler } = await import('#handlers/assess.js');
+const { createRecordFailureHandler, errorOf } = await import('#handlers/record-failure.js');
+const { createReportHandler } = await import('#handlers/report.js');
+
+const STARTED = '2026-11-30T02:00:00.000Z';
+const ITEM = {
+  runId: 'run-1',
+  startedAt: STARTED,
+  cluster: { account: '111111111111', region: 'eu-west-1', name: 'prod' },
+};
+
+/** Step dependencies with a fake store and fake clients; `overrides` replace parts of them. */
+function fakeDeps(overrides: { clients?: Partial<TargetClients>; store?: Partial<AuditStore> } = {}): StepDeps {
+  const clients = {
+    directory: { listClusters: async () => ['prod', 'dev'] },
+    commands: {},
+    logs: {},
+    ...overrides.clients,
+  } as unknown as TargetClients;
+  return {
+    clientsFor: () => clients,
+    store: { startRun: async () => true, putSnapshot: async () => {}, ...overrides.store } as unknown as AuditStore,
+    publisher: null,
+    settings: AuditSettingsSchema.parse({
+      targets: [
+        { account: '111111111111', region: 'eu-west-1' },
+        { account: '222222222222', region: 'us-east-1' },
+      ],
+    }),
+    now: () => new Date(STARTED),
+  };
+}
+
+const discovery = (change: Partial<DiscoveryState> = {}): DiscoveryState => ({
+  runId: 'run-1',
+  startedAt: STARTED,
+  account: '111111111111',
+  region: 'eu-west-1',
+  name: 'prod',
+  kubernetesVersion: '1.31',
+  endpoint: 'https://example.eks.amazonaws.com',
+  addons: { vpcCni: null, kubeProxy: null },
+  nodes: [],
+  commandIds: [],
+  query: null,
+  queryProblem: null,
+  deadline: '2026-11-30T02:10:00.000Z',
+  ...change,
+});
+
+describe('plan handler', () => {
+  it('returns the slim plan: the execution name as run id, clusters with account, region and name only', async () => {
+    // Arrange
+    const handler = createPlanHandler(fakeDeps());
+
+    // Act
+    const plan = await handler({ runId: 'exec-2026-11-30' });
+
+    // Assert
+    expect(plan).toEqual({
+      runId: 'exec-2026-11-30',
+      startedAt: STARTED,
+      clusters: [
+        { account: '111111111111', region: 'eu-west-1', name: 'dev' },
+        { account: '111111111111', region: 'eu-west-1', name: 'prod' },
+        { account: '222222222222', region: 'us-east-1', name: 'dev' },
+        { account: '222222222222', region: 'us-east-1', name: 'prod' },
+      ],
+    });
+  });
+
+  it('keeps a target that could not be listed as one item with its error', async () => {
+    const deps = fakeDeps({
+      clients: {
+        directory: {
+          listClusters: async () => {
+            throw new Error('AccessDenied');
+          },
+        } as unknown as TargetClients['directory'],
+      },
+    });
+    const plan = await createPlanHandler(deps)({});
+    expect(plan.clusters[0]).toEqual({
+      account: '111111111111',
+      region: 'eu-west-1',
+      name: '*',
+      listError: 'could not list clusters: AccessDenied',
+    });
+  });
+
+  it('rejects a run id that is not a string with a named error', async () => {
+    await expect(createPlanHandler(fakeDeps())({ runId: 42 })).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message: 'plan: event field runId: Invalid input: expected string, received number',
+    });
+  });
+});
+
+describe('discover handler', () => {
+  it('rejects a Map item without its cluster', async () => {
+    await expect(createDiscoverHandler(fakeDeps())({ runId: 'run-1', startedAt: STARTED })).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message: 'discover: event field cluster: Invalid input: expected object, received undefined',
+    });
+  });
+
+  it('rejects a start time that is not ISO 8601', async () => {
+    await expect(createDiscoverHandler(fakeDeps())({ ...ITEM, startedAt: 'last night' })).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message: expect.stringMatching(/^discover: event field startedAt: /),
+    });
+  });
+
+  it('fails a cluster whose account could not be listed with the listing error', async () => {
+    const item = {
+      ...ITEM,
+      cluster: { ...ITEM.cluster, name: '*', listError: 'could not list clusters: AccessDenied' },
+    };
+    await expect(createDiscoverHandler(fakeDeps())(item)).rejects.toThrow('could not list clusters: AccessDenied');
+  });
+});
+
+describe('poll handler', () => {
+  it('says done when nothing was sent and no query runs', async () => {
+    await expect(createPollHandler(fakeDeps())(discovery())).resolves.toEqual({
+      done: true,
+      commandsDone: true,
+      queryDone: true,
+    });
+  });
+
+  it('says not done while a command is in progress before the deadline', async () => {
+    const deps = fakeDeps({
+      clients: {
+        commands: {
+          getProgress: async () => [
+            {
+              commandId: 'c1',
+              status: 'InProgress',
+              targetCount: 3,
+              completedCount: 1,
+              errorCount: 0,
+              deliveryTimedOutCount: 0,
+            },
+          ],
+        } as unknown as TargetClients['commands'],
+      },
+    });
+    await expect(createPollHandler(deps)(discovery({ commandIds: ['c1'] }))).resolves.toEqual({
+      done: false,
+      commandsDone: false,
+      queryDone: true,
+    });
+  });
+
+  it('rejects a discovery state without its deadline', async () => {
+    const { deadline: _deadline, ...state } = discovery();
+    await expect(createPollHandler(fakeDeps())(state)).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message: 'poll: event field deadline: Invalid input: expected string, received undefined',
+    });
+  });
+});
+
+describe('assess handler', () => {
+  it('rejects a node whose reach is not one discovery produces', async () => {
+    const state = discovery({
+      nodes: [{ instanceId: 'i-1', nodegroup: null, reach: 'REACHED' as never, reason: null }],
+    });
+    await expect(createAssessHandler(fakeDeps())(state)).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message: expect.stringMatching(/^assess: event field nodes\.0\.reach: /),
+    });
+  });
+});
+
+describe('record-failure handler', () => {
+  it('reads a Lambda error from the Catch’s JSON cause', () => {
+    const error = errorOf({
+      Error: 'AwsCallError',
+      Cause: JSON.stringify({
+        errorType: 'AwsCallError',
+        errorMessage: 'eks:DescribeCluster prod failed: AccessDeniedException: not authorized',
+        trace: ['AwsCallError: …'],
+      }),
+    });
+    expect(error.name).toBe('AwsCallError');
+    expect(error.message).toBe('eks:DescribeCluster prod failed: AccessDeniedException: not authorized');
+  });
+
+  it('reads a States error with a plain-text cause, or none', () => {
+    expect(errorOf({ Error: 'States.Timeout', Cause: 'Task timed out' })).toMatchObject({
+      name: 'States.Timeout',
+      message: 'Task timed out',
+    });
+    expect(errorOf({ Error: 'States.TaskFailed' })).toMatchObject({
+      name: 'States.TaskFailed',
+      message: 'no cause given',
+    });
+  });
+
+  it('stores the cluster as FAILED with the caught error, so the run goes on', async () => {
+    // Arrange
+    const putSnapshot = vi.fn(async (_snapshot: ClusterSnapshot) => {});
+    const handler = createRecordFailureHandler(fakeDeps({ store: { putSnapshot } }));
+
+    // Act
+    const outcome = await handler({
+      ...ITEM,
+      error: { Error: 'AwsCallError', Cause: '{"errorType":"AwsCallError","errorMessage":"ssm:SendCommand failed"}' },
+    });
+
+    // Assert
+    expect(outcome).toEqual({
+      account: '111111111111',
+      region: 'eu-west-1',
+      name: 'prod',
+      status: 'FAILED',
+      score: null,
+    });
+    expect(putSnapshot).toHaveBeenCalledOnce();
+    expect(putSnapshot.mock.calls[0]?.[0]).toMatchObject({
+      runId: 'run-1',
+      startedAt: STARTED,
+      status: 'FAILED',
+      auditError: 'AwsCallError: ssm:SendCommand failed',
+    });
+  });
+
+  it('rejects an event without the caught error', async () => {
+    await expect(createRecordFailureHandler(fakeDeps())(ITEM)).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message: 'record-failure: event field error: Invalid input: expected object, received undefined',
+    });
+  });
+});
+
+describe('report handler', () => {
+  const snapshot = (name: string, status: ClusterSnapshot['status']): ClusterSnapshot => ({
+    runId: 'run-1',
+    startedAt: STARTED,
+    cluster: { account: '111111111111', region: 'eu-west-1', name },
+    status,
+    score: status === 'FAILED' ? null : 100,
+    nodes: { expected: 2, reached: status === 'FAILED' ? 0 : 2, unreachable: 0, failed: 0 },
+    uncoveredNodes: [],
+    kubernetesVersion: '1.31',
+    serviceCount: 40,
+    restoreFailures: 0,
+    detections: [],
+    notEvaluated: [],
+    findings: null,
+    auditError: status === 'FAILED' ? 'discovery failed' : null,
+  });
+
+  it('returns a summary of the run, not the run, and emits the run metrics', async () => {
+    // Arrange
+    const snapshots = new Map([
+      ['prod', snapshot('prod', 'COMPLETE')],
+      ['dev', snapshot('dev', 'FAILED')],
+    ]);
+    const getSnapshot = vi.fn(async (cluster: { name: string }, runId: string, startedAt: string) =>
+      runId === 'run-1' && startedAt === STARTED ? (snapshots.get(cluster.name) ?? null) : null,
+    );
+    const finishRun = vi.fn(async () => {});
+    const emitMetrics = vi.fn();
+    const deps = fakeDeps({
+      store: {
+        suppressions: async () => [],
+        getSnapshot,
+        snapshotsBefore: async () => [],
+        finishRun,
+      } as unknown as Partial<AuditStore>,
+    });
+    // Every call to the clock is a minute later than the one before.
+    let now = Date.parse(STARTED);
+    deps.now = () => {
+      now += 60_000;
+      return new Date(now);
+    };
+
+    // Act
+    const summary = await createReportHandler(
+      deps,
+      emitMetrics,
+    )({
+      runId: 'run-1',
+      startedAt: STARTED,
+      clusters: [
+        { account: '111111111111', region: 'eu-west-1', name: 'prod' },
+        { account: '111111111111', region: 'eu-west-1', name: 'dev' },
+      ],
+    });
+
+    // Assert
+    expect(summary).toMatchObject({
+      runId: 'run-1',
+      status: 'PARTIAL',
+      clusters: 2,
+      clustersByStatus: { COMPLETE: 1, PARTIAL: 0, FAILED: 1 },
+      alertMessageId: null,
+      alertProblem: null,
+    });
+    expect(summary).not.toHaveProperty('result');
+    expect(finishRun).toHaveBeenCalledOnce();
+    expect(emitMetrics).toHaveBeenCalledWith({
+      clustersAudited: 1,
+      clustersFailed: 1,
+      durationSeconds: summary.durationSeconds,
+      openFindingsBySeverity: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, INFO: 0 },
+    });
+    expect(summary.durationSeconds).toBeGreaterThan(0);
+  });
+
+  it('rejects a plan whose clusters are missing', async () => {
+    await expect(
+      createReportHandler(fakeDeps(), vi.fn())({ runId: 'run-1', startedAt: STARTED }),
+    ).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message: 'report: event field clusters: Invalid input: expected array, received undefined',
+    });
+  });
+});
