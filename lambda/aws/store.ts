@@ -30,6 +30,7 @@ import { type Suppression, SuppressionSchema } from '#audit/suppressions.js';
  * | item                 | pk                                   | sk                              |
  * |----------------------|--------------------------------------|---------------------------------|
  * | run record           | `RUN#<runId>`                        | `RUN`                           |
+ * | digest sent          | `RUN#<runId>`                        | `DIGEST`                        |
  * | run index            | `RUNS`                               | `<startedAt>#<runId>`           |
  * | cluster snapshot     | `CLUSTER#<account>#<region>#<name>`  | `SNAPSHOT#<startedAt>#<runId>`  |
  * | suppression          | `SUPPRESSION`                        | `<account>/<region>/<cluster>/<ruleId>` |
@@ -193,6 +194,26 @@ export class AuditStore {
     );
     const item = out.Items?.[0];
     return typeof item?.runId === 'string' ? item.runId : null;
+  }
+
+  /**
+   * Claims the right to send a run's digest: true the first time for a run, false after (a retried report step),
+   * so the digest goes out once per run.
+   */
+  async claimDigest(runId: string, startedAt: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `RUN#${runId}`, sk: 'DIGEST', runId, expiresAt: this.expiry(startedAt) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
   }
 
   /** Writes (or rewrites, for a retried step) a cluster's snapshot for a run. */

@@ -14,7 +14,8 @@ export interface ReportOutput {
 /**
  * report: gives every finding its lifecycle state against the cluster's previous run, stores the findings and the
  * run record, then sends one digest — after everything is stored, and only when something is NEW, WORSENED or
- * RESOLVED. A failed alert does not fail the run: it is reported in the output.
+ * RESOLVED. A retried report step does not send it again. A failed alert does not fail the run: it is reported in
+ * the output.
  */
 export async function report(plan: RunPlan, deps: StepDeps): Promise<ReportOutput> {
   const now = deps.now().toISOString();
@@ -86,6 +87,9 @@ async function sendDigest(
     .map((cluster) => ({ cluster, findings: alertable(cluster.findings, deps.settings.alertMinSeverity) }))
     .filter((entry) => entry.findings.length > 0);
   if (worth.length === 0) return { alertMessageId: null, alertProblem: null };
+  if (!(await deps.store.claimDigest(result.runId, result.startedAt))) {
+    return { alertMessageId: null, alertProblem: null };
+  }
   try {
     const alertMessageId = await deps.publisher.publish(renderDigest(result, worth));
     return { alertMessageId, alertProblem: null };

@@ -90,6 +90,12 @@ describe('AuditStore on dynalite', () => {
     expect((await store.getSnapshot(cluster, 'd', '2026-10-04T00:00:00.000Z'))?.serviceCount).toBe(500);
   });
 
+  it('lets a run claim its digest once, so a retried report step does not send it twice', async () => {
+    expect(await store.claimDigest('r9', '2026-11-09T00:00:00.000Z')).toBe(true);
+    expect(await store.claimDigest('r9', '2026-11-09T00:00:00.000Z')).toBe(false);
+    expect(await store.claimDigest('r10', '2026-11-10T00:00:00.000Z')).toBe(true);
+  });
+
   it('keeps suppressions with their reason, owner and expiry', async () => {
     const suppression = {
       account: '111111111111',
