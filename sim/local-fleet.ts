@@ -61,6 +61,7 @@ export async function openLocalFleet(
 ): Promise<FleetSession & { simulator: Simulator }> {
   const scenario = typeof options.scenario === 'string' ? loadScenario(options.scenario) : options.scenario;
   const local = await prepareState(options);
+  await seedHistory(local.store, scenario, new Date());
   const sim = await startSimulator(scenario, { outboxFile: join(options.stateDir, 'outbox.jsonl') });
   const topic = sim.topicArns[0];
   const scaled = (seconds: number, floor: number) => Math.max(floor, seconds * scenario.timeScale);
@@ -88,6 +89,41 @@ export async function openLocalFleet(
       await local.close();
     },
   };
+}
+
+/**
+ * Stores the scenario's earlier audits for each cluster that has no stored snapshot yet (an empty or fresh state
+ * folder), as completed runs with nothing but their Service count.
+ */
+async function seedHistory(store: AuditStore, scenario: Scenario, now: Date): Promise<void> {
+  for (const account of scenario.accounts) {
+    for (const region of account.regions) {
+      for (const cluster of region.clusters) {
+        const ref = { account: account.id, region: region.name, name: cluster.name };
+        if (cluster.history.length === 0) continue;
+        if ((await store.snapshotsBefore(ref, now.toISOString(), 1)).length > 0) continue;
+        for (const point of cluster.history) {
+          const startedAt = new Date(now.getTime() - point.daysAgo * 86_400_000).toISOString();
+          await store.putSnapshot({
+            runId: `seeded-${startedAt.slice(0, 10)}`,
+            startedAt,
+            cluster: ref,
+            status: 'COMPLETE',
+            score: null,
+            nodes: { expected: 0, reached: 0, unreachable: 0, failed: 0 },
+            uncoveredNodes: [],
+            kubernetesVersion: cluster.version,
+            serviceCount: point.serviceCount,
+            restoreFailures: null,
+            detections: [],
+            notEvaluated: [],
+            findings: [],
+            auditError: null,
+          });
+        }
+      }
+    }
+  }
 }
 
 /**

@@ -107,6 +107,19 @@ export const ClusterSchema = z.strictObject({
   nodes: z.array(NodeGroupSchema).default([]),
   /** the Container Insights data-plane log group; absent: the cluster has none */
   logGroup: LogGroupSchema.optional(),
+  /**
+   * Earlier audits as if they had run: local mode stores them before the first run of an empty state folder, so
+   * history-based rules (SCALE-GROWTH) have something to judge.
+   */
+  history: z
+    .array(
+      z.strictObject({
+        daysAgo: z.number().positive(),
+        /** the Service count that run saw (p50 of KUBE-SVC chains over iptables-mode nodes) */
+        serviceCount: z.number().int().nonnegative(),
+      }),
+    )
+    .default([]),
 });
 export type Cluster = z.infer<typeof ClusterSchema>;
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClusterResult, RunResultSchema, severityRank } from '#audit/model.js';
+import { type ClusterResult, RULE_IDS, RunResultSchema, severityRank } from '#audit/model.js';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../bin/fleet-audit.js');
@@ -50,6 +50,8 @@ describe('fleet-audit run --local, end to end against the simulated fleet', () =
       '222222222222/eu-west-1/ml-platform',
     ]);
     for (const finding of result.clusters.flatMap((c) => c.findings)) expect(finding.state).toBe('NEW');
+    const fired = new Set(result.clusters.flatMap((c) => c.findings.map((f) => f.ruleId)));
+    expect([...RULE_IDS].filter((id) => !fired.has(id))).toEqual([]);
 
     const healthy = byName(result.clusters, 'catalog-prod');
     expect(healthy.status).toBe('COMPLETE');
@@ -66,6 +68,8 @@ describe('fleet-audit run --local, end to end against the simulated fleet', () =
     expect(between.nodes.unreachable).toBe(2);
     expect(between.findings.find((f) => f.ruleId === 'KP-IPTABLES-SCALE')?.severity).toBe('MEDIUM');
     expect(between.findings.map((f) => f.ruleId)).toContain('IPT-MIXED-BACKEND');
+    // the scenario's seeded history (180 → 500 Services over four weeks) projects past 1,000 within 30 days
+    expect(between.findings.find((f) => f.ruleId === 'SCALE-GROWTH')?.severity).toBe('MEDIUM');
 
     const unaudited = byName(result.clusters, 'edge-gateway');
     expect(unaudited.status).toBe('FAILED');
