@@ -1,9 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Command, Option } from 'commander';
 import { type RunResult, SEVERITIES, type Severity, severityRank } from '#audit/model.js';
 import { renderRunMarkdown } from '#audit/render/markdown.js';
 import { renderRunText } from '#audit/render/text.js';
+import { sdkClientConfig } from '#aws/sdk-config.js';
+import { AuditStore } from '#aws/store.js';
 import { EXIT_FINDINGS, UsageError } from '#cli/errors.js';
 import {
   FleetSetupError,
@@ -37,6 +40,9 @@ interface ReportFlags {
   format: 'text' | 'markdown' | 'json';
   local?: boolean;
   stateDir: string;
+  table?: string;
+  region?: string;
+  profile?: string;
 }
 
 const list = (value: string) =>
@@ -94,21 +100,39 @@ export function registerRunCommands(program: Command): void {
     .description('print a stored run (default: the newest)')
     .option('--run <id>', 'the run id')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
-    .option('--local', 'read the local state folder (the only store this command reads so far)')
+    .option('--local', 'read the local state folder (runs of `fleet-audit run`)')
     .option('--state-dir <dir>', 'the local state folder', DEFAULT_STATE_DIR)
+    .option('--table <name>', 'read the deployed findings table instead (the hub stack output TableName)')
+    .option('--region <region>', 'the hub region of --table (default: the profile region)')
+    .option('--profile <profile>', 'the named profile for --table')
     .action(async (flags: ReportFlags) => {
-      const local = await openLocalStore(resolve(flags.stateDir));
+      if (flags.local && flags.table) throw new UsageError('--local and --table name two stores; pass one');
+      if (!flags.local && !flags.table) {
+        throw new UsageError('pass --local for the local state folder or --table NAME for the deployed findings table');
+      }
+      const source = flags.table ? `table ${flags.table}` : flags.stateDir;
+      const opened = flags.table ? openDeployedStore(flags) : await openLocalStore(resolve(flags.stateDir));
       try {
-        const runId = flags.run ?? (await local.store.latestRunId());
-        if (!runId) throw new UsageError(`no run stored in ${flags.stateDir}; run \`fleet-audit run --local\` first`);
-        const record = await local.store.getRun(runId);
-        if (!record) throw new UsageError(`run ${runId} is not in ${flags.stateDir}`);
+        const runId = flags.run ?? (await opened.store.latestRunId());
+        if (!runId) throw new UsageError(`no run stored in ${source}; run \`fleet-audit run --local\` first`);
+        const record = await opened.store.getRun(runId);
+        if (!record) throw new UsageError(`run ${runId} is not in ${source}`);
         if (!record.result) throw new UsageError(`run ${runId} has not finished (status ${record.status})`);
         process.stdout.write(format(record.result, flags.format));
       } finally {
-        await local.close();
+        await opened.close();
       }
     });
+}
+
+/** The deployed findings table, read with the caller's credentials. */
+function openDeployedStore(flags: ReportFlags) {
+  if (flags.profile) process.env.AWS_PROFILE = flags.profile;
+  const client = new DynamoDBClient(sdkClientConfig(flags.region ? { region: flags.region } : {}));
+  return {
+    store: new AuditStore({ tableName: flags.table ?? '' }, client),
+    close: async () => client.destroy(),
+  };
 }
 
 async function openFleet(flags: RunFlags, options: LocalFleetOptions) {
