@@ -195,11 +195,14 @@ export interface TestHttpServer {
 
 /**
  * A loopback HTTP server for metrics and IMDS endpoints. `routes` maps "METHOD /path" (or "/path" for GET)
- * to an answer; anything else is a 404. `guard` may refuse a request (IMDSv2 token checks).
+ * to an answer; anything else is a 404. `guard` may refuse a request (IMDSv2 token checks). `host` is the
+ * address it listens on: another one than the loopback lets a collector in a network namespace reach it over
+ * a veth pair.
  */
 export async function startHttpServer(
   routes: Readonly<Record<string, Route>>,
   guard?: (request: IncomingMessage) => boolean,
+  host = '127.0.0.1',
 ): Promise<TestHttpServer> {
   const requests: string[] = [];
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -213,10 +216,10 @@ export async function startHttpServer(
     }
     response.writeHead(route.status ?? 200, { 'content-type': 'text/plain; version=0.0.4' }).end(route.body);
   });
-  await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
+  await new Promise<void>((resolvePromise) => server.listen(0, host, resolvePromise));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     requests,
     close: () =>
       new Promise<void>((resolvePromise) => {

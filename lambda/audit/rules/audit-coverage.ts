@@ -1,5 +1,6 @@
 import { coverageOf } from '../coverage.js';
 import type { NodeObservation } from '../model.js';
+import type { NodeReport } from '../node-report.js';
 import { round2 } from './facts.js';
 import { LINKS } from './links.js';
 import { shellQuote } from './remediation.js';
@@ -15,6 +16,49 @@ function topReasons(lines: ReadonlyArray<string>, limit: number): string {
   return shown.join('; ');
 }
 
+/** A line of a report's `errors` that is expected, not a read error, on nodes where `when` holds. */
+export interface ExpectedError {
+  pattern: RegExp;
+  when: (report: NodeReport) => boolean;
+  /** the line and its condition, for docs/rules.md */
+  doc: string;
+  /** why it is a fact about the node rather than a gap */
+  why: string;
+}
+
+/**
+ * Lines of a report's `errors` that state a fact about the node rather than something the collector failed to
+ * read (the strings are collector/collect.sh's own). Each is expected only when the same report shows why, so
+ * the identical line on a node where it means a gap still counts.
+ *
+ * Not listed, on purpose: every other line says a signal is unknown (an endpoint not answering, a process, log or
+ * config not found, a save that failed, a count capped), and the collector prints nothing when only one
+ * backend's save tool is absent (that backend's count is simply null).
+ */
+export const EXPECTED_ERRORS: ReadonlyArray<ExpectedError> = [
+  {
+    // collect.sh: "lock: no lock file at ${LOCK_PATH}"
+    pattern: /^lock: no lock file at /,
+    when: (report) => report.iptables?.backend === 'nft' || report.iptables?.backend === 'none',
+    doc: '`lock: no lock file at …` when `iptables.backend` is `nft` or `none`',
+    why:
+      'only iptables-legacy uses the xtables lock file, so a node whose kube-proxy rules are in nft (or in no ' +
+      'iptables backend) may well have none (ARCHITECTURE §4); with legacy or mixed rules it leaves contention unmeasured',
+  },
+  {
+    // collect.sh: "iptables: no backend holds kube-proxy rules"
+    pattern: /^iptables: no backend holds kube-proxy rules$/,
+    when: (report) => report.kubeProxy?.mode === 'nftables',
+    doc: '`iptables: no backend holds kube-proxy rules` when `kubeProxy.mode` is `nftables`',
+    why: 'kube-proxy in nftables mode writes no iptables rules at all',
+  },
+];
+
+/** The lines of a report's `errors` that mean something could not be read (EXPECTED_ERRORS removed). */
+export function readErrors(report: NodeReport): string[] {
+  return report.errors.filter((line) => !EXPECTED_ERRORS.some((e) => e.pattern.test(line) && e.when(report)));
+}
+
 /** Nodes the audit could not read: unseen nodes are not assumed healthy. */
 export const auditCoverage: Rule = {
   id: 'AUDIT-COVERAGE',
@@ -28,7 +72,8 @@ export const auditCoverage: Rule = {
   judges:
     'Uncovered = UNREACHABLE + FAILED nodes of those expected (every running instance of the cluster). MEDIUM when ' +
     'the uncovered share is at or above `uncoveredShareMedium`, LOW when any node is uncovered, INFO when every ' +
-    'node was reached but some reports list read errors (`errors`).',
+    'node was reached but some reports list read errors (`errors`). Lines that state an expected fact about the ' +
+    `node are not read errors: ${EXPECTED_ERRORS.map((e) => e.doc).join('; ')}.`,
   thresholds: ['uncoveredShareMedium'],
   notEvaluatedWhen: 'never (when no node was reached, AUDIT-FAILED replaces it)',
   remediation:
@@ -69,10 +114,10 @@ export const auditCoverage: Rule = {
         },
       };
     }
-    const partial = nodes.filter((n) => n.report.errors.length > 0);
+    const partial = nodes.map((n) => ({ node: n, errors: readErrors(n.report) })).filter((p) => p.errors.length > 0);
     if (partial.length === 0) return { kind: 'passed' };
     const errors = topReasons(
-      partial.flatMap((n) => n.report.errors),
+      partial.flatMap((p) => p.errors),
       3,
     );
     return {
@@ -82,12 +127,13 @@ export const auditCoverage: Rule = {
       evidence: {
         summary: `${partial.length} of ${coverage.reached} reports list read errors: ${errors}.`,
         values: { ...values, partialNodes: partial.length, errors },
-        ...affectedNodes(partial.map((n) => n.instanceId)),
+        ...affectedNodes(partial.map((p) => p.node.instanceId)),
       },
       remediation: {
         summary:
           'Nothing to change in the cluster unless an error is unexpected: the collector reports what it could not ' +
-          'read (no lock file with iptables-nft is normal; a missing metrics endpoint leaves kube-proxy signals unknown).',
+          'read, and the signals it names are unknown on those nodes (a metrics endpoint not answering leaves ' +
+          'kube-proxy signals unknown; no lock file on a legacy node leaves lock contention unmeasured).',
         configurationValues: null,
         command: null,
         links: [],
