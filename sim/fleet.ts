@@ -565,13 +565,21 @@ function allowedErrors(maxErrors: string, targets: number): number {
   return Number(maxErrors);
 }
 
-/** What the collector prints on a node; with the `truncated` fault, far more than the agent keeps. */
+/** Error lines the real collector prints (collector/collect.sh), repeated to overflow the agent's capacity. */
+const COLLECTOR_ERRORS = [
+  'kube-proxy: /metrics timed out',
+  'logs: kube-proxy logs could not be counted',
+  'awsNode: ipamd environment not readable',
+  'iptables: could not count the rules',
+];
+
+/**
+ * What the collector prints on a node; with the `truncated` fault, far more than the agent keeps (as a collector
+ * older than the 2,400-byte cap, or stderr noise, would produce).
+ */
 function collectorStdout(node: SimNode, collectedAt: string): string {
   if (node.fault !== 'truncated') return collectorOutput(node.report, collectedAt);
-  const noise = Array.from(
-    { length: 60 },
-    (_, i) => `kube-proxy metrics: unexpected line ${i + 1} of /metrics skipped`,
-  );
+  const noise = Array.from({ length: 60 }, (_, i) => COLLECTOR_ERRORS[i % COLLECTOR_ERRORS.length] ?? '');
   return collectorOutput({ ...node.report, errors: [...node.report.errors, ...noise] }, collectedAt);
 }
 
