@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Command, Option } from 'commander';
 import { type RunResult, SEVERITIES, type Severity, severityRank } from '#audit/model.js';
+import { renderRunAsff } from '#audit/render/asff.js';
+import { renderRunHtml } from '#audit/render/html.js';
 import { renderRunMarkdown } from '#audit/render/markdown.js';
 import { renderRunText } from '#audit/render/text.js';
 import { sdkClientConfig } from '#aws/sdk-config.js';
@@ -37,7 +39,7 @@ interface RunFlags {
 
 interface ReportFlags {
   run?: string;
-  format: 'text' | 'markdown' | 'json';
+  format: ReportFormat;
   local?: boolean;
   stateDir: string;
   table?: string;
@@ -59,7 +61,7 @@ export function registerRunCommands(program: Command): void {
     .option('--local', 'audit the built-in simulated fleet (no AWS account needed)')
     .option('--scenario <name|file>', 'simulated fleet: a built-in scenario name or a scenario JSON file', 'default')
     .option('--json', 'print one JSON object instead of the readable report')
-    .option('--out <dir>', 'also write run.json, report.txt and report.md to this folder')
+    .option('--out <dir>', 'also write run.json, report.txt, report.md and report.html to this folder')
     .option('--fresh', 'forget the stored history before running')
     .option('--state-dir <dir>', 'where local runs keep their DynamoDB state and alert outbox', DEFAULT_STATE_DIR)
     .addOption(
@@ -99,7 +101,7 @@ export function registerRunCommands(program: Command): void {
     .command('report')
     .description('print a stored run (default: the newest)')
     .option('--run <id>', 'the run id')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMATS).default('text'))
     .option('--local', 'read the local state folder (runs of `fleet-audit run`)')
     .option('--state-dir <dir>', 'the local state folder', DEFAULT_STATE_DIR)
     .option('--table <name>', 'read the deployed findings table instead (the hub stack output TableName)')
@@ -146,9 +148,23 @@ async function openFleet(flags: RunFlags, options: LocalFleetOptions) {
   }
 }
 
-function format(result: RunResult, as: 'text' | 'markdown' | 'json'): string {
-  if (as === 'json') return `${JSON.stringify(result, null, 2)}\n`;
-  return as === 'markdown' ? renderRunMarkdown(result) : renderRunText(result);
+const REPORT_FORMATS = ['text', 'markdown', 'html', 'json', 'asff'] as const;
+type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+function format(result: RunResult, as: ReportFormat): string {
+  switch (as) {
+    case 'json':
+      return `${JSON.stringify(result, null, 2)}\n`;
+    case 'asff':
+      // Security Hub BatchImportFindings takes at most 100 findings a call; this prints them all as one array.
+      return `${JSON.stringify(renderRunAsff(result), null, 2)}\n`;
+    case 'html':
+      return renderRunHtml(result);
+    case 'markdown':
+      return renderRunMarkdown(result);
+    case 'text':
+      return renderRunText(result);
+  }
 }
 
 async function printRun(result: RunResult, flags: RunFlags): Promise<void> {
@@ -159,6 +175,7 @@ async function printRun(result: RunResult, flags: RunFlags): Promise<void> {
     await writeFile(join(dir, 'run.json'), `${JSON.stringify(result, null, 2)}\n`);
     await writeFile(join(dir, 'report.txt'), renderRunText(result));
     await writeFile(join(dir, 'report.md'), renderRunMarkdown(result));
+    await writeFile(join(dir, 'report.html'), renderRunHtml(result));
   }
 }
 

@@ -106,6 +106,25 @@ describe('fleet-audit run --local, end to end against the simulated fleet', () =
     expect(out.stdout).toContain('| 111111111111/eu-west-1/checkout-prod |');
   });
 
+  it('exports the stored run as an HTML page and as Security Hub (ASFF) findings', async () => {
+    const html = await fleetAudit(['report', '--local', '--state-dir', stateDir, '--format', 'html']);
+    const asff = await fleetAudit(['report', '--local', '--state-dir', stateDir, '--format', 'asff']);
+
+    expect(html.code).toBe(0);
+    expect(html.stdout).toMatch(/^<!DOCTYPE html>/i);
+    expect(html.stdout).toContain('checkout-prod');
+    expect(asff.code).toBe(0);
+    const findings = JSON.parse(asff.stdout) as Array<{
+      Id: string;
+      AwsAccountId: string;
+      Severity: { Label: string };
+    }>;
+    expect(findings.length).toBeGreaterThan(10);
+    expect(findings.map((f) => f.Id)).toContain(
+      'eks-fleet-auditor/111111111111/eu-west-1/checkout-prod/KP-IPTABLES-SCALE',
+    );
+  });
+
   it('prints a readable report with every cluster, its score and its top findings', async () => {
     const out = await fleetAudit(['run', '--local', '--fresh', '--state-dir', stateDir]);
 
