@@ -1,4 +1,4 @@
-import type { ClusterEvidence, NodeCoverage } from './model.js';
+import type { ClusterEvidence, NodeCoverage, NodeObservation } from './model.js';
 import type { ReportedNode } from './rules/rule.js';
 
 /** How many of the cluster's nodes the audit expected, reached, could not reach, and failed on. */
@@ -17,4 +17,19 @@ export function reportedNodes(evidence: ClusterEvidence): ReportedNode[] {
   return evidence.nodes.flatMap((n) =>
     n.reach === 'REACHED' && n.report ? [{ instanceId: n.instanceId, nodegroup: n.nodegroup, report: n.report }] : [],
   );
+}
+
+/** Why a node was not read, one line. */
+export function uncoveredReason(node: NodeObservation): string {
+  return node.reason ?? (node.reach === 'UNREACHABLE' ? 'unreachable' : 'collection failed');
+}
+
+/** The most common lines with their counts, most common first: `a (3); b (1); 2 more`. */
+export function topReasons(lines: ReadonlyArray<string>, limit: number): string {
+  const counts = new Map<string, number>();
+  for (const line of lines) counts.set(line, (counts.get(line) ?? 0) + 1);
+  const sorted = [...counts.entries()].sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+  const shown = sorted.slice(0, limit).map(([line, count]) => `${line} (${count})`);
+  if (sorted.length > limit) shown.push(`${sorted.length - limit} more`);
+  return shown.join('; ');
 }

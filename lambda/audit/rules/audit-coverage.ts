@@ -1,4 +1,4 @@
-import { coverageOf } from '../coverage.js';
+import { coverageOf, topReasons, uncoveredReason } from '../coverage.js';
 import type { NodeObservation } from '../model.js';
 import type { NodeReport } from '../node-report.js';
 import { round2 } from './facts.js';
@@ -7,15 +7,6 @@ import { shellQuote } from './remediation.js';
 import { affectedNodes, type Rule } from './rule.js';
 
 /** The most common lines of a list, as `line (count)`, at most `limit` of them and how many more there are. */
-function topReasons(lines: ReadonlyArray<string>, limit: number): string {
-  const counts = new Map<string, number>();
-  for (const line of lines) counts.set(line, (counts.get(line) ?? 0) + 1);
-  const sorted = [...counts.entries()].sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
-  const shown = sorted.slice(0, limit).map(([line, count]) => `${line} (${count})`);
-  if (sorted.length > limit) shown.push(`${sorted.length - limit} more`);
-  return shown.join('; ');
-}
-
 /** A line of a report's `errors` that is expected, not a read error, on nodes where `when` holds. */
 export interface ExpectedError {
   pattern: RegExp;
@@ -92,7 +83,7 @@ export const auditCoverage: Rule = {
       uncoveredShare: round2(share),
     };
     if (uncovered.length > 0) {
-      const reasons = topReasons(uncovered.map(reasonOf), 3);
+      const reasons = topReasons(uncovered.map(uncoveredReason), 3);
       return {
         kind: 'fired',
         severity: share >= thresholds.uncoveredShareMedium ? 'MEDIUM' : 'LOW',
@@ -141,10 +132,6 @@ export const auditCoverage: Rule = {
     };
   },
 };
-
-function reasonOf(node: NodeObservation): string {
-  return node.reason ?? (node.reach === 'UNREACHABLE' ? 'unreachable' : 'collection failed');
-}
 
 function ssmStatusCommand(region: string | null, nodes: ReadonlyArray<NodeObservation>): string {
   const ids = affectedNodes(nodes.map((n) => n.instanceId)).nodes.join(',');

@@ -1,6 +1,6 @@
-import { coverageOf } from '../coverage.js';
+import { coverageOf, topReasons, uncoveredReason } from '../coverage.js';
 import { LINKS } from './links.js';
-import type { Rule } from './rule.js';
+import { affectedNodes, type Rule } from './rule.js';
 
 /** The cluster could not be audited at all; when it fires it replaces every other rule (see assessCluster). */
 export const auditFailed: Rule = {
@@ -21,11 +21,13 @@ export const auditFailed: Rule = {
   evaluate({ evidence }) {
     const coverage = coverageOf(evidence);
     if (evidence.auditError === null && coverage.reached > 0) return { kind: 'passed' };
+    const uncovered = evidence.nodes.filter((n) => n.reach !== 'REACHED');
     const reason =
       evidence.auditError ??
       (coverage.expected === 0
         ? 'no running node of the cluster was found'
-        : `no node of ${coverage.expected} could be read (${coverage.unreachable} unreachable, ${coverage.failed} failed)`);
+        : `no node of ${coverage.expected} could be read (${coverage.unreachable} unreachable, ` +
+          `${coverage.failed} failed): ${topReasons(uncovered.map(uncoveredReason), 3)}`);
     return {
       kind: 'fired',
       severity: 'HIGH',
@@ -37,8 +39,7 @@ export const auditFailed: Rule = {
           unreachableNodes: coverage.unreachable,
           failedNodes: coverage.failed,
         },
-        nodes: [],
-        moreNodes: 0,
+        ...affectedNodes(uncovered.map((n) => n.instanceId)),
       },
       remediation: {
         summary:

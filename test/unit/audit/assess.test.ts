@@ -63,7 +63,7 @@ describe('assessCluster', () => {
     [
       'no node could be read',
       { nodes: [unreachable('i-1'), failedNode('i-2')] },
-      'no node of 2 could be read (1 unreachable, 1 failed)',
+      'no node of 2 could be read (1 unreachable, 1 failed): command timed out (1); SSM agent offline (1)',
     ],
   ])('replaces every rule with AUDIT-FAILED when %s', (_case, overrides, summary) => {
     // Act

@@ -18,12 +18,18 @@ describe('AUDIT-FAILED', () => {
     [
       'no node was read',
       { nodes: [unreachable('i-01'), failedNode('i-02')] },
-      'no node of 2 could be read (1 unreachable, 1 failed)',
+      'no node of 2 could be read (1 unreachable, 1 failed): command timed out (1); SSM agent offline (1)',
     ],
     ['the cluster has no nodes', { nodes: [] }, 'no running node of the cluster was found'],
   ])('fires HIGH when %s', (_case, overrides, summary) => {
     const outcome = fired(evaluate(auditFailed, clusterEvidence(overrides)));
     expect(outcome.severity).toBe('HIGH');
     expect(outcome.evidence.summary).toBe(summary);
+  });
+
+  it('names the nodes it could not read, sorted', () => {
+    const outcome = fired(evaluate(auditFailed, clusterEvidence({ nodes: [failedNode('i-02'), unreachable('i-01')] })));
+    expect(outcome.evidence.nodes).toEqual(['i-01', 'i-02']);
+    expect(outcome.evidence.moreNodes).toBe(0);
   });
 });
