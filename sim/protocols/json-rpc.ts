@@ -86,15 +86,12 @@ function describeInstanceInformation(body: Record<string, unknown>, region: Regi
       }
     }),
   );
-  const { page, nextToken } = paginate(
+  const { page, nextToken } = ssmPage(
     managed,
-    {
-      maxResults: optionalInt(body.MaxResults),
-      nextToken: optionalString(body.NextToken),
-      limits: { min: 5, max: 50, default: 50 },
-      cap: region.pageCap('ssm:DescribeInstanceInformation'),
-    },
-    (message) => new ApiError(400, 'InvalidNextToken', message),
+    body,
+    region,
+    { min: 5, max: 50, default: 50 },
+    'ssm:DescribeInstanceInformation',
   );
   return ok({
     InstanceInformationList: page.map((node) => ({
@@ -143,16 +140,7 @@ function sendCommand(body: Record<string, unknown>, region: RegionFleet): SimRes
 function listCommands(body: Record<string, unknown>, region: RegionFleet): SimResponse {
   const commandId = optionalString(body.CommandId);
   const commands = commandId !== undefined ? [region.command(commandId)] : region.commands();
-  const { page, nextToken } = paginate(
-    commands,
-    {
-      maxResults: optionalInt(body.MaxResults),
-      nextToken: optionalString(body.NextToken),
-      limits: { min: 1, max: 50, default: 50 },
-      cap: region.pageCap('ssm:ListCommands'),
-    },
-    (message) => new ApiError(400, 'InvalidNextToken', message),
-  );
+  const { page, nextToken } = ssmPage(commands, body, region, { min: 1, max: 50, default: 50 }, 'ssm:ListCommands');
   return ok({
     Commands: page.map((command) => commandJson(command, region.commandView(command), region.region)),
     ...(nextToken && { NextToken: nextToken }),
@@ -170,15 +158,12 @@ function listCommandInvocations(body: Record<string, unknown>, region: RegionFle
       .invocations.filter((i) => instanceId === undefined || i.node.instanceId === instanceId)
       .map((invocation) => ({ command, invocation })),
   );
-  const { page, nextToken } = paginate(
+  const { page, nextToken } = ssmPage(
     invocations,
-    {
-      maxResults: optionalInt(body.MaxResults),
-      nextToken: optionalString(body.NextToken),
-      limits: { min: 1, max: 50, default: 50 },
-      cap: region.pageCap('ssm:ListCommandInvocations'),
-    },
-    (message) => new ApiError(400, 'InvalidNextToken', message),
+    body,
+    region,
+    { min: 1, max: 50, default: 50 },
+    'ssm:ListCommandInvocations',
   );
   return ok({
     CommandInvocations: page.map(({ command, invocation }) =>
@@ -186,6 +171,26 @@ function listCommandInvocations(body: Record<string, unknown>, region: RegionFle
     ),
     ...(nextToken && { NextToken: nextToken }),
   });
+}
+
+/** One page of an SSM list action: MaxResults and NextToken from the body, within `limits` and the scenario's cap. */
+function ssmPage<T>(
+  items: ReadonlyArray<T>,
+  body: Record<string, unknown>,
+  region: RegionFleet,
+  limits: { min: number; max: number; default: number },
+  capKey: string,
+): { page: T[]; nextToken: string | undefined } {
+  return paginate(
+    items,
+    {
+      maxResults: optionalInt(body.MaxResults),
+      nextToken: optionalString(body.NextToken),
+      limits,
+      cap: region.pageCap(capKey),
+    },
+    (message) => new ApiError(400, 'InvalidNextToken', message),
+  );
 }
 
 function commandJson(command: CommandState, view: CommandView, region: string) {

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -86,6 +86,44 @@ export async function savedRuleset(netns: string, backend: Backend): Promise<str
     .filter((line) => !line.startsWith('#'))
     .map((line) => line.replace(/\[\d+:\d+\]/g, '[counters]'))
     .join('\n');
+}
+
+/** A fresh namespace and temporary directory with a ruleset loaded into one backend: see {@link loadedNamespace}. */
+export interface LoadedNamespace {
+  readonly netns: string;
+  readonly dir: string;
+  /** The lock file the ruleset was loaded under, in `dir`. */
+  readonly lockFile: string;
+  /** The backend's ruleset as saved right after loading. */
+  readonly before: string;
+}
+
+/**
+ * Creates a namespace and a temporary directory and loads `text` into `backend` under `<dir>/<lockName>` (made
+ * first, empty and mode 600, with `createLockFile`). Remove both with {@link removeNetnsAndDir}.
+ */
+export async function loadedNamespace(
+  backend: Backend,
+  text: string,
+  options: { lockName?: string; createLockFile?: boolean } = {},
+): Promise<LoadedNamespace> {
+  const netns = await createNetns();
+  const dir = makeTempDir();
+  try {
+    const lockFile = join(dir, options.lockName ?? 'xtables.lock');
+    if (options.createLockFile) writeFileSync(lockFile, '', { mode: 0o600 });
+    await loadRuleset(netns, backend, text, lockFile);
+    return { netns, dir, lockFile, before: await savedRuleset(netns, backend) };
+  } catch (error) {
+    await removeNetnsAndDir(netns, dir);
+    throw error;
+  }
+}
+
+/** Deletes a namespace and removes a directory; either may be missing. */
+export async function removeNetnsAndDir(netns: string | undefined, dir: string | undefined): Promise<void> {
+  await deleteNetns(netns);
+  removeDir(dir);
 }
 
 /** A directory whose `awk` is the given program: mawk, gawk, or busybox's applet. */

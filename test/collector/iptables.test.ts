@@ -7,9 +7,11 @@ import {
   createNetns,
   deleteNetns,
   hiding,
+  loadedNamespace,
   loadRuleset,
   makeTempDir,
   removeDir,
+  removeNetnsAndDir,
   runCollector,
   savedRuleset,
   section,
@@ -59,15 +61,9 @@ describe('a 1,000-Service ruleset in iptables-legacy', () => {
   let before: string;
 
   beforeAll(async () => {
-    netns = await createNetns();
-    dir = makeTempDir();
-    await loadRuleset(netns, 'legacy', ruleset.text, join(dir, 'xtables.lock'));
-    before = await savedRuleset(netns, 'legacy');
+    ({ netns, dir, before } = await loadedNamespace('legacy', ruleset.text));
   });
-  afterAll(async () => {
-    await deleteNetns(netns);
-    removeDir(dir);
-  });
+  afterAll(() => removeNetnsAndDir(netns, dir));
 
   it('is generated with ClusterIP and NodePort Services and Services without endpoints', () => {
     // Arrange, Act: the generator's own bookkeeping
@@ -130,15 +126,9 @@ describe('a 1,000-Service ruleset in iptables-nft', () => {
   let before: string;
 
   beforeAll(async () => {
-    netns = await createNetns();
-    dir = makeTempDir();
-    await loadRuleset(netns, 'nft', ruleset.text, join(dir, 'xtables.lock'));
-    before = await savedRuleset(netns, 'nft');
+    ({ netns, dir, before } = await loadedNamespace('nft', ruleset.text));
   });
-  afterAll(async () => {
-    await deleteNetns(netns);
-    removeDir(dir);
-  });
+  afterAll(() => removeNetnsAndDir(netns, dir));
 
   it('is counted exactly, backend nft, and left identical', async () => {
     // Arrange: loaded above
@@ -211,10 +201,7 @@ describe('small and kube-proxy-less rulesets', () => {
   beforeAll(() => {
     dir = makeTempDir();
   });
-  afterAll(async () => {
-    await deleteNetns(netns);
-    removeDir(dir);
-  });
+  afterAll(() => removeNetnsAndDir(netns, dir));
 
   async function freshNetns(): Promise<string> {
     await deleteNetns(netns);

@@ -4,11 +4,8 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collectorPath,
-  createNetns,
-  deleteNetns,
-  loadRuleset,
-  makeTempDir,
-  removeDir,
+  loadedNamespace,
+  removeNetnsAndDir,
   repoRoot,
   runCollector,
   savedRuleset,
@@ -85,16 +82,13 @@ describe('a traced collector run with hostile inputs', () => {
   let run: Awaited<ReturnType<typeof runCollector>>;
 
   beforeAll(async () => {
-    netns = await createNetns();
-    dir = makeTempDir();
+    const ruleset = generateKubeRuleset({ services: 100 });
+    ({ netns, dir, before } = await loadedNamespace('legacy', ruleset.text, { lockName: 'private.lock' }));
     trace = join(dir, 'strace.txt');
     canary = join(dir, 'pwned');
     // a lock file whose very name is a command substitution (relative: a file name holds no slash)
     lockFile = join(dir, `x$(touch ${CANARY_NAME}).lock`);
     writeFileSync(lockFile, '');
-    const ruleset = generateKubeRuleset({ services: 100 });
-    await loadRuleset(netns, 'legacy', ruleset.text, join(dir, 'private.lock'));
-    before = await savedRuleset(netns, 'legacy');
     // pod folders and log lines that carry shell syntax
     const root = join(dir, 'root');
     const podDir = join(root, `var/log/pods/kube-system_kube-proxy-$(touch ${CANARY_NAME})_1/kube-proxy`);
@@ -135,10 +129,7 @@ describe('a traced collector run with hostile inputs', () => {
     });
     calls = readFileSync(trace, 'utf8').split('\n');
   }, 60_000);
-  afterAll(async () => {
-    await deleteNetns(netns);
-    removeDir(dir);
-  });
+  afterAll(() => removeNetnsAndDir(netns, dir));
 
   it('runs nothing it was handed: no canary file, only the expected programs', () => {
     // Arrange

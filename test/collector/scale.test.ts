@@ -1,17 +1,6 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTOR_MAX_BYTES } from '#audit/node-report.js';
-import {
-  createNetns,
-  deleteNetns,
-  loadRuleset,
-  makeTempDir,
-  removeDir,
-  runCollector,
-  savedRuleset,
-  section,
-} from './harness.js';
+import { loadedNamespace, loadRuleset, removeNetnsAndDir, runCollector, savedRuleset, section } from './harness.js';
 import { generateKubeRuleset } from './kube-ruleset.js';
 
 // 5,000 Services: exact counts, output within its byte limit and the whole run within 15 s, with the
@@ -26,18 +15,10 @@ describe.each(['legacy', 'nft'] as const)('a 5,000-Service ruleset in iptables-%
   let before: string;
 
   beforeAll(async () => {
-    netns = await createNetns();
-    dir = makeTempDir();
-    lockFile = join(dir, 'xtables.lock');
     // iptables-nft never creates the lock file; on nodes it exists because aws-node mounts it (FileOrCreate).
-    writeFileSync(lockFile, '', { mode: 0o600 });
-    await loadRuleset(netns, backend, ruleset.text, lockFile);
-    before = await savedRuleset(netns, backend);
+    ({ netns, dir, lockFile, before } = await loadedNamespace(backend, ruleset.text, { createLockFile: true }));
   }, 120_000);
-  afterAll(async () => {
-    await deleteNetns(netns);
-    removeDir(dir);
-  });
+  afterAll(() => removeNetnsAndDir(netns, dir));
 
   it('is counted exactly in under 15 s, in at most 2,400 bytes, and left identical', async () => {
     // Arrange

@@ -85,13 +85,18 @@ function mergeSection(base: unknown, patch: unknown): unknown {
   return merged;
 }
 
-/** A report: `base` (HEALTHY) with `patch` applied, validated by the real schema. */
-export function report(patch: ReportPatch = {}, base: NodeReportInput = HEALTHY): NodeReport {
+/** The collector JSON of a report: `base` (HEALTHY) with `patch` applied, not yet validated. */
+export function reportInput(patch: ReportPatch = {}, base: NodeReportInput = HEALTHY): Record<string, unknown> {
   const input: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(patch)) {
     input[key] = key === 'errors' ? value : mergeSection(input[key], value);
   }
-  return NodeReportSchema.parse(input);
+  return input;
+}
+
+/** A report: `base` (HEALTHY) with `patch` applied, validated by the real schema. */
+export function report(patch: ReportPatch = {}, base: NodeReportInput = HEALTHY): NodeReport {
+  return NodeReportSchema.parse(reportInput(patch, base));
 }
 
 /** A report with every section missing: everything unknown. */

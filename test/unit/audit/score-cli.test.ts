@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, it } from 'vitest';
 import { RunResultSchema } from '#audit/model.js';
 import { COLLECTOR_SCHEMA } from '#audit/node-report.js';
+import { reportInput } from './evidence-builders.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -25,50 +26,29 @@ function cli(...args: string[]): Promise<{ status: number | null; stdout: string
 
 /** A node on a 1,200-Service iptables cluster: lock busy, restore failures, aws-node restarts, no CLUSTER_ENDPOINT. */
 const BUSY_NODE = {
-  schema: COLLECTOR_SCHEMA,
-  collectedAt: '2026-06-01T02:00:00Z',
-  durationMs: 1200,
-  node: {
-    instanceId: 'i-0aaa',
-    hostname: 'ip-10-0-0-1',
-    os: 'amzn2023',
-    kernel: '6.1.94-99.176.amzn2023.x86_64',
-    uptimeSeconds: 3600,
-  },
-  iptables: {
-    version: 'v1.8.8 (legacy)',
-    backend: 'legacy',
-    legacyRules: 40_000,
-    nftRules: 0,
-    rules: { total: 40_000, nat: 38_000, filter: 1800, mangle: 150, raw: 50 },
-    chains: { nat: 4000, filter: 20 },
-    kubeServiceChains: 1200,
-    kubeEndpointChains: 2600,
-    saveMs: 800,
-  },
-  lock: { path: '/run/xtables.lock', samples: 20, busy: 2, windowMs: 2000, holders: ['iptables-restor'] },
-  kubeProxy: {
-    mode: 'iptables',
-    syncCount: 120,
-    syncSecondsSum: 60,
-    syncP99Seconds: 0.512,
-    lastSyncAgeSeconds: 20,
-    restoreFailures: 3,
-    partialRestoreFailures: 0,
-    minSyncPeriod: '1s',
-    syncPeriod: '30s',
-  },
-  awsNode: { clusterEndpointSet: false, version: 'v1.20.0-eksbuild.1' },
-  restarts: { awsNode: 1, kubeProxy: 0 },
-  logs: {
-    windowHours: 24,
-    kubeProxyLockErrors: 0,
-    kubeProxyRestoreFailures: 0,
-    kubeProxySlowRestores: 0,
-    ipamdApiUnreachable: 0,
-    ipamdStarts: 2,
-  },
-  errors: [],
+  ...reportInput({
+    durationMs: 1200,
+    node: { instanceId: 'i-0aaa', uptimeSeconds: 3600 },
+    iptables: {
+      legacyRules: 40_000,
+      rules: { total: 40_000, nat: 38_000, filter: 1800, mangle: 150, raw: 50 },
+      chains: { nat: 4000 },
+      kubeServiceChains: 1200,
+      kubeEndpointChains: 2600,
+      saveMs: 800,
+    },
+    lock: { busy: 2, holders: ['iptables-restor'] },
+    kubeProxy: {
+      syncCount: 120,
+      syncSecondsSum: 60,
+      syncP99Seconds: 0.512,
+      lastSyncAgeSeconds: 20,
+      restoreFailures: 3,
+    },
+    awsNode: { clusterEndpointSet: false },
+    restarts: { awsNode: 1 },
+    logs: { ipamdStarts: 2 },
+  }),
   aFieldFromTheFuture: true,
 };
 
