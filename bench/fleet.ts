@@ -54,8 +54,11 @@ const stateDir = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
 const fleet = await openLocalFleet({ scenario, stateDir, fresh: true, clusters: [] });
 try {
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const output = await runAudit(fleet.deps, { pollIntervalMs: fleet.pollIntervalMs });
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const clusters = output.result.clusters;
   const nodes = clusters.reduce((sum, c) => sum + c.nodes.expected, 0);
   const calls = new Map<string, number>();
@@ -67,6 +70,7 @@ try {
   console.log(
     `run: ${output.result.status} in ${seconds.toFixed(2)} s (${((seconds * 1000) / nodes).toFixed(2)} ms a node)`,
   );
+  console.log(`CPU (auditor, simulator and dynalite share this process): ${cpuSeconds.toFixed(2)} s`);
   console.log(`peak RSS: ${rssMiB.toFixed(0)} MiB`);
   console.log(`API calls: ${fleet.simulator.calls.length}`);
   for (const [api, n] of [...calls].sort((a, b) => b[1] - a[1])) console.log(`  ${api.padEnd(34)} ${n}`);
