@@ -4,12 +4,21 @@ import {
   DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import {
   AuditStatusSchema,
   type ClusterRef,
   ClusterRefSchema,
+  type ClusterResult,
+  ClusterResultSchema,
   EvidenceSchema,
   FindingSchema,
   type HistoryPoint,
@@ -19,7 +28,6 @@ import {
   RemediationSchema,
   RuleIdSchema,
   type RunResult,
-  RunResultSchema,
   SeveritySchema,
 } from '#audit/model.js';
 import { type Suppression, SuppressionSchema } from '#audit/suppressions.js';
@@ -71,13 +79,27 @@ export const ClusterSnapshotSchema = z.object({
 });
 export type ClusterSnapshot = z.infer<typeof ClusterSnapshotSchema>;
 
-const RunRecordSchema = z.object({
+const RunStatusSchema = z.enum(['RUNNING', 'COMPLETE', 'PARTIAL', 'FAILED']);
+
+/** The run item itself: the clusters' results are items of their own (a run may outgrow one 400 KB item). */
+const StoredRunSchema = z.object({
   runId: z.string(),
   startedAt: z.string(),
-  status: z.enum(['RUNNING', 'COMPLETE', 'PARTIAL', 'FAILED']),
-  result: RunResultSchema.nullable(),
+  finishedAt: z.string().nullable().default(null),
+  status: RunStatusSchema,
+  clusterCount: z.number().int().nonnegative().default(0),
 });
-export type RunRecord = z.infer<typeof RunRecordSchema>;
+
+/** A run as read back: the finished result once the report step has stored it. */
+export interface RunRecord {
+  runId: string;
+  startedAt: string;
+  status: z.infer<typeof RunStatusSchema>;
+  result: RunResult | null;
+}
+
+/** Cluster results go in batches of 25, BatchWriteItem's limit. */
+const BATCH_WRITE_MAX = 25;
 
 /** A store item that does not match its schema (written by another version, or damaged). */
 export class StoredItemError extends Error {
@@ -140,7 +162,7 @@ export class AuditStore {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: `RUN#${runId}`, sk: 'RUN', runId, startedAt, status: 'RUNNING', result: null },
+          Item: { pk: `RUN#${runId}`, sk: 'RUN', runId, startedAt, status: 'RUNNING', finishedAt: null },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -157,7 +179,22 @@ export class AuditStore {
     return true;
   }
 
+  /**
+   * Stores a finished run: each cluster's result as its own item (`RUN#<runId>` / `CLUSTER#<position>`), then the
+   * run item with its status — last, so a finished status means every cluster item is there. Rewriting the same
+   * run writes the same keys.
+   */
   async finishRun(result: RunResult): Promise<void> {
+    const expiresAt = this.expiry(result.startedAt);
+    const items = result.clusters.map((cluster, index) => ({
+      pk: `RUN#${result.runId}`,
+      sk: `CLUSTER#${String(index).padStart(6, '0')}`,
+      cluster,
+      expiresAt,
+    }));
+    for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
+      await this.batchPut(items.slice(i, i + BATCH_WRITE_MAX));
+    }
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
@@ -166,19 +203,64 @@ export class AuditStore {
           sk: 'RUN',
           runId: result.runId,
           startedAt: result.startedAt,
+          finishedAt: result.finishedAt,
           status: result.status,
-          result,
-          expiresAt: this.expiry(result.startedAt),
+          clusterCount: result.clusters.length,
+          expiresAt,
         },
       }),
     );
   }
 
+  /** A run and, once it has finished, its whole result (read back from its cluster items in order). */
   async getRun(runId: string): Promise<RunRecord | null> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: `RUN#${runId}`, sk: 'RUN' }, ConsistentRead: true }),
+    let run: z.infer<typeof StoredRunSchema> | null = null;
+    const clusters: Array<{ sk: string; cluster: ClusterResult }> = [];
+    const pages = paginateQuery(
+      { client: this.doc },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `RUN#${runId}` },
+        ConsistentRead: true,
+      },
     );
-    return out.Item ? parseItem(RunRecordSchema, out.Item, `run ${runId}`) : null;
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        const sk = String(item.sk);
+        if (sk === 'RUN') run = parseItem(StoredRunSchema, item, `run ${runId}`);
+        else if (sk.startsWith('CLUSTER#')) {
+          clusters.push({ sk, cluster: parseItem(ClusterResultSchema, item.cluster, `run ${runId} ${sk}`) });
+        }
+      }
+    }
+    if (!run) return null;
+    const { status, startedAt, finishedAt } = run;
+    if (status === 'RUNNING' || finishedAt === null) return { runId, startedAt, status, result: null };
+    if (clusters.length !== run.clusterCount) {
+      throw new StoredItemError(
+        `stored run ${runId} lists ${run.clusterCount} clusters but ${clusters.length} are stored`,
+      );
+    }
+    clusters.sort((a, b) => a.sk.localeCompare(b.sk));
+    return {
+      runId,
+      startedAt,
+      status,
+      result: { runId, status, startedAt, finishedAt, clusters: clusters.map((c) => c.cluster) },
+    };
+  }
+
+  private async batchPut(items: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+    let requests = items.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt === 8) throw new Error(`DynamoDB left ${requests.length} items unwritten after 8 attempts`);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+      requests = (out.UnprocessedItems?.[this.tableName] ?? []).flatMap((r) =>
+        r.PutRequest?.Item ? [{ PutRequest: { Item: r.PutRequest.Item } }] : [],
+      );
+    }
   }
 
   /** The newest run's id, or null when there has been none. */

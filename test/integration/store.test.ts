@@ -70,6 +70,55 @@ describe('AuditStore on dynalite', () => {
     expect((await store.getRun('r2'))?.result).toEqual(result);
   });
 
+  it('keeps a run larger than one DynamoDB item whole and in order', async () => {
+    // Arrange: 150 clusters × 10 findings × ~600 bytes of evidence ≈ 1 MB, well over the 400 KB item limit
+    const finding = (i: number) => ({
+      ruleId: 'KP-IPTABLES-SCALE' as const,
+      severity: 'HIGH' as const,
+      title: 'kube-proxy runs in iptables mode with many Services',
+      state: 'NEW' as const,
+      evidence: {
+        summary: `finding ${i} `.padEnd(600, 'x'),
+        values: { servicesP50: 1200 },
+        nodes: ['i-1'],
+        moreNodes: 0,
+      },
+      remediation: {
+        summary: 'move off iptables mode',
+        configurationValues: { mode: 'ipvs' },
+        command: null,
+        links: [],
+      },
+      fingerprint: `111111111111/eu-west-1/c/KP-IPTABLES-SCALE#${i}`,
+    });
+    const result: RunResult = {
+      runId: 'big',
+      status: 'COMPLETE',
+      startedAt: '2026-11-03T00:00:00.000Z',
+      finishedAt: '2026-11-03T01:00:00.000Z',
+      clusters: Array.from({ length: 150 }, (_, c) => ({
+        account: '111111111111',
+        region: 'eu-west-1',
+        name: `cluster-${149 - c}`,
+        status: 'COMPLETE' as const,
+        score: 70,
+        nodes: { expected: 3, reached: 3, unreachable: 0, failed: 0 },
+        findings: Array.from({ length: 10 }, (_, i) => finding(i)),
+        notEvaluated: [],
+      })),
+    };
+    await store.startRun('big', result.startedAt);
+
+    // Act
+    const whileRunning = await store.getRun('big');
+    await store.finishRun(result);
+    await store.finishRun(result);
+
+    // Assert
+    expect(whileRunning).toEqual({ runId: 'big', startedAt: result.startedAt, status: 'RUNNING', result: null });
+    expect((await store.getRun('big'))?.result).toEqual(result);
+  });
+
   it('rewrites a snapshot idempotently and returns history oldest first, without failed audits or the current run', async () => {
     // Arrange
     await store.putSnapshot(snapshot('a', '2026-10-01T00:00:00.000Z', 400));
