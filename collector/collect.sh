@@ -42,8 +42,11 @@ err() { ERRORS+=("${1:0:160}"); }
 readonly NL=$'\n' CR=$'\r' TAB=$'\t' CTRL_FIRST=$'\001' CTRL_LAST=$'\037' HIGH_FIRST=$'\177' HIGH_LAST=$'\377'
 
 # --- small helpers --------------------------------------------------------------------------------------
-# The script keeps forks few (its CPU cost is benchmarked against one iptables-save): helpers set variables
-# instead of printing into command substitutions, and timings use bash's `time` keyword, not date.
+# The script keeps processes few (its CPU cost is benchmarked against one iptables-save, and on a VM every
+# process start costs about a millisecond): helpers set variables instead of printing into command
+# substitutions, tools are found with bash's own PATH search, timings use bash's `time` keyword and clock,
+# not date, and a command substitution or process substitution that only runs one program execs it
+# (bash forks twice for "$(prog 2>/dev/null)" but once for "$(exec prog 2>/dev/null)").
 
 # Sets TMO to the smaller of $1 seconds and what is left of the budget (SECONDS: no fork); returns 1 when
 # less than a second is left.
@@ -59,6 +62,14 @@ bounded() {
 jstr() {
   local s=$1
   if [ -z "$s" ]; then REPLY=null; return; fi
+  # most strings are plain printable ASCII without quotes or backslashes: nothing to replace
+  case $s in
+    *[!\ -~]* | *[\"\\]*) ;;
+    *)
+      REPLY="\"$s\""
+      return
+      ;;
+  esac
   s=${s//\\/\\\\}
   s=${s//\"/\\\"}
   s=${s//$NL/\\n}
@@ -72,7 +83,11 @@ jstr() {
 # Sets REPLY to $1 when it is a plain decimal number, else to null.
 readonly NUMBER_RE='^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$'
 jnum() {
-  if [[ $1 =~ $NUMBER_RE ]]; then REPLY=$1; else REPLY=null; fi
+  case $1 in
+    '') REPLY=null ;;
+    *[!0-9]*) if [[ $1 =~ $NUMBER_RE ]]; then REPLY=$1; else REPLY=null; fi ;;
+    *) REPLY=$1 ;; # digits only (the common case): no regular expression to compile
+  esac
 }
 
 # JSON assembly into OUT: open NAME / close a section, str/num/raw NAME VALUE a member.
@@ -104,20 +119,89 @@ fa_http_devtcp() {
 export -f fa_http_devtcp
 
 # http METHOD URL SECONDS [HEADER]: prints the body of a 2xx answer; the status is curl's exit code
-# (7 no connection, 28 time-out, 22 HTTP error).
+# (7 no connection, 28 time-out, 22 HTTP error). curl -q: no .curlrc (it must come first). Callers run it in
+# a subshell ($(http ...) or a pipeline), which the program then replaces (exec: one fork fewer); called from
+# the main shell, it makes itself a subshell first.
 http() {
+  if [ "$BASHPID" = "$$" ]; then
+    (http "$@")
+    return
+  fi
   bounded "$3" || return 28
   if [ -n "$HAVE_CURL" ]; then
     if [ -n "$4" ]; then
-      timeout -k 1 "$TMO" curl -fsS --proto =http,https --connect-timeout 1 --max-time "$TMO" \
+      exec timeout -k 1 "$TMO" "$HAVE_CURL" -q -fsS --proto =http,https --connect-timeout 1 --max-time "$TMO" \
         -X "$1" -H "$4" -- "$2" 2>/dev/null
     else
-      timeout -k 1 "$TMO" curl -fsS --proto =http,https --connect-timeout 1 --max-time "$TMO" \
+      exec timeout -k 1 "$TMO" "$HAVE_CURL" -q -fsS --proto =http,https --connect-timeout 1 --max-time "$TMO" \
         -X "$1" -- "$2" 2>/dev/null
     fi
   else
-    timeout -k 1 "$TMO" bash -c 'fa_http_devtcp "$@"' fa-http "$1" "$2" "$4" 2>/dev/null
+    exec timeout -k 1 "$TMO" bash -c 'fa_http_devtcp "$@"' fa-http "$1" "$2" "$4" 2>/dev/null
   fi
+}
+
+# http_pair METHOD1 URL1 SECONDS1 HEADER1 METHOD2 URL2 SECONDS2 HEADER2: the two requests that two http() calls
+# would make, in one curl process (a curl start-up costs more CPU than anything else here but the saves).
+# Sets PAIR_BODY1/PAIR_RC1 and PAIR_BODY2/PAIR_RC2 as "body=$(http ...); rc=$?" would: each transfer has its
+# own time-out, the second is made whatever the first gave, and each writes its own exit code after its body
+# (-w %{exitcode}). The first body ends at the first mark (it comes from the endpoint asked first), the
+# second at the last one (curl writes it last). A curl too old for %{exitcode} (before 7.75) or for --next,
+# or no curl, gets the two http() calls.
+readonly PAIR_MARK="$NL#FA-HTTP "
+http_pair() {
+  local t1 t2 out rest rc a1 a2
+  PAIR_BODY1=''
+  PAIR_RC1=''
+  PAIR_BODY2=''
+  PAIR_RC2=''
+  if [ -n "$HAVE_CURL" ] && bounded "$3" && t1=$TMO && bounded "$7"; then
+    t2=$TMO
+    a1=(-X "$1")
+    [ -n "$4" ] && a1+=(-H "$4")
+    a2=(-X "$5")
+    [ -n "$8" ] && a2+=(-H "$8")
+    out=$(exec timeout -k 1 $((t1 + t2)) "$HAVE_CURL" -q -sS \
+      -f --proto =http,https --connect-timeout 1 --max-time "$t1" "${a1[@]}" -w '\n#FA-HTTP %{exitcode}\n' --url "$2" \
+      --next -f --proto =http,https --connect-timeout 1 --max-time "$t2" "${a2[@]}" -w '\n#FA-HTTP %{exitcode}\n' \
+      --url "$6" 2>/dev/null)
+    rc=$?
+    if [[ $out == *"$PAIR_MARK"* ]]; then
+      PAIR_BODY1=${out%%"$PAIR_MARK"*}
+      rest=${out#*"$PAIR_MARK"}
+      PAIR_RC1=${rest%%"$NL"*}
+      if [[ $rest == *"$NL"* ]]; then rest=${rest#*"$NL"}; else rest=''; fi
+      if [[ $rest == *"$PAIR_MARK"* ]]; then
+        PAIR_BODY2=${rest%"$PAIR_MARK"*}
+        PAIR_RC2=${rest##*"$PAIR_MARK"}
+      else
+        PAIR_BODY2=$rest # cut short: the time-out's status
+        PAIR_RC2=$rc
+      fi
+    elif ((rc != 2)); then
+      PAIR_BODY1=$out # cut short before the first mark
+      PAIR_RC1=$rc
+      PAIR_RC2=$rc
+    fi
+    # $(...) drops a body's trailing newlines: so must this
+    while [[ $PAIR_BODY1 == *"$NL" ]]; do PAIR_BODY1=${PAIR_BODY1%"$NL"}; done
+    while [[ $PAIR_BODY2 == *"$NL" ]]; do PAIR_BODY2=${PAIR_BODY2%"$NL"}; done
+    [[ $PAIR_RC1 =~ ^[0-9]+$ && $PAIR_RC2 =~ ^[0-9]+$ ]] && return 0
+  fi
+  PAIR_BODY1=$(http "$1" "$2" "$3" "$4")
+  PAIR_RC1=$?
+  PAIR_BODY2=$(http "$5" "$6" "$7" "$8")
+  PAIR_RC2=$?
+}
+
+# find_tool NAME: sets REPLY to the executable file that PATH gives for NAME, or to '' (as "command -v", which
+# can name a file that is not executable, then a check: such a tool counts as absent). bash's own PATH search
+# (hash, BASH_CMDS): no command substitution, so no fork.
+find_tool() {
+  REPLY=''
+  hash "$1" 2>/dev/null || return 0
+  REPLY=${BASH_CMDS[$1]:-}
+  [ -x "$REPLY" ] || REPLY=''
 }
 
 # Sets REPLY to a short reason for an http() status, for the errors list.
@@ -161,7 +245,7 @@ function epoch(ts,   y, mo, d, h, mi, s, rest, c, sign, oh, om, era, yoe, doy, d
 
 # --- start ------------------------------------------------------------------------------------------------
 
-START_STAMP=$(timeout 2 date -u '+%s%3N %Y-%m-%dT%H:%M:%S.%3NZ' 2>/dev/null)
+START_STAMP=$(exec timeout 2 date -u '+%s%3N %Y-%m-%dT%H:%M:%S.%3NZ' 2>/dev/null)
 START_MS=${START_STAMP%% *}
 COLLECTED_AT=${START_STAMP#* }
 case $START_MS in '' | *[!0-9]*)
@@ -170,8 +254,8 @@ case $START_MS in '' | *[!0-9]*)
   ;;
 esac
 NOW_S=$((START_MS / 1000))
-HAVE_CURL=$(command -v curl 2>/dev/null)
-[ -x "$HAVE_CURL" ] || HAVE_CURL=''
+find_tool curl
+HAVE_CURL=$REPLY
 
 ROOT=${FLEET_AUDIT_ROOT:-}
 ROOT=${ROOT%/}
@@ -200,7 +284,7 @@ lock_sampler() {
   local path=$1 n=$2 w=$3 st dev ino want busy=0 pause sleep_fd='' comm seen=$NL
   local names=()
   if [ ! -e "$path" ]; then echo nofile; return; fi
-  st=$(timeout 2 stat -L -c '%d %i' -- "$path" 2>/dev/null) || { echo nostat; return; }
+  st=$(exec timeout 2 stat -L -c '%d %i' -- "$path" 2>/dev/null) || { echo nostat; return; }
   dev=${st% *}
   ino=${st#* }
   printf -v want '%02x:%02x:%s' $((((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff))) \
@@ -218,14 +302,25 @@ lock_sampler() {
 }
 
 # The sampling loop of lock_sampler (its variables are lock_sampler's locals).
+# /proc/locks is read whole (mapfile: buffered) and split into fields only when it names the lock file's
+# device:inode at all: "read" line by line costs about 10 us a line, and a node holds tens of locks.
+# (Field splitting with globbing off: the sampler is a subshell of its own, so "set -f" stays in it.)
 sample_locks() {
-  local i hit f2 pid id
+  local i hit f2 pid id line locks=() fields=()
+  set -f
   for ((i = 0; i < n; i++)); do
     if ((i > 0)); then
       if [ -n "$sleep_fd" ]; then read -r -t "$pause" -u "$sleep_fd" _; else timeout 2 sleep "$pause"; fi
     fi
     hit=0
-    while read -r _ f2 _ _ pid id _; do
+    mapfile -t locks </proc/locks
+    [[ "${locks[*]}" == *"$want"* ]] || locks=()
+    for line in "${locks[@]}"; do
+      # "N: CLASS MODE TYPE PID MAJ:MIN:INODE START END", or "N: -> CLASS ..." for a waiter
+      fields=($line)
+      f2=${fields[1]:-}
+      pid=${fields[4]:-}
+      id=${fields[5]:-}
       [ "$f2" = '->' ] && continue
       [ "$id" = "$want" ] || continue
       hit=1
@@ -236,7 +331,7 @@ sample_locks() {
         seen+="$comm$NL"
         names+=("$comm")
       fi
-    done </proc/locks
+    done
     ((busy += hit))
   done
 }
@@ -273,8 +368,16 @@ fi
 INSTANCE_ID=''
 IMDS_URL=${FLEET_AUDIT_IMDS_URL:-http://169.254.169.254}
 IMDS_URL=${IMDS_URL%/}
-imds_token=$(http PUT "$IMDS_URL/latest/api/token" 1 'X-aws-ec2-metadata-token-ttl-seconds: 60')
-rc=$?
+KP_URL=${FLEET_AUDIT_KUBE_PROXY_URL:-http://127.0.0.1:10249}
+KP_URL=${KP_URL%/}
+# The IMDSv2 token and kube-proxy's /proxyMode (read in its own section below) in one curl process.
+http_pair PUT "$IMDS_URL/latest/api/token" 1 'X-aws-ec2-metadata-token-ttl-seconds: 60' \
+  GET "$KP_URL/proxyMode" 2 ''
+imds_token=$PAIR_BODY1
+rc=$PAIR_RC1
+KP_MODE_TEXT=$PAIR_BODY2
+KP_MODE_RC=$PAIR_RC2
+PAIR_BODY1=''
 if [ $rc -eq 0 ] && [[ $imds_token =~ ^[A-Za-z0-9_=+/.-]+$ ]]; then
   INSTANCE_ID=$(http GET "$IMDS_URL/latest/meta-data/instance-id" 1 "X-aws-ec2-metadata-token: $imds_token")
   rc=$?
@@ -348,16 +451,16 @@ END {
 }
 '
 
-# command -v can name a file that is not executable: such a tool counts as absent.
-LEGACY_SAVE=$(command -v iptables-legacy-save 2>/dev/null)
-[ -x "$LEGACY_SAVE" ] || LEGACY_SAVE=''
-NFT_SAVE=$(command -v iptables-nft-save 2>/dev/null)
-[ -x "$NFT_SAVE" ] || NFT_SAVE=''
+find_tool iptables-legacy-save
+LEGACY_SAVE=$REPLY
+find_tool iptables-nft-save
+NFT_SAVE=$REPLY
 if [ -z "$LEGACY_SAVE$NFT_SAVE" ]; then
   # Old or distribution builds ship only iptables-save: its multi-call binary tells the backend.
-  plain_save=$(command -v iptables-save 2>/dev/null)
-  if [ -x "$plain_save" ]; then
-    case $(timeout 2 readlink -f -- "$plain_save" 2>/dev/null) in
+  find_tool iptables-save
+  plain_save=$REPLY
+  if [ -n "$plain_save" ]; then
+    case $(exec timeout 2 readlink -f -- "$plain_save" 2>/dev/null) in
       *nft*) NFT_SAVE=$plain_save ;;
       *) LEGACY_SAVE=$plain_save ;;
     esac
@@ -398,7 +501,7 @@ elif [ "$IPT_BACKEND" = none ] && [ -n "$LEGACY_SAVE$NFT_SAVE" ]; then
 fi
 IPT_VERSION=${IPT[version]:-}
 if [ -z "$IPT_VERSION" ] && command -v iptables >/dev/null 2>&1 && bounded 2; then
-  IPT_VERSION=$(timeout -k 1 "$TMO" iptables --version 2>/dev/null)
+  IPT_VERSION=$(exec timeout -k 1 "$TMO" iptables --version 2>/dev/null)
   IPT_VERSION=${IPT_VERSION#iptables }
   IPT_VERSION=${IPT_VERSION:0:40}
 fi
@@ -526,10 +629,8 @@ END {
 
 declare -A KP=()
 KP_MODE=''
-KP_URL=${FLEET_AUDIT_KUBE_PROXY_URL:-http://127.0.0.1:10249}
-KP_URL=${KP_URL%/}
-mode_text=$(http GET "$KP_URL/proxyMode" 2)
-rc=$?
+mode_text=$KP_MODE_TEXT # asked together with the IMDSv2 token, in the node section
+rc=$KP_MODE_RC
 if [ $rc -eq 0 ]; then
   mode_text=${mode_text//[[:space:]]/}
   case $mode_text in
@@ -763,7 +864,10 @@ while IFS= read -r -t 15 -u "$LOCK_FD" line; do
       [[ $window_s =~ ^([0-9]+)\.([0-9]{3})$ ]] && LOCK_WINDOW=$((10#${BASH_REMATCH[1]} * 1000 + 10#${BASH_REMATCH[2]}))
       ;;
     'ok '*)
-      read -r _ LOCK_SAMPLES_OUT LOCK_BUSY <<<"$line"
+      # (no here-string: bash before 5.1 writes those to a temporary file)
+      line=${line#ok }
+      LOCK_SAMPLES_OUT=${line%% *}
+      LOCK_BUSY=${line#* }
       lock_ok=1
       ;;
     'H '*) holders+=("${line:2:15}") ;;
@@ -788,7 +892,13 @@ fi
 
 # --- output ---------------------------------------------------------------------------------------------------
 
-END_MS=$(timeout 2 date +%s%3N 2>/dev/null)
+# bash 5 has the clock in a variable (microseconds); bash 4 needs date.
+END_MS=''
+if ((BASH_VERSINFO[0] >= 5)) && [[ ${EPOCHREALTIME:-} =~ ^([0-9]+)\.([0-9]{3})[0-9]*$ ]]; then
+  END_MS=${BASH_REMATCH[1]}${BASH_REMATCH[2]}
+else
+  END_MS=$(exec timeout 2 date +%s%3N 2>/dev/null)
+fi
 [[ $END_MS =~ ^[0-9]+$ ]] || END_MS=$START_MS
 DURATION_MS=$((END_MS - START_MS))
 
