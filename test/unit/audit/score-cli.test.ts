@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { RunResultSchema } from '#audit/model.js';
 import { COLLECTOR_SCHEMA } from '#audit/node-report.js';
 import { reportInput } from './evidence-builders.js';
@@ -62,6 +62,7 @@ const file = (name: string, content: unknown) => {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'fleet-audit-score-'));
 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.concurrent('fleet-audit score', () => {
   it('prints one §6 JSON object for the files, scored as one cluster', async ({ expect }) => {
