@@ -64,7 +64,10 @@ export function renderDigest(run: RunResult, entries: ReadonlyArray<DigestEntry>
           description.length > CHATBOT_DESCRIPTION_MAX
             ? `${description.slice(0, CHATBOT_DESCRIPTION_MAX - 1)}…`
             : description,
-        nextSteps: ['Run `fleet-audit report --run ' + run.runId + '` for evidence and remediation of every finding.'],
+        nextSteps: [
+          `Run \`fleet-audit report --run ${run.runId} --table <TableName> --format html\` for the evidence and ` +
+            'remediation of every finding.',
+        ],
       },
       metadata: { threadId: `fleet-audit-${run.runId}`, summary: subject.slice(0, 100) },
     },

@@ -10,7 +10,7 @@ import {
   severityRank,
 } from '../model.js';
 import { ruleById } from '../rules/catalogue.js';
-import { SEVERITY_CEILING } from '../scoring.js';
+import { SEVERITY_CEILING, scoreFleet } from '../scoring.js';
 
 /**
  * A run as one self-contained HTML page: run header, fleet summary, a table of clusters (worst first), then every
@@ -116,15 +116,8 @@ function fleetSummary(run: RunResult): Html {
   const notResolved = findings.filter((f) => f.state !== 'RESOLVED');
   const regions = new Set(clusters.map((c) => c.region).filter((r) => r !== null));
   const accounts = new Set(clusters.map((c) => c.account).filter((a) => a !== null));
-  const nodes = clusters.reduce(
-    (sum, c) => ({
-      expected: sum.expected + c.nodes.expected,
-      reached: sum.reached + c.nodes.reached,
-      unreachable: sum.unreachable + c.nodes.unreachable,
-      failed: sum.failed + c.nodes.failed,
-    }),
-    { expected: 0, reached: 0, unreachable: 0, failed: 0 },
-  );
+  const fleet = scoreFleet(clusters);
+  const nodes = fleet.nodes;
   const coverage = nodes.expected === 0 ? null : Math.floor((nodes.reached / nodes.expected) * 100);
   const statuses: AuditStatus[] = ['COMPLETE', 'PARTIAL', 'FAILED'];
   return html`<section class="summary" aria-labelledby="summary-heading">
@@ -135,8 +128,9 @@ function fleetSummary(run: RunResult): Html {
 <p class="big">${clusters.length}</p>
 <p class="note">${plural(accounts.size, 'account')} · ${plural(regions.size, 'region')}</p>
 <ul class="tally">${statuses.map(
-    (s) => html`<li>${auditBadge(s)} <span class="count">${clusters.filter((c) => c.status === s).length}</span></li>`,
+    (s) => html`<li>${auditBadge(s)} <span class="count">${fleet.byStatus[s]}</span></li>`,
   )}</ul>
+<p class="note">Fleet score ${fleet.score ?? '—'} (mean of audited clusters, weighted by nodes)</p>
 </section>
 <section class="card">
 <h3>Findings not resolved</h3>

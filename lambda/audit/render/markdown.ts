@@ -1,6 +1,6 @@
 import { type Finding, type RunResult, severityRank } from '../model.js';
 import { clusterLabel } from './digest.js';
-import { severityCounts } from './text.js';
+import { fleetLine, severityCounts } from './text.js';
 
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
@@ -10,6 +10,8 @@ export function renderRunMarkdown(run: RunResult): string {
     `# Fleet audit ${run.runId}`,
     '',
     `Status **${run.status}** · started ${run.startedAt} · finished ${run.finishedAt}`,
+    '',
+    fleetLine(run),
     '',
     '| Cluster | Score | Audit | Nodes read | Findings |',
     '|---|---:|---|---:|---|',

@@ -1,4 +1,5 @@
 import { type ClusterResult, type Finding, type RunResult, SEVERITIES, severityRank } from '../model.js';
+import { scoreFleet } from '../scoring.js';
 import { clusterLabel } from './digest.js';
 
 export interface TextOptions {
@@ -13,6 +14,7 @@ export function renderRunText(run: RunResult, options: TextOptions = {}): string
   const lines = [
     `Fleet audit ${run.runId} — ${run.status}: ${run.clusters.length} cluster${run.clusters.length === 1 ? '' : 's'}` +
       ` in ${regions.size} region${regions.size === 1 ? '' : 's'}`,
+    fleetLine(run),
     '',
     ...table(
       ['CLUSTER', 'SCORE', 'AUDIT', 'NODES READ', 'FINDINGS'],
@@ -30,6 +32,14 @@ export function renderRunText(run: RunResult, options: TextOptions = {}): string
     lines.push('', ...clusterSection(cluster, top));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The fleet roll-up in one line: score, worst cluster, unaudited clusters. */
+export function fleetLine(run: RunResult): string {
+  const fleet = scoreFleet(run.clusters);
+  const worst = fleet.worst ? `; worst ${clusterLabel(fleet.worst)} at ${fleet.worst.score}` : '';
+  const unaudited = fleet.unaudited > 0 ? `; ${fleet.unaudited} not audited` : '';
+  return `Fleet score ${fleet.score ?? 'n/a'} (node-weighted over ${fleet.audited} audited clusters${worst}${unaudited})`;
 }
 
 function clusterSection(cluster: ClusterResult, top: number): string[] {

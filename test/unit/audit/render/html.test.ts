@@ -81,7 +81,7 @@ describe('renderRunHtml', () => {
   it('summarises clusters by audit status, findings by severity and state, and node coverage', () => {
     const cards = all(page, /<section class="card">([\s\S]*?)<\/section>/g).map(textOf);
     expect(cards).toEqual([
-      'Clusters 4 2 accounts · 2 regions COMPLETE 2 PARTIAL 1 FAILED 1',
+      'Clusters 4 2 accounts · 2 regions COMPLETE 2 PARTIAL 1 FAILED 1 Fleet score 55 (mean of audited clusters, weighted by nodes)',
       'Findings not resolved 7 CRITICAL 1 HIGH 2 MEDIUM 1 LOW 2 INFO 1',
       'Findings by state 8 NEW 3 ONGOING 1 WORSENED 1 RESOLVED 1 UNKNOWN 1 SUPPRESSED 1',
       'Node coverage 78 % 15 of 19 nodes read 3 unreachable · 1 failed',
