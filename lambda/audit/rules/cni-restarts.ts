@@ -57,7 +57,7 @@ export const cniRestarts: Rule = {
     const maxRestarts = maxOf(known.map(restarts));
     const summary = sentence([
       restarted.length > 0
-        ? `aws-node restarted on ${plural(restarted.length, 'node')} (up to ${plural(maxRestarts, 'time')})`
+        ? `aws-node restarted on ${plural(restarted.length, 'node')} (up to ${plural(maxRestarts ?? 0, 'time')})`
         : null,
       cutOff.length > 0 ? `ipamd could not reach the API server on ${plural(cutOff.length, 'node')}` : null,
       both.length > 0 ? `${plural(both.length, 'node')} had both` : null,
