@@ -237,13 +237,7 @@ export async function assess(state: DiscoveryState, deps: StepDeps): Promise<Clu
   };
   const assessment = assessCluster(evidence, deps.settings.thresholds);
   await deps.store.putSnapshot(snapshotOf(state, assessment, evidence));
-  return {
-    ...cluster,
-    account: state.account,
-    region: state.region,
-    status: assessment.status,
-    score: assessment.score,
-  };
+  return outcomeOf(state, assessment);
 }
 
 /** The Map iteration's Catch: a cluster that could not be audited is stored as FAILED; the run goes on. */
@@ -262,7 +256,17 @@ export async function recordFailure(task: ClusterTask, error: unknown, deps: Ste
   };
   const assessment = assessCluster(evidence, deps.settings.thresholds);
   await deps.store.putSnapshot(snapshotOf(task, assessment, evidence));
-  return { account: task.account, region: task.region, name: task.name, status: 'FAILED', score: null };
+  return outcomeOf(task, assessment);
+}
+
+function outcomeOf(task: ClusterTask, assessment: ClusterAssessment): ClusterOutcome {
+  return {
+    account: task.account,
+    region: task.region,
+    name: task.name,
+    status: assessment.status,
+    score: assessment.score,
+  };
 }
 
 function snapshotOf(task: ClusterTask, assessment: ClusterAssessment, evidence: ClusterEvidence): ClusterSnapshot {
