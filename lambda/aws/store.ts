@@ -156,8 +156,12 @@ export class AuditStore {
     throw new Error(`table ${this.tableName} did not become ACTIVE`);
   }
 
-  /** Records a new run. Returns false when a run with this id already exists (a retried plan step). */
+  /**
+   * Records a new run. Returns false when a run with this id already exists (a retried plan step). The run index
+   * item is written either way, so a plan step that failed between the two writes is mended by its retry.
+   */
   async startRun(runId: string, startedAt: string): Promise<boolean> {
+    let created = true;
     try {
       await this.doc.send(
         new PutCommand({
@@ -167,8 +171,8 @@ export class AuditStore {
         }),
       );
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
-      throw error;
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+      created = false;
     }
     await this.doc.send(
       new PutCommand({
@@ -176,7 +180,7 @@ export class AuditStore {
         Item: { pk: 'RUNS', sk: `${startedAt}#${runId}`, runId, startedAt, expiresAt: this.expiry(startedAt) },
       }),
     );
-    return true;
+    return created;
   }
 
   /**

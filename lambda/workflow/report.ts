@@ -23,7 +23,7 @@ export async function report(plan: RunPlan, deps: StepDeps): Promise<ReportOutpu
   const clusters: ClusterResult[] = [];
   for (const task of plan.clusters) {
     const snapshot = await snapshotFor(task, deps);
-    const previous = (await deps.store.snapshotsBefore(refOf(task), plan.startedAt, 1))[0] ?? null;
+    const previous = previousFindings(await deps.store.snapshotsBefore(refOf(task), plan.startedAt, PREVIOUS_RUNS));
     const findings = applyLifecycle(
       {
         cluster: refOf(task),
@@ -32,7 +32,7 @@ export async function report(plan: RunPlan, deps: StepDeps): Promise<ReportOutpu
         notEvaluated: snapshot.notEvaluated,
         uncoveredNodes: snapshot.uncoveredNodes,
       },
-      previous ? previousFindings(previous) : null,
+      previous,
       suppressions,
       now,
     );
@@ -68,9 +68,19 @@ async function snapshotFor(task: ClusterTask, deps: StepDeps): Promise<ClusterSn
   return failed;
 }
 
-/** An earlier run whose report step never ran has detections but no findings: treat them as open. */
-function previousFindings(snapshot: ClusterSnapshot): Finding[] {
-  return snapshot.findings ?? snapshot.detections.map((d) => ({ ...d, state: 'ONGOING' as const }));
+/** How many earlier snapshots the lifecycle looks through for the newest reported one. */
+const PREVIOUS_RUNS = 5;
+
+/**
+ * The findings to compare with, from earlier snapshots (newest first): the newest run whose report step stored
+ * findings, so detections of a run that died before reporting are still told as NEW. With no reported run among
+ * them, the newest snapshot's detections are taken as open; with no snapshot at all, null (a first run).
+ */
+function previousFindings(earlier: ReadonlyArray<ClusterSnapshot>): Finding[] | null {
+  const reported = earlier.find((s) => s.findings !== null);
+  if (reported?.findings) return reported.findings;
+  const newest = earlier[0];
+  return newest ? newest.detections.map((d) => ({ ...d, state: 'ONGOING' as const })) : null;
 }
 
 function runStatus(statuses: ReadonlyArray<AuditStatus>): AuditStatus {

@@ -1,3 +1,4 @@
+import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '#audit/model.js';
 import { AuditStore, type ClusterSnapshot } from '#aws/store.js';
@@ -68,6 +69,21 @@ describe('AuditStore on dynalite', () => {
     // Assert
     expect(await store.latestRunId()).toBe('r2');
     expect((await store.getRun('r2'))?.result).toEqual(result);
+  });
+
+  it('writes the run index again when a retried plan step finds its run already created', async () => {
+    // Arrange: a first attempt that created the run item but failed before the index item
+    await store.startRun('r3', '2026-11-05T00:00:00.000Z');
+    await DynamoDBDocumentClient.from(dynamo.client).send(
+      new DeleteCommand({ TableName: 'fleet-audit-test', Key: { pk: 'RUNS', sk: '2026-11-05T00:00:00.000Z#r3' } }),
+    );
+
+    // Act
+    const created = await store.startRun('r3', '2026-11-05T00:00:00.000Z');
+
+    // Assert
+    expect(created).toBe(false);
+    expect(await store.latestRunId()).toBe('r3');
   });
 
   it('keeps a run larger than one DynamoDB item whole and in order', async () => {
