@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerCollectorCommand } from '#cli/collector-command.js';
-import { EXIT_USAGE, UsageError } from '#cli/errors.js';
+import { EXIT_USAGE } from '#cli/errors.js';
 import { registerRulesCommands } from '#cli/rules-commands.js';
 import { registerRunCommands } from '#cli/run-commands.js';
 
@@ -18,10 +18,9 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
-  } else if (error instanceof UsageError) {
-    process.stderr.write(`fleet-audit: ${error.message}\n`);
-    process.exitCode = EXIT_USAGE;
   } else {
+    // Bad input (UsageError) and anything else that stops the command: one line, exit 2 (ARCHITECTURE §6 has
+    // no other failure status).
     process.stderr.write(`fleet-audit: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = EXIT_USAGE;
   }
