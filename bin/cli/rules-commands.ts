@@ -3,13 +3,14 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { adhocEvidence, clusterResultOf, type ReportSource } from '#audit/adhoc.js';
 import { assessCluster } from '#audit/assess.js';
-import { type RunResult, SEVERITIES, type Severity, severityRank } from '#audit/model.js';
+import type { RunResult } from '#audit/model.js';
 import { parseNodeReport } from '#audit/node-report.js';
 import { renderClusterText } from '#audit/render/cluster-text.js';
 import { renderRulesMarkdown, renderRuleText, ruleDoc } from '#audit/render/rules-doc.js';
 import { CATALOGUE, findRule } from '#audit/rules/catalogue.js';
 import { DEFAULT_THRESHOLDS, type Thresholds, ThresholdsError, thresholdsFromJson } from '#audit/thresholds.js';
 import { EXIT_FINDINGS, EXIT_USAGE, UsageError } from '#cli/errors.js';
+import { breaches, parseFailOn } from '#cli/fail-on.js';
 
 interface ScoreOptions {
   json?: boolean;
@@ -66,7 +67,7 @@ export function registerRulesCommands(program: Command): void {
     .option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity')
     .option('--thresholds <file>', 'a JSON object of thresholds; keys left out keep their defaults')
     .action(async (files: string[], options: ScoreOptions) => {
-      const failOn = options.failOn === undefined ? null : parseSeverity(options.failOn);
+      const failOn = parseFailOn(options.failOn);
       const thresholds = options.thresholds ? await readThresholds(options.thresholds) : DEFAULT_THRESHOLDS;
       const { sources, problems } = await readReports(files);
       if (problems.length > 0) {
@@ -89,16 +90,8 @@ export function registerRulesCommands(program: Command): void {
       } else {
         process.stdout.write(renderClusterText(result));
       }
-      if (failOn && result.findings.some((f) => severityRank(f.severity) >= severityRank(failOn))) {
-        process.exitCode = EXIT_FINDINGS;
-      }
+      if (breaches(result.findings, failOn)) process.exitCode = EXIT_FINDINGS;
     });
-}
-
-function parseSeverity(text: string): Severity {
-  const severity = SEVERITIES.find((s) => s === text.toUpperCase());
-  if (!severity) throw new UsageError(`--fail-on ${JSON.stringify(text)}: expected one of ${SEVERITIES.join(', ')}`);
-  return severity;
 }
 
 async function readThresholds(file: string): Promise<Thresholds> {

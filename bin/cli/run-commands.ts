@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Command, Option } from 'commander';
-import { type RunResult, SEVERITIES, type Severity, severityRank } from '#audit/model.js';
+import type { RunResult } from '#audit/model.js';
 import { renderRunAsff } from '#audit/render/asff.js';
 import { renderRunHtml } from '#audit/render/html.js';
 import { renderRunMarkdown } from '#audit/render/markdown.js';
@@ -10,6 +10,7 @@ import { renderRunText } from '#audit/render/text.js';
 import { sdkClientConfig } from '#aws/sdk-config.js';
 import { AuditStore } from '#aws/store.js';
 import { EXIT_FINDINGS, UsageError } from '#cli/errors.js';
+import { breaches, parseFailOn } from '#cli/fail-on.js';
 import {
   FleetSetupError,
   type LocalFleetOptions,
@@ -30,7 +31,7 @@ interface RunFlags {
   out?: string;
   fresh?: boolean;
   stateDir: string;
-  failOn?: Severity;
+  failOn?: string;
   profile?: string;
   regions?: string[];
   clusters?: string[];
@@ -64,14 +65,13 @@ export function registerRunCommands(program: Command): void {
     .option('--out <dir>', 'also write run.json, report.txt, report.md and report.html to this folder')
     .option('--fresh', 'forget the stored history before running')
     .option('--state-dir <dir>', 'where local runs keep their DynamoDB state and alert outbox', DEFAULT_STATE_DIR)
-    .addOption(
-      new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices(SEVERITIES),
-    )
+    .option('--fail-on <severity>', 'exit 1 when an open finding is at or above this severity (any case)')
     .option('--profile <profile>', 'real AWS: the named profile to use')
     .option('--regions <a,b>', 'real AWS: regions to audit (default: the profile region)', list)
     .option('--clusters <x,y>', 'only these clusters', list)
     .option('--dry-run', 'real AWS: list the clusters that would be audited, send nothing')
     .action(async (flags: RunFlags) => {
+      const failOn = parseFailOn(flags.failOn);
       if (!flags.local && flags.scenario !== 'default') throw new UsageError('--scenario needs --local');
       if (flags.local && (flags.profile || flags.regions || flags.dryRun)) {
         throw new UsageError('--profile, --regions and --dry-run are for real AWS runs; drop them or drop --local');
@@ -91,7 +91,13 @@ export function registerRunCommands(program: Command): void {
         const output = await runAudit(fleet.deps, { pollIntervalMs: fleet.pollIntervalMs });
         await printRun(output.result, flags);
         if (output.alertProblem) process.stderr.write(`fleet-audit: ${output.alertProblem}\n`);
-        if (flags.failOn && breaches(output.result, flags.failOn)) process.exitCode = EXIT_FINDINGS;
+        if (
+          breaches(
+            output.result.clusters.flatMap((c) => c.findings),
+            failOn,
+          )
+        )
+          process.exitCode = EXIT_FINDINGS;
       } finally {
         await fleet.close();
       }
@@ -177,12 +183,4 @@ async function printRun(result: RunResult, flags: RunFlags): Promise<void> {
     await writeFile(join(dir, 'report.md'), renderRunMarkdown(result));
     await writeFile(join(dir, 'report.html'), renderRunHtml(result));
   }
-}
-
-function breaches(result: RunResult, failOn: Severity): boolean {
-  return result.clusters.some((c) =>
-    c.findings.some(
-      (f) => f.state !== 'RESOLVED' && f.state !== 'SUPPRESSED' && severityRank(f.severity) >= severityRank(failOn),
-    ),
-  );
 }
