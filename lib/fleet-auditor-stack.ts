@@ -61,12 +61,12 @@ export class FleetAuditorStack extends Stack {
       });
     }
 
+    // What the functions read. pollIntervalSeconds and clusterConcurrency are the state machine's (AuditWorkflow,
+    // below); only the local runner (runAudit) reads them from the settings.
     const settings = {
       targets: config.auditTargets,
       documentName: config.documentName,
-      pollIntervalSeconds: config.pollIntervalSeconds,
       clusterDeadlineSeconds: config.clusterDeadlineSeconds,
-      clusterConcurrency: config.clusterConcurrency,
       logWindowHours: config.logWindowHours,
       alertMinSeverity: config.alertMinSeverity,
       thresholds: config.thresholds,

@@ -49,8 +49,24 @@ class NodeProblem extends Error {
   }
 }
 
+/**
+ * Expansions by scenario: parseScenario expands once to check the nodes, the Fleet again to serve them. Parsed
+ * scenarios and their nodes are never mutated (sim/fleet.ts, sim/local-fleet.ts and bench/fleet.ts only read
+ * them), so the second call reuses the first's nodes.
+ */
+const expanded = new WeakMap<Scenario, SimNode[]>();
+
 /** Every node of the scenario, in file order. */
 export function scenarioNodes(scenario: Scenario): SimNode[] {
+  let nodes = expanded.get(scenario);
+  if (!nodes) {
+    nodes = expandScenario(scenario);
+    expanded.set(scenario, nodes);
+  }
+  return [...nodes];
+}
+
+function expandScenario(scenario: Scenario): SimNode[] {
   const nodes: SimNode[] = [];
   let clusterOrdinal = 0;
   for (const [a, account] of scenario.accounts.entries()) {

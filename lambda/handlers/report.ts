@@ -1,6 +1,6 @@
 import { report } from '#workflow/report.js';
 import type { StepDeps } from '#workflow/steps.js';
-import { PlanPayloadSchema } from './events.js';
+import { PlanPayloadSchema, taskOf } from './events.js';
 import { logger, publishRunMetrics } from './observability.js';
 import { type RunSummary, summarizeRun } from './run-summary.js';
 import { deps } from './runtime.js';
@@ -16,11 +16,9 @@ export function createReportHandler(stepDeps: StepDeps, emitMetrics: typeof publ
       {
         runId: payload.runId,
         startedAt: payload.startedAt,
-        clusters: payload.clusters.map((cluster) => ({
-          runId: payload.runId,
-          startedAt: payload.startedAt,
-          ...cluster,
-        })),
+        clusters: payload.clusters.map((cluster) =>
+          taskOf({ runId: payload.runId, startedAt: payload.startedAt, cluster }),
+        ),
       },
       stepDeps,
     );

@@ -1,4 +1,5 @@
-import { type AuditStatus, FINDING_STATES, type FindingState, SEVERITIES, type Severity } from '#audit/model.js';
+import { type AuditStatus, FINDING_STATES, type FindingState, type Severity } from '#audit/model.js';
+import { scoreFleet } from '#audit/scoring.js';
 import type { ReportOutput } from '#workflow/report.js';
 
 /** What the report function returns to the state machine: counts, not the whole run result. */
@@ -17,23 +18,17 @@ export interface RunSummary {
   alertProblem: string | null;
 }
 
-const OPEN_STATES: ReadonlySet<FindingState> = new Set<FindingState>(['NEW', 'ONGOING', 'WORSENED']);
-
 const zeroes = <K extends string>(keys: ReadonlyArray<K>) =>
   Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
 
 /** Counts a run's clusters and findings. */
 export function summarizeRun(output: ReportOutput): RunSummary {
   const { result } = output;
-  const clustersByStatus = zeroes<AuditStatus>(['COMPLETE', 'PARTIAL', 'FAILED']);
+  // open = not RESOLVED/SUPPRESSED/UNKNOWN: exactly the findings the fleet roll-up counts by severity
+  const fleet = scoreFleet(result.clusters);
   const findingsByState = zeroes(FINDING_STATES);
-  const openFindingsBySeverity = zeroes(SEVERITIES);
   for (const cluster of result.clusters) {
-    clustersByStatus[cluster.status]++;
-    for (const finding of cluster.findings) {
-      findingsByState[finding.state]++;
-      if (OPEN_STATES.has(finding.state)) openFindingsBySeverity[finding.severity]++;
-    }
+    for (const finding of cluster.findings) findingsByState[finding.state]++;
   }
   const duration = (Date.parse(result.finishedAt) - Date.parse(result.startedAt)) / 1000;
   return {
@@ -43,9 +38,9 @@ export function summarizeRun(output: ReportOutput): RunSummary {
     finishedAt: result.finishedAt,
     durationSeconds: Number.isFinite(duration) ? Math.max(0, Math.round(duration)) : 0,
     clusters: result.clusters.length,
-    clustersByStatus,
+    clustersByStatus: fleet.byStatus,
     findingsByState,
-    openFindingsBySeverity,
+    openFindingsBySeverity: fleet.findingsBySeverity,
     alertMessageId: output.alertMessageId,
     alertProblem: output.alertProblem,
   };
