@@ -33,11 +33,23 @@ export interface Advisory {
   source: string;
 }
 
+// Version boundaries the advisories and the rules' remediations share, written once here (remediation.ts parses
+// them with `versionOf`).
+
+/** First VPC CNI version that reads CLUSTER_ENDPOINT (#2138). */
+export const VPC_CNI_CLUSTER_ENDPOINT = 'v1.12.1';
+/** First VPC CNI version whose ipamd no longer exits when the API server is unreachable at start (#3243). */
+export const VPC_CNI_API_INDEPENDENT_START = 'v1.19.4';
+/** First VPC CNI version EKS documents as compatible with kube-proxy nftables mode. */
+export const VPC_CNI_NFTABLES = 'v1.23.0';
+/** Kubernetes version from which kube-proxy IPVS mode is deprecated. */
+export const KUBERNETES_IPVS_DEPRECATED = '1.35';
+
 export const ADVISORIES: ReadonlyArray<Advisory> = [
   {
     id: 'VPC-CNI-EXITS-WITHOUT-API-SERVER',
     addon: 'vpc-cni',
-    versions: { below: 'v1.19.4' },
+    versions: { below: VPC_CNI_API_INDEPENDENT_START },
     kubernetes: null,
     proxyMode: null,
     severity: 'MEDIUM',
@@ -47,13 +59,13 @@ export const ADVISORIES: ReadonlyArray<Advisory> = [
       'CLUSTER_ENDPOINT it depends on kube-proxy having written the `kubernetes` Service rules, so on busy nodes ' +
       'aws-node crash-loops. v1.19.4 waits 30 s, then starts and keeps checking in the background.',
     fix: 'Upgrade the vpc-cni add-on to v1.19.4 or later, one minor version at a time; set CLUSTER_ENDPOINT meanwhile.',
-    action: { upgrade: 'vpc-cni', to: 'v1.19.4' },
+    action: { upgrade: 'vpc-cni', to: VPC_CNI_API_INDEPENDENT_START },
     source: 'https://github.com/aws/amazon-vpc-cni-k8s/pull/3243',
   },
   {
     id: 'VPC-CNI-NO-CLUSTER-ENDPOINT',
     addon: 'vpc-cni',
-    versions: { below: 'v1.12.1' },
+    versions: { below: VPC_CNI_CLUSTER_ENDPOINT },
     kubernetes: null,
     proxyMode: null,
     severity: 'LOW',
@@ -62,27 +74,27 @@ export const ADVISORIES: ReadonlyArray<Advisory> = [
       'CLUSTER_ENDPOINT, which lets aws-node reach the API server without waiting for kube-proxy, was added in ' +
       'v1.12.1; older versions always depend on kube-proxy’s rules at node start.',
     fix: 'Upgrade the vpc-cni add-on to v1.12.1 or later (one minor version at a time), then set CLUSTER_ENDPOINT.',
-    action: { upgrade: 'vpc-cni', to: 'v1.12.1' },
+    action: { upgrade: 'vpc-cni', to: VPC_CNI_CLUSTER_ENDPOINT },
     source: 'https://github.com/aws/amazon-vpc-cni-k8s/pull/2138',
   },
   {
     id: 'NFTABLES-NEEDS-VPC-CNI-1.23',
     addon: 'vpc-cni',
-    versions: { below: 'v1.23.0' },
+    versions: { below: VPC_CNI_NFTABLES },
     kubernetes: null,
     proxyMode: 'nftables',
     severity: 'MEDIUM',
     title: 'kube-proxy nftables mode with a VPC CNI before v1.23.0',
     text: 'EKS documents the VPC CNI as compatible with kube-proxy nftables mode only from v1.23.0.',
     fix: 'Upgrade the vpc-cni add-on to v1.23.0 or later, or run kube-proxy in another mode until then.',
-    action: { upgrade: 'vpc-cni', to: 'v1.23.0' },
+    action: { upgrade: 'vpc-cni', to: VPC_CNI_NFTABLES },
     source: 'https://docs.aws.amazon.com/eks/latest/best-practices/nftables.html',
   },
   {
     id: 'IPVS-DEPRECATED',
     addon: null,
     versions: null,
-    kubernetes: { atLeast: '1.35' },
+    kubernetes: { atLeast: KUBERNETES_IPVS_DEPRECATED },
     proxyMode: 'ipvs',
     severity: 'LOW',
     title: 'kube-proxy IPVS mode is deprecated from Kubernetes 1.35',

@@ -6,21 +6,19 @@ import {
   type ClusterEvidence,
   type Evidence,
   fingerprintOf,
+  mostSevereFirst,
   type NodeCoverage,
   type NotEvaluated,
   type Remediation,
   type RuleId,
   type Severity,
-  severityRank,
 } from './model.js';
 import { auditFailed } from './rules/audit-failed.js';
 import { CATALOGUE } from './rules/catalogue.js';
-import { restoreFailureSum, serviceCount } from './rules/facts.js';
+import { restoreFailureSum } from './rules/facts.js';
 import type { Rule, RuleContext } from './rules/rule.js';
 import { scoreCluster } from './scoring.js';
 import type { Thresholds } from './thresholds.js';
-
-export { coverageOf, reportedNodes };
 
 /** A rule that fired in this run, before the lifecycle gives it a state. */
 export interface Detection {
@@ -53,13 +51,13 @@ export interface ClusterAssessment {
  * and every other rule is listed as not evaluated.
  */
 export function assessCluster(evidence: ClusterEvidence, thresholds: Thresholds): ClusterAssessment {
-  const nodes = reportedNodes(evidence);
   const coverage = coverageOf(evidence);
-  const context: RuleContext = { evidence, nodes, thresholds };
+  const context = ruleContext(evidence, thresholds);
+  const { nodes, metrics } = context;
   const trend = {
-    serviceCount: serviceCount(nodes).services,
+    serviceCount: metrics.services.cluster.p50,
     restoreFailures: restoreFailureSum(nodes),
-    metrics: clusterMetrics(nodes),
+    metrics,
   };
   const failed = auditFailed.evaluate(context);
   if (failed.kind === 'fired') {
@@ -84,7 +82,7 @@ export function assessCluster(evidence: ClusterEvidence, thresholds: Thresholds)
     else if (outcome.kind === 'not-evaluated') notEvaluated.push({ ruleId: rule.id, reason: outcome.reason });
   }
   // Array.prototype.sort is stable: equal severities keep catalogue order.
-  detections.sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+  detections.sort(mostSevereFirst);
   return {
     status: coverage.reached === coverage.expected ? 'COMPLETE' : 'PARTIAL',
     score: scoreCluster(detections, true),
@@ -93,6 +91,12 @@ export function assessCluster(evidence: ClusterEvidence, thresholds: Thresholds)
     notEvaluated,
     ...trend,
   };
+}
+
+/** What every rule sees for one cluster: its reached nodes and their metrics, aggregated once. */
+export function ruleContext(evidence: ClusterEvidence, thresholds: Thresholds): RuleContext {
+  const nodes = reportedNodes(evidence);
+  return { evidence, nodes, thresholds, metrics: clusterMetrics(nodes) };
 }
 
 function detectionOf(

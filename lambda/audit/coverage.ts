@@ -19,6 +19,11 @@ export function reportedNodes(evidence: ClusterEvidence): ReportedNode[] {
   );
 }
 
+/** The nodes the audit did not read (unreachable or failed), in evidence order. */
+export function uncoveredNodes(evidence: ClusterEvidence): NodeObservation[] {
+  return evidence.nodes.filter((n) => n.reach !== 'REACHED');
+}
+
 /** Why a node was not read, one line. */
 export function uncoveredReason(node: NodeObservation): string {
   return node.reason ?? (node.reach === 'UNREACHABLE' ? 'unreachable' : 'collection failed');

@@ -11,6 +11,18 @@ export function severityRank(severity: Severity): number {
   return SEVERITIES.length - 1 - SEVERITIES.indexOf(severity);
 }
 
+/** Sort comparator: most severe first. With the stable Array.prototype.sort, equal severities keep their order. */
+export function mostSevereFirst(a: { severity: Severity }, b: { severity: Severity }): number {
+  return severityRank(b.severity) - severityRank(a.severity);
+}
+
+/** The most severe of a list (the first of equals); null for an empty list. */
+export function worstSeverity(severities: Iterable<Severity>): Severity | null {
+  let worst: Severity | null = null;
+  for (const s of severities) if (worst === null || severityRank(s) > severityRank(worst)) worst = s;
+  return worst;
+}
+
 export const FINDING_STATES = ['NEW', 'ONGOING', 'WORSENED', 'RESOLVED', 'UNKNOWN', 'SUPPRESSED'] as const;
 export const FindingStateSchema = z.enum(FINDING_STATES);
 export type FindingState = z.infer<typeof FindingStateSchema>;

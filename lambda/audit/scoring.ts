@@ -46,6 +46,11 @@ export const SEVERITY_CEILING: Readonly<Record<Severity, number>> = {
 /** Finding states that cost nothing. */
 export const FREE_STATES: ReadonlyArray<FindingState> = ['RESOLVED', 'SUPPRESSED', 'UNKNOWN'];
 
+/** Whether a finding in this state costs nothing (a finding without a state costs). */
+function isFree(state: FindingState | undefined): boolean {
+  return state !== undefined && FREE_STATES.includes(state);
+}
+
 /** What scoring needs of a finding. Without `ruleId` every finding counts on its own. */
 export interface ScoredFinding {
   severity: Severity;
@@ -59,7 +64,7 @@ function costedFindings(findings: ReadonlyArray<Severity | ScoredFinding>): Seve
   const loose: Severity[] = [];
   for (const entry of findings) {
     const finding = typeof entry === 'string' ? { severity: entry } : entry;
-    if (finding.state && FREE_STATES.includes(finding.state)) continue;
+    if (isFree(finding.state)) continue;
     if (!finding.ruleId) {
       loose.push(finding.severity);
       continue;
@@ -126,7 +131,7 @@ export function scoreFleet(clusters: ReadonlyArray<FleetMember>): FleetScore {
     for (const finding of cluster.findings) {
       if (finding.state === 'UNKNOWN') unknownFindings += 1;
       else if (finding.state === 'SUPPRESSED') suppressedFindings += 1;
-      else if (finding.state !== 'RESOLVED') bySeverity[finding.severity] += 1;
+      else if (!isFree(finding.state)) bySeverity[finding.severity] += 1;
     }
     if (cluster.score === null) continue;
     const weight = Math.max(1, cluster.nodes.expected);

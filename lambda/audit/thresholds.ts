@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssue } from './node-report.js';
 
 const count = (value: number) => z.number().int().nonnegative().default(value);
 const positive = (value: number) => z.number().positive().default(value);
@@ -108,8 +109,7 @@ export function loadThresholds(input: unknown): Thresholds {
     const known = Object.keys(DEFAULT_THRESHOLDS).join(', ');
     throw new ThresholdsError(`field ${issue.keys.join(', ')}: not a threshold (known: ${known})`);
   }
-  const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-  throw new ThresholdsError(`field ${path}: ${issue.message}`);
+  throw new ThresholdsError(describeIssue(parsed.error));
 }
 
 /** Reads thresholds from JSON text (a `--thresholds` file); throws ThresholdsError on bad JSON or values. */

@@ -1,32 +1,20 @@
 import type { ClusterResult, Finding } from '../model.js';
 import { clusterLabel } from './digest.js';
+import { wrap } from './text.js';
 
-function wrap(text: string, indent: string, width = 100): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    if (line && indent.length + line.length + 1 + word.length > width) {
-      lines.push(indent + line);
-      line = word;
-    } else {
-      line = line ? `${line} ${word}` : word;
-    }
-  }
-  if (line) lines.push(indent + line);
-  return lines;
-}
+const WIDTH = 100;
 
 function findingText(finding: Finding): string[] {
   const { evidence, remediation } = finding;
   const pad = '    ';
   const lines = [`  ${finding.severity.padEnd(8)} ${finding.ruleId}  ${finding.title}`];
-  lines.push(...wrap(evidence.summary, pad));
+  lines.push(...wrap(evidence.summary, WIDTH, pad));
   if (evidence.nodes.length > 0) {
     lines.push(
       `${pad}nodes: ${evidence.nodes.join(', ')}${evidence.moreNodes > 0 ? ` (+${evidence.moreNodes} more)` : ''}`,
     );
   }
-  lines.push(...wrap(`fix: ${remediation.summary}`, pad));
+  lines.push(...wrap(`fix: ${remediation.summary}`, WIDTH, pad));
   if (remediation.configurationValues) {
     lines.push(`${pad}configurationValues: ${JSON.stringify(remediation.configurationValues)}`);
   }
@@ -51,7 +39,7 @@ export function renderClusterText(result: ClusterResult): string {
   for (const finding of result.findings) lines.push('', ...findingText(finding));
   if (result.notEvaluated.length > 0) {
     lines.push('', 'Not evaluated:');
-    for (const n of result.notEvaluated) lines.push(...wrap(`${n.ruleId}: ${n.reason}`, '  '));
+    for (const n of result.notEvaluated) lines.push(...wrap(`${n.ruleId}: ${n.reason}`, WIDTH, '  '));
   }
   return `${lines.join('\n')}\n`;
 }

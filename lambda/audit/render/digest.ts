@@ -1,4 +1,5 @@
-import { type ClusterResult, type Finding, type RunResult, type Severity, severityRank } from '../model.js';
+import { type ClusterResult, type Finding, type RunResult, worstSeverity } from '../model.js';
+import { plural } from '../rules/facts.js';
 
 /** One SNS message: a plain-text part for email and an AWS Chatbot custom notification. */
 export interface AlertMessage {
@@ -27,7 +28,7 @@ export function renderDigest(run: RunResult, entries: ReadonlyArray<DigestEntry>
   ]
     .filter(([n]) => Number(n) > 0)
     .map(([n, word]) => `${n} ${word}`);
-  const subject = `EKS fleet audit: ${parts.join(', ')} (${entries.length} cluster${entries.length === 1 ? '' : 's'})`;
+  const subject = `EKS fleet audit: ${parts.join(', ')} (${plural(entries.length, 'cluster')})`;
   const text = [
     `Run ${run.runId} (${run.status}), ${run.clusters.length} clusters audited.`,
     '',
@@ -48,7 +49,7 @@ export function renderDigest(run: RunResult, entries: ReadonlyArray<DigestEntry>
         findings.map((f) => `• ${f.state} *${f.severity}* \`${f.ruleId}\` ${f.evidence.summary}`).join('\n'),
     )
     .join('\n\n');
-  const highest = highestSeverity(all.filter((f) => f.state !== 'RESOLVED'));
+  const highest = worstSeverity(all.filter((f) => f.state !== 'RESOLVED').map((f) => f.severity));
   const accounts = new Set(entries.map((e) => e.cluster.account ?? '-'));
   const names = new Set(entries.map((e) => e.cluster.name));
   return {
@@ -81,10 +82,4 @@ export function renderDigest(run: RunResult, entries: ReadonlyArray<DigestEntry>
 
 export function clusterLabel(cluster: Pick<ClusterResult, 'account' | 'region' | 'name'>): string {
   return cluster.account ? `${cluster.account}/${cluster.region}/${cluster.name}` : cluster.name;
-}
-
-function highestSeverity(findings: ReadonlyArray<Finding>): Severity | null {
-  let best: Severity | null = null;
-  for (const f of findings) if (!best || severityRank(f.severity) > severityRank(best)) best = f.severity;
-  return best;
 }

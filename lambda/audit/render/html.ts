@@ -4,12 +4,13 @@ import {
   FINDING_STATES,
   type Finding,
   type FindingState,
+  mostSevereFirst,
   type RunResult,
   SEVERITIES,
   type Severity,
-  severityRank,
 } from '../model.js';
 import { ruleById } from '../rules/catalogue.js';
+import { plural } from '../rules/facts.js';
 import { SEVERITY_CEILING, scoreFleet } from '../scoring.js';
 
 /**
@@ -323,10 +324,6 @@ function durationBetween(startedAt: string, finishedAt: string): string | null {
   return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
 /** The rules not evaluated, grouped by reason (an unaudited cluster gives every rule the same one). */
 function notEvaluatedByReason(cluster: ClusterResult): Array<[string, string[]]> {
   const byReason = new Map<string, string[]>();
@@ -344,7 +341,7 @@ function worstFirst(clusters: ReadonlyArray<ClusterResult>): ClusterResult[] {
 /** Resolved findings last; otherwise most severe first; ties keep the run's (catalogue) order. */
 function findingOrder(a: Finding, b: Finding): number {
   const resolved = Number(a.state === 'RESOLVED') - Number(b.state === 'RESOLVED');
-  return resolved !== 0 ? resolved : severityRank(b.severity) - severityRank(a.severity);
+  return resolved !== 0 ? resolved : mostSevereFirst(a, b);
 }
 
 const CSS = `

@@ -1,4 +1,4 @@
-import { type Finding, type RunResult, severityRank } from '../model.js';
+import { type Finding, mostSevereFirst, type RunResult } from '../model.js';
 import { clusterLabel } from './digest.js';
 import { fleetLine, severityCounts } from './text.js';
 
@@ -24,7 +24,7 @@ export function renderRunMarkdown(run: RunResult): string {
   ];
   for (const cluster of run.clusters) {
     lines.push('', `## ${clusterLabel(cluster)}`, '');
-    const findings = [...cluster.findings].sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+    const findings = [...cluster.findings].sort(mostSevereFirst);
     if (findings.length === 0) lines.push('No findings.');
     for (const finding of findings) lines.push(...findingBlock(finding));
     if (cluster.notEvaluated.length > 0) {

@@ -1,4 +1,5 @@
-import { type ClusterResult, type Finding, type RunResult, SEVERITIES, severityRank } from '../model.js';
+import { type ClusterResult, type Finding, mostSevereFirst, type RunResult, SEVERITIES } from '../model.js';
+import { plural } from '../rules/facts.js';
 import { scoreFleet } from '../scoring.js';
 import { clusterLabel } from './digest.js';
 
@@ -12,8 +13,8 @@ export function renderRunText(run: RunResult, options: TextOptions = {}): string
   const top = options.topFindings ?? 5;
   const regions = new Set(run.clusters.map((c) => c.region).filter(Boolean));
   const lines = [
-    `Fleet audit ${run.runId} — ${run.status}: ${run.clusters.length} cluster${run.clusters.length === 1 ? '' : 's'}` +
-      ` in ${regions.size} region${regions.size === 1 ? '' : 's'}`,
+    `Fleet audit ${run.runId} — ${run.status}: ${plural(run.clusters.length, 'cluster')}` +
+      ` in ${plural(regions.size, 'region')}`,
     fleetLine(run),
     '',
     ...table(
@@ -43,9 +44,7 @@ export function fleetLine(run: RunResult): string {
 }
 
 function clusterSection(cluster: ClusterResult, top: number): string[] {
-  const open = cluster.findings
-    .filter((f) => f.state !== 'RESOLVED')
-    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+  const open = cluster.findings.filter((f) => f.state !== 'RESOLVED').sort(mostSevereFirst);
   const resolved = cluster.findings.filter((f) => f.state === 'RESOLVED');
   const header = `${clusterLabel(cluster)} — score ${cluster.score ?? 'n/a (not audited)'}`;
   const lines = [header];
@@ -67,26 +66,34 @@ const WIDTH = 116;
 function findingLines(f: Finding): string[] {
   return [
     `  ${f.severity.padEnd(8)} ${f.ruleId} [${f.state}] ${f.title}`,
-    ...wrap(f.evidence.summary, INDENT, INDENT),
-    ...wrap(`Fix: ${f.remediation.summary}`, INDENT, `${INDENT}     `),
+    // an empty summary still gets its (blank) line here
+    ...orLine(wrap(f.evidence.summary, WIDTH, INDENT), INDENT),
+    ...wrap(`Fix: ${f.remediation.summary}`, WIDTH, INDENT, `${INDENT}     `),
   ];
 }
 
-/** Wraps text at word boundaries to WIDTH columns. */
-function wrap(text: string, first: string, rest: string): string[] {
+/**
+ * Wraps text at word boundaries to `width` columns (prefix included): the first line starts with `first`, the
+ * others with `rest`. A word longer than the width gets a line of its own. Text without words gives no lines.
+ */
+export function wrap(text: string, width: number, first: string, rest: string = first): string[] {
   const lines: string[] = [];
-  let line = first;
+  let line = '';
   for (const word of text.split(/\s+/).filter(Boolean)) {
-    const blank = line === first || line === rest;
-    if (!blank && line.length + 1 + word.length > WIDTH) {
-      lines.push(line);
-      line = rest + word;
+    const prefix = lines.length === 0 ? first : rest;
+    if (line && prefix.length + line.length + 1 + word.length > width) {
+      lines.push(prefix + line);
+      line = word;
     } else {
-      line += blank ? word : ` ${word}`;
+      line = line ? `${line} ${word}` : word;
     }
   }
-  lines.push(line);
+  if (line) lines.push((lines.length === 0 ? first : rest) + line);
   return lines;
+}
+
+function orLine(lines: string[], line: string): string[] {
+  return lines.length > 0 ? lines : [line];
 }
 
 /** "1 CRITICAL, 2 HIGH" over the findings that are not resolved. */

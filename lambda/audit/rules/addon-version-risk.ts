@@ -1,10 +1,10 @@
 import { ADVISORIES, type Advisory, type AdvisoryFacts, inRange, judge } from '../advisories.js';
-import type { ClusterEvidence, Remediation } from '../model.js';
+import { type ClusterEvidence, mostSevereFirst, type Remediation } from '../model.js';
 import { compareVersions, formatVersion, parseVersion, versionOf } from '../versions.js';
-import { kubernetesVersion, proxyModes, vpcCniVersion } from './facts.js';
+import { kubernetesVersion, proxyModes, type VersionFact, vpcCniVersion } from './facts.js';
 import { LINKS } from './links.js';
 import { addonRemediation, NFTABLES_MIN_VPC_CNI, SELF_MANAGED_KUBE_PROXY, shellQuote } from './remediation.js';
-import { affectedNodes, type ReportedNode, type Rule, type RuleContext } from './rule.js';
+import { affectedNodes, type ReportedNode, type Rule } from './rule.js';
 
 /** The facts advisories are judged on, with a line for each one the audit does not know. */
 function advisoryFacts(evidence: ClusterEvidence, nodes: ReadonlyArray<ReportedNode>) {
@@ -70,7 +70,7 @@ export const addonVersionRisk: Rule = {
     const applying = judged
       .filter((j) => j.judgement === 'applies')
       .map((j) => j.advisory)
-      .sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'MEDIUM' ? -1 : 1));
+      .sort(mostSevereFirst);
     const unjudged = judged.filter((j) => j.judgement === 'unknown').map((j) => j.advisory);
     const top = applying[0];
     if (!top) {
@@ -107,17 +107,19 @@ export const addonVersionRisk: Rule = {
         },
         ...affectedNodes(affected.map((n) => n.instanceId)),
       },
-      remediation: advisoryRemediation(context, applying),
+      remediation: advisoryRemediation(evidence, applying, cni),
     };
   },
 };
 
-function advisoryRemediation(context: RuleContext, applying: ReadonlyArray<Advisory>): Remediation {
-  const { evidence, nodes } = context;
+function advisoryRemediation(
+  evidence: ClusterEvidence,
+  applying: ReadonlyArray<Advisory>,
+  cni: VersionFact,
+): Remediation {
   const { cluster } = evidence;
   const links = [...new Set([...applying.map((a) => a.source), LINKS.eksManagingVpcCni])];
   const fixes = applying.map((a) => a.fix).join(' ');
-  const cni = vpcCniVersion(evidence, nodes);
   const wantsNftables = applying.some((a) => a.action !== null && 'proxyMode' in a.action);
   const nftablesReady = cni.version !== null && compareVersions(cni.version, NFTABLES_MIN_VPC_CNI) >= 0;
   if (wantsNftables && nftablesReady && !applying.some((a) => a.action !== null && 'upgrade' in a.action)) {

@@ -1,4 +1,4 @@
-import { coverageOf, topReasons, uncoveredReason } from '../coverage.js';
+import { coverageOf, topReasons, uncoveredNodes, uncoveredReason } from '../coverage.js';
 import type { NodeObservation } from '../model.js';
 import type { NodeReport } from '../node-report.js';
 import { round2 } from './facts.js';
@@ -6,7 +6,6 @@ import { LINKS } from './links.js';
 import { shellQuote } from './remediation.js';
 import { affectedNodes, type Rule } from './rule.js';
 
-/** The most common lines of a list, as `line (count)`, at most `limit` of them and how many more there are. */
 /** A line of a report's `errors` that is expected, not a read error, on nodes where `when` holds. */
 export interface ExpectedError {
   pattern: RegExp;
@@ -73,7 +72,7 @@ export const auditCoverage: Rule = {
   links: [LINKS.ssmTroubleshooting, LINKS.ssmManagedInstanceCore],
   evaluate({ evidence, nodes, thresholds }) {
     const coverage = coverageOf(evidence);
-    const uncovered = evidence.nodes.filter((n) => n.reach !== 'REACHED');
+    const uncovered = uncoveredNodes(evidence);
     const share = coverage.expected > 0 ? uncovered.length / coverage.expected : 0;
     const values = {
       expectedNodes: coverage.expected,

@@ -1,4 +1,4 @@
-import { coverageOf, topReasons, uncoveredReason } from '../coverage.js';
+import { coverageOf, topReasons, uncoveredNodes, uncoveredReason } from '../coverage.js';
 import { LINKS } from './links.js';
 import { affectedNodes, type Rule } from './rule.js';
 
@@ -21,7 +21,7 @@ export const auditFailed: Rule = {
   evaluate({ evidence }) {
     const coverage = coverageOf(evidence);
     if (evidence.auditError === null && coverage.reached > 0) return { kind: 'passed' };
-    const uncovered = evidence.nodes.filter((n) => n.reach !== 'REACHED');
+    const uncovered = uncoveredNodes(evidence);
     const reason =
       evidence.auditError ??
       (coverage.expected === 0

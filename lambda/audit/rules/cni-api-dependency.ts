@@ -1,9 +1,8 @@
 import type { Remediation } from '../model.js';
 import { compareVersions, formatVersion } from '../versions.js';
-import { CLUSTER_ENDPOINT_MIN_VPC_CNI } from './cni-restarts.js';
 import { iptablesModeNodes, serviceCount, vpcCniVersion } from './facts.js';
 import { LINKS } from './links.js';
-import { addonRemediation, clusterEndpointChange } from './remediation.js';
+import { addonRemediation, CLUSTER_ENDPOINT_MIN_VPC_CNI, clusterEndpointChange } from './remediation.js';
 import { affectedNodes, type Rule, type RuleContext } from './rule.js';
 
 /** aws-node reaches the API server through kube-proxy's rules, which take long to appear with many Services. */
@@ -30,7 +29,7 @@ export const cniApiDependency: Rule = {
   links: [LINKS.cniIssue2948, LINKS.cniPr2138, LINKS.cniReadme, LINKS.eksVpcCni],
   evaluate(context) {
     const { nodes, thresholds } = context;
-    const { services, counted } = serviceCount(nodes);
+    const { services, counted } = serviceCount(context);
     if (services === null) {
       return { kind: 'not-evaluated', reason: 'no iptables-mode node reported its KUBE-SVC chain count' };
     }

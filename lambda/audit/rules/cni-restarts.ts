@@ -1,15 +1,16 @@
 import { max as maxOf } from '../aggregate.js';
 import type { Remediation } from '../model.js';
-import { compareVersions, formatVersion, versionOf } from '../versions.js';
+import { compareVersions, formatVersion } from '../versions.js';
 import { plural, sentence, vpcCniVersion } from './facts.js';
 import { LINKS } from './links.js';
-import { addonRemediation, clusterEndpointChange, SUGGESTED_PROBE_TIMEOUT_SECONDS } from './remediation.js';
+import {
+  API_INDEPENDENT_START_VPC_CNI,
+  addonRemediation,
+  CLUSTER_ENDPOINT_MIN_VPC_CNI,
+  clusterEndpointChange,
+  SUGGESTED_PROBE_TIMEOUT_SECONDS,
+} from './remediation.js';
 import { affectedNodes, type ReportedNode, type Rule, type RuleContext } from './rule.js';
-
-/** First VPC CNI version that reads CLUSTER_ENDPOINT (#2138). */
-export const CLUSTER_ENDPOINT_MIN_VPC_CNI = versionOf('v1.12.1');
-/** First VPC CNI version whose ipamd no longer exits when the API server is unreachable at start (#3243). */
-export const API_INDEPENDENT_START_VPC_CNI = versionOf('v1.19.4');
 
 /** aws-node restarted, or ipamd could not reach the API server. */
 export const cniRestarts: Rule = {

@@ -1,8 +1,8 @@
-import { aggregateByNodegroup, p50 } from '../aggregate.js';
+import type { MetricAggregate } from '../aggregate.js';
 import type { ClusterEvidence } from '../model.js';
 import type { NodeReport, ProxyMode } from '../node-report.js';
 import { compareVersions, parseVersion, type Version } from '../versions.js';
-import type { ReportedNode } from './rule.js';
+import type { ReportedNode, RuleContext } from './rule.js';
 
 /** Facts several rules derive the same way from the evidence. Each returns null for unknown, never 0. */
 
@@ -16,16 +16,34 @@ export function nodeServices(report: NodeReport): number | null {
   return report.kubeProxy?.mode === 'iptables' ? (report.iptables?.kubeServiceChains ?? null) : null;
 }
 
-/** The cluster's Service count: p50 of `nodeServices` over iptables-mode nodes that reported it. */
-export function serviceCount(nodes: ReadonlyArray<ReportedNode>): { services: number | null; counted: number } {
-  const values = nodes.map((n) => nodeServices(n.report)).filter((v): v is number => v !== null);
-  return { services: p50(values), counted: values.length };
+/** The cluster's Service count: p50 of `nodeServices` over iptables-mode nodes that reported it (`metrics.services`). */
+export function serviceCount(context: RuleContext): { services: number | null; counted: number } {
+  const { p50, nodes } = context.metrics.services.cluster;
+  return { services: p50, counted: nodes };
 }
 
 /** Sum over nodes of kube-proxy's restore-failure counter; null when no node exposed it. */
 export function restoreFailureSum(nodes: ReadonlyArray<ReportedNode>): number | null {
   const values = nodes.map((n) => n.report.kubeProxy?.restoreFailures).filter((v): v is number => v != null);
   return values.length > 0 ? values.reduce((a, b) => a + b, 0) : null;
+}
+
+/** kube-proxy log lines counted both by the collector (`logs.*`) and by the CloudWatch query, over the window. */
+export type WindowField = 'kubeProxyLockErrors' | 'kubeProxyRestoreFailures' | 'kubeProxySlowRestores';
+
+/**
+ * One log count over the window: the nodes that read their kube-proxy logs (`logged`), their summed count
+ * (`nodeSum`, null when no node did), the CloudWatch count (`cloudWatch`, null without a result), and the larger
+ * of the two (`count`, 0 when both are unknown; both may count the same lines).
+ */
+export function windowCount(
+  { evidence, nodes }: RuleContext,
+  field: WindowField,
+): { logged: ReportedNode[]; nodeSum: number | null; cloudWatch: number | null; count: number } {
+  const logged = nodes.filter((n) => n.report.logs?.[field] != null);
+  const cloudWatch = evidence.logs?.[field] ?? null;
+  const nodeSum = logged.length > 0 ? logged.reduce((s, n) => s + (n.report.logs?.[field] ?? 0), 0) : null;
+  return { logged, nodeSum, cloudWatch, count: Math.max(nodeSum ?? 0, cloudWatch ?? 0) };
 }
 
 /** busy / samples of a node's lock probes; null without samples (no lock file, e.g. iptables-nft). */
@@ -123,14 +141,10 @@ export function round2(value: number): number {
  * Per node group p50 of a metric, as `ng-a 1200 (4 nodes); ng-b 40 (2 nodes)`, for evidence; null when the
  * nodes that reported it are in fewer than two node groups.
  */
-export function nodegroupBreakdown(
-  nodes: ReadonlyArray<ReportedNode>,
-  pick: (report: NodeReport) => number | null | undefined,
-): string | null {
-  const { byNodegroup } = aggregateByNodegroup(nodes, (n) => pick(n.report));
+export function nodegroupBreakdown({ byNodegroup }: MetricAggregate): string | null {
   const groups = Object.entries(byNodegroup);
   if (groups.length < 2) return null;
-  return groups.map(([name, a]) => `${name} ${a.p50} (${a.nodes} node${a.nodes === 1 ? '' : 's'})`).join('; ');
+  return groups.map(([name, a]) => `${name} ${a.p50} (${plural(a.nodes, 'node')})`).join('; ');
 }
 
 /** `{ byNodegroup }` for evidence values when there is a breakdown, else nothing. */

@@ -1,7 +1,7 @@
-import { max as maxOf, p50, p95 } from '../aggregate.js';
+import { max as maxOf } from '../aggregate.js';
 import type { Remediation, Severity } from '../model.js';
 import type { ProxyMode } from '../node-report.js';
-import { byNodegroup, distinct, nodegroupBreakdown, serviceCount } from './facts.js';
+import { byNodegroup, distinct, nodegroupBreakdown, serviceCount, windowCount } from './facts.js';
 import { LINKS } from './links.js';
 import {
   addonRemediation,
@@ -44,22 +44,23 @@ export const iptSlowSync: Rule = {
     'unverified and the finding says how to check.',
   links: [LINKS.k8sVirtualIps, LINKS.eksIpvs, LINKS.eksNftables, LINKS.cniIssue2948],
   evaluate(context) {
-    const { evidence, nodes, thresholds: t } = context;
-    const saveMs = nodes.map((n) => n.report.iptables?.saveMs);
-    const syncP99 = nodes.map((n) => n.report.kubeProxy?.syncP99Seconds);
-    const logged = nodes.filter((n) => n.report.logs?.kubeProxySlowRestores != null);
-    const cloudWatch = evidence.logs?.kubeProxySlowRestores ?? null;
-    const saveP95 = p95(saveMs);
-    const syncP95 = p95(syncP99);
+    const { nodes, thresholds: t, metrics } = context;
+    const saveMs = metrics.saveMs.cluster;
+    const syncP99 = metrics.syncP99Seconds.cluster;
+    const {
+      logged,
+      nodeSum: nodeSlow,
+      cloudWatch,
+      count: slowRestores,
+    } = windowCount(context, 'kubeProxySlowRestores');
+    const saveP95 = saveMs.p95;
+    const syncP95 = syncP99.p95;
     if (saveP95 === null && syncP95 === null && logged.length === 0 && cloudWatch === null) {
       return {
         kind: 'not-evaluated',
         reason: 'no node reported iptables-save time, kube-proxy sync p99 or kube-proxy logs, and no CloudWatch result',
       };
     }
-    const nodeSlow =
-      logged.length > 0 ? logged.reduce((s, n) => s + (n.report.logs?.kubeProxySlowRestores ?? 0), 0) : null;
-    const slowRestores = Math.max(nodeSlow ?? 0, cloudWatch ?? 0);
     const level = (value: number | null, medium: number, high: number): Severity | null =>
       value === null ? null : value > high ? 'HIGH' : value > medium ? 'MEDIUM' : null;
     const signals = [
@@ -87,16 +88,16 @@ export const iptSlowSync: Rule = {
       evidence: {
         summary: `${measured.join('; ')}; thresholds ${t.saveMsMedium}/${t.saveMsHigh} ms and ${t.syncP99SecondsMedium}/${t.syncP99SecondsHigh} s.`,
         values: {
-          saveMsP50: p50(saveMs),
+          saveMsP50: saveMs.p50,
           saveMsP95: saveP95,
-          saveMsMax: maxOf(saveMs),
-          syncP99SecondsP50: p50(syncP99),
+          saveMsMax: saveMs.max,
+          syncP99SecondsP50: syncP99.p50,
           syncP99SecondsP95: syncP95,
-          syncP99SecondsMax: maxOf(syncP99),
+          syncP99SecondsMax: syncP99.max,
           slowRestoresNodeLogs: nodeSlow,
           slowRestoresCloudWatch: cloudWatch,
           minSyncPeriod: distinct(nodes.flatMap((n) => n.report.kubeProxy?.minSyncPeriod ?? [])).join(', ') || null,
-          ...byNodegroup(nodegroupBreakdown(nodes, (r) => r.iptables?.saveMs)),
+          ...byNodegroup(nodegroupBreakdown(metrics.saveMs)),
         },
         ...affectedNodes(slowNodes.map((n) => n.instanceId)),
       },
@@ -107,7 +108,7 @@ export const iptSlowSync: Rule = {
 
 function slowSyncRemediation(context: RuleContext, observedSeconds: number | null): Remediation {
   const { evidence, nodes, thresholds } = context;
-  const { services } = serviceCount(nodes);
+  const { services } = serviceCount(context);
   const modes = nodes.map((n) => n.report.kubeProxy?.mode).filter((m): m is ProxyMode => m != null);
   const mode: ProxyMode = modes.includes('iptables') || modes.length === 0 ? 'iptables' : (modes[0] ?? 'iptables');
   const { change, value } = minSyncPeriodChange(mode, observedSeconds);

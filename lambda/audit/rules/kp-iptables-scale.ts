@@ -1,5 +1,4 @@
-import { max as maxOf, p95 } from '../aggregate.js';
-import { byNodegroup, iptablesModeNodes, nodegroupBreakdown, nodeServices, serviceCount } from './facts.js';
+import { byNodegroup, iptablesModeNodes, nodegroupBreakdown, nodeServices, plural, serviceCount } from './facts.js';
 import { LINKS } from './links.js';
 import { proxyModeRemediation } from './remediation.js';
 import { affectedNodes, type Rule } from './rule.js';
@@ -27,9 +26,9 @@ export const kpIptablesScale: Rule = {
     'configurationValues.',
   links: [LINKS.eksIpvs, LINKS.eksNftables, LINKS.eksLargeClusters, LINKS.cniIssue2948],
   evaluate(context) {
-    const { nodes, thresholds } = context;
+    const { nodes, thresholds, metrics } = context;
     const iptablesNodes = iptablesModeNodes(nodes);
-    const { services, counted } = serviceCount(nodes);
+    const { services, counted } = serviceCount(context);
     if (services === null) {
       return {
         kind: 'not-evaluated',
@@ -42,23 +41,22 @@ export const kpIptablesScale: Rule = {
     if (services <= thresholds.servicesMedium) return { kind: 'passed' };
     const severity = services > thresholds.servicesHigh ? 'HIGH' : 'MEDIUM';
     const threshold = severity === 'HIGH' ? thresholds.servicesHigh : thresholds.servicesMedium;
-    const perNode = nodes.map((n) => nodeServices(n.report));
     const over = nodes.filter((n) => (nodeServices(n.report) ?? 0) > thresholds.servicesMedium);
     return {
       kind: 'fired',
       severity,
       evidence: {
         summary:
-          `kube-proxy runs in iptables mode with ${services} Services (p50 of KUBE-SVC chains over ${counted} ` +
-          `node${counted === 1 ? '' : 's'}), above the ${severity} threshold of ${threshold}.`,
+          `kube-proxy runs in iptables mode with ${services} Services (p50 of KUBE-SVC chains over ` +
+          `${plural(counted, 'node')}), above the ${severity} threshold of ${threshold}.`,
         values: {
           servicesP50: services,
-          servicesP95: p95(perNode),
-          servicesMax: maxOf(perNode),
+          servicesP95: metrics.services.cluster.p95,
+          servicesMax: metrics.services.cluster.max,
           iptablesModeNodes: iptablesNodes.length,
           countedNodes: counted,
           threshold,
-          ...byNodegroup(nodegroupBreakdown(nodes, nodeServices)),
+          ...byNodegroup(nodegroupBreakdown(metrics.services)),
         },
         ...affectedNodes(over.map((n) => n.instanceId)),
       },

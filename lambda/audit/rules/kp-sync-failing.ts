@@ -1,6 +1,15 @@
 import { max as maxOf } from '../aggregate.js';
 import type { HistoryPoint, Remediation } from '../model.js';
-import { distinct, iptablesModeNodes, parseGoDuration, plural, restoreFailureSum, round2, sentence } from './facts.js';
+import {
+  distinct,
+  iptablesModeNodes,
+  parseGoDuration,
+  plural,
+  restoreFailureSum,
+  round2,
+  sentence,
+  windowCount,
+} from './facts.js';
 import { LINKS } from './links.js';
 import { proxyModeRemediation } from './remediation.js';
 import { affectedNodes, type ReportedNode, type Rule, type RuleContext } from './rule.js';
@@ -51,8 +60,12 @@ export const kpSyncFailing: Rule = {
   links: [LINKS.k8sPr85771, LINKS.k8sIssue48107, LINKS.cniIssue2948, LINKS.k8sVirtualIps],
   evaluate(context) {
     const { evidence, nodes, thresholds: t } = context;
-    const logged = nodes.filter((n) => n.report.logs?.kubeProxyRestoreFailures != null);
-    const cloudWatch = evidence.logs?.kubeProxyRestoreFailures ?? null;
+    const {
+      logged,
+      nodeSum: nodeLogged,
+      cloudWatch,
+      count: loggedFailures,
+    } = windowCount(context, 'kubeProxyRestoreFailures');
     const current = restoreFailureSum(nodes);
     const previous = previousRestoreFailures(evidence.history);
     const judged = nodes.flatMap((n) => {
@@ -68,9 +81,6 @@ export const kpSyncFailing: Rule = {
           'run to compare the restore-failure counter with',
       };
     }
-    const nodeLogged =
-      logged.length > 0 ? logged.reduce((s, n) => s + (n.report.logs?.kubeProxyRestoreFailures ?? 0), 0) : null;
-    const loggedFailures = Math.max(nodeLogged ?? 0, cloudWatch ?? 0);
     const rising = risingJudged && (current ?? 0) > (previous?.restoreFailures ?? 0);
     const stale = judged.filter((j) => j.stale);
     const failing = loggedFailures > t.restoreFailuresHigh || rising;

@@ -1,3 +1,9 @@
+import {
+  KUBERNETES_IPVS_DEPRECATED,
+  VPC_CNI_API_INDEPENDENT_START,
+  VPC_CNI_CLUSTER_ENDPOINT,
+  VPC_CNI_NFTABLES,
+} from '../advisories.js';
 import type { ClusterEvidence, ClusterRef, Remediation } from '../model.js';
 import { compareVersions, formatVersion, versionOf } from '../versions.js';
 import { kubernetesVersion, plural, vpcCniVersion } from './facts.js';
@@ -14,11 +20,15 @@ export const ENDPOINT_PLACEHOLDER = '<the cluster API server endpoint>';
 
 /** Kubernetes and VPC CNI versions from which kube-proxy nftables mode is recommended (EKS best practices). */
 export const NFTABLES_MIN_KUBERNETES = versionOf('1.33');
-export const NFTABLES_MIN_VPC_CNI = versionOf('v1.23.0');
+export const NFTABLES_MIN_VPC_CNI = versionOf(VPC_CNI_NFTABLES);
 /** nftables mode needs kernel 5.13+ (Kubernetes virtual-ips docs): AL2023 has it, AL2 (5.10) does not. */
 export const NFTABLES_MIN_KERNEL = { major: 5, minor: 13 };
 /** kube-proxy IPVS mode is deprecated from this Kubernetes version. */
-export const IPVS_DEPRECATED_FROM = versionOf('1.35');
+export const IPVS_DEPRECATED_FROM = versionOf(KUBERNETES_IPVS_DEPRECATED);
+/** First VPC CNI version that reads CLUSTER_ENDPOINT (#2138). */
+export const CLUSTER_ENDPOINT_MIN_VPC_CNI = versionOf(VPC_CNI_CLUSTER_ENDPOINT);
+/** First VPC CNI version whose ipamd no longer exits when the API server is unreachable at start (#3243). */
+export const API_INDEPENDENT_START_VPC_CNI = versionOf(VPC_CNI_API_INDEPENDENT_START);
 /** aws-node probe timeout we suggest (the default is 10 s); a judgement, not a sourced figure. */
 export const SUGGESTED_PROBE_TIMEOUT_SECONDS = 30;
 

@@ -1,3 +1,5 @@
+import type { MetricAggregate } from '../aggregate.js';
+import type { NodeMetric } from '../metrics.js';
 import type { ClusterEvidence, Evidence, Remediation, RuleId, Severity } from '../model.js';
 import type { NodeReport } from '../node-report.js';
 import type { ThresholdName, Thresholds } from '../thresholds.js';
@@ -9,11 +11,15 @@ export interface ReportedNode {
   report: NodeReport;
 }
 
-/** What a rule sees: the cluster's evidence, its reached nodes, and the configured thresholds. */
+/**
+ * What a rule sees: the cluster's evidence, its reached nodes, the configured thresholds, and every node metric
+ * aggregated over those nodes (computed once per cluster, see `ruleContext` in assess.ts).
+ */
 export interface RuleContext {
   evidence: ClusterEvidence;
   nodes: ReadonlyArray<ReportedNode>;
   thresholds: Thresholds;
+  metrics: Record<NodeMetric, MetricAggregate>;
 }
 
 /** A rule's verdict for one cluster. */

@@ -1,5 +1,5 @@
 import { theilSen } from '../trend.js';
-import { round2, serviceCount } from './facts.js';
+import { plural, round2, serviceCount } from './facts.js';
 import { LINKS } from './links.js';
 import { proxyModeRemediation } from './remediation.js';
 import type { Rule } from './rule.js';
@@ -28,8 +28,8 @@ export const scaleGrowth: Rule = {
   remediation: 'Plan the move off iptables mode before the crossing date (the same choice as KP-IPTABLES-SCALE).',
   links: [LINKS.eksLargeClusters, LINKS.eksNftables, LINKS.eksIpvs],
   evaluate(context) {
-    const { evidence, nodes, thresholds: t } = context;
-    const { services } = serviceCount(nodes);
+    const { evidence, thresholds: t } = context;
+    const { services } = serviceCount(context);
     if (services === null) {
       return { kind: 'not-evaluated', reason: 'no iptables-mode node reports a Service count now' };
     }
@@ -46,7 +46,7 @@ export const scaleGrowth: Rule = {
     if (earlier.length < t.growthMinSnapshots) {
       return {
         kind: 'not-evaluated',
-        reason: `${earlier.length} earlier run${earlier.length === 1 ? '' : 's'} with a Service count; ${t.growthMinSnapshots} needed`,
+        reason: `${plural(earlier.length, 'earlier run')} with a Service count; ${t.growthMinSnapshots} needed`,
       };
     }
     const fit = theilSen([...earlier, { x: 0, y: services }]);

@@ -1,6 +1,6 @@
 import { max as maxOf } from '../aggregate.js';
 import type { Remediation } from '../model.js';
-import { distinct, iptablesModeNodes, lockBusyShare, round2, sentence } from './facts.js';
+import { distinct, iptablesModeNodes, lockBusyShare, round2, sentence, windowCount } from './facts.js';
 import { LINKS } from './links.js';
 import { proxyModeRemediation } from './remediation.js';
 import { affectedNodes, type Rule, type RuleContext } from './rule.js';
@@ -31,10 +31,9 @@ export const xtLockContention: Rule = {
     'KP-IPTABLES-SCALE); otherwise look at the lock holders named in the evidence.',
   links: [LINKS.cniIssue2948, LINKS.cniIssue3684, LINKS.k8sPr85771, LINKS.k8sIssue48107],
   evaluate(context) {
-    const { evidence, nodes, thresholds } = context;
+    const { nodes, thresholds } = context;
     const probed = nodes.filter((n) => lockBusyShare(n.report) !== null);
-    const logged = nodes.filter((n) => n.report.logs?.kubeProxyLockErrors != null);
-    const cloudWatch = evidence.logs?.kubeProxyLockErrors ?? null;
+    const { logged, nodeSum: nodeErrors, cloudWatch, count: lockErrors } = windowCount(context, 'kubeProxyLockErrors');
     if (probed.length === 0 && logged.length === 0 && cloudWatch === null) {
       return {
         kind: 'not-evaluated',
@@ -45,9 +44,6 @@ export const xtLockContention: Rule = {
     const shares = probed.map((n) => lockBusyShare(n.report));
     const highShareNodes = probed.filter((n) => (lockBusyShare(n.report) ?? 0) >= thresholds.lockBusyShareHigh);
     const errorNodes = logged.filter((n) => (n.report.logs?.kubeProxyLockErrors ?? 0) > 0);
-    const nodeErrors =
-      logged.length > 0 ? logged.reduce((s, n) => s + (n.report.logs?.kubeProxyLockErrors ?? 0), 0) : null;
-    const lockErrors = Math.max(nodeErrors ?? 0, cloudWatch ?? 0);
     if (busyNodes.length === 0 && lockErrors === 0) return { kind: 'passed' };
 
     const high = lockErrors > thresholds.lockErrorsHigh || highShareNodes.length > 0;

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { reportedNodes } from '#audit/coverage.js';
+import { ruleContext } from '#audit/assess.js';
 import type { Addon, ClusterEvidence, HistoryPoint, LogSignals, NodeObservation } from '#audit/model.js';
 import { COLLECTOR_SCHEMA, type NodeReport, type NodeReportInput, NodeReportSchema } from '#audit/node-report.js';
 import type { Rule, RuleOutcome } from '#audit/rules/rule.js';
@@ -187,7 +187,7 @@ export function historyPoint(
 /** Runs one rule over evidence, as assessCluster would. */
 export function evaluate(rule: Rule, evidence: ClusterEvidence, thresholds: ThresholdsInput = {}): RuleOutcome {
   const merged: Thresholds = { ...DEFAULT_THRESHOLDS, ...thresholds } as Thresholds;
-  return rule.evaluate({ evidence, nodes: reportedNodes(evidence), thresholds: merged });
+  return rule.evaluate(ruleContext(evidence, merged));
 }
 
 /** Narrows an outcome to `fired`, failing the test otherwise. */
