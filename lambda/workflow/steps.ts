@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { assessCluster, type ClusterAssessment } from '#audit/assess.js';
+import { uncoveredNodes } from '#audit/coverage.js';
 import { buildLogQuery, readLogSignals } from '#audit/log-query.js';
 import type { Addon, AuditStatus, ClusterEvidence, ClusterRef, LogSignals, NodeObservation } from '#audit/model.js';
 import { parseNodeReport } from '#audit/node-report.js';
@@ -185,12 +186,14 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
 
 /** poll: are the collector commands and the log query finished (or the deadline passed)? */
 export async function poll(state: DiscoveryState, deps: StepDeps): Promise<PollResult> {
+  // Past the deadline nothing more is asked of AWS: assess takes what has arrived, and a throttled call here
+  // cannot turn a late cluster into a failed one.
+  if (deps.now().getTime() >= Date.parse(state.deadline)) return { done: true, commandsDone: false, queryDone: false };
   const { commands, logs } = deps.clientsFor(state);
   const progress = state.commandIds.length > 0 ? await commands.getProgress(state.commandIds) : [];
   const commandsDone = progress.every((p) => TERMINAL_COMMAND.has(p.status));
   const queryDone = state.query ? TERMINAL_QUERY.has((await logs.getQueryResults(state.query.queryId)).status) : true;
-  const late = deps.now().getTime() >= Date.parse(state.deadline);
-  return { done: (commandsDone && queryDone) || late, commandsDone, queryDone };
+  return { done: commandsDone && queryDone, commandsDone, queryDone };
 }
 
 /** assess: reads node reports and query results, evaluates the rules and stores the cluster's snapshot. */
@@ -277,7 +280,7 @@ function snapshotOf(task: ClusterTask, assessment: ClusterAssessment, evidence: 
     status: assessment.status,
     score: assessment.score,
     nodes: assessment.nodes,
-    uncoveredNodes: evidence.nodes.filter((n) => n.reach !== 'REACHED').map((n) => n.instanceId),
+    uncoveredNodes: uncoveredNodes(evidence).map((n) => n.instanceId),
     kubernetesVersion: evidence.kubernetesVersion,
     serviceCount: assessment.serviceCount,
     restoreFailures: assessment.restoreFailures,
