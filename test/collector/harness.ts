@@ -17,8 +17,8 @@ const run = promisify(execFile);
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const collectorPath = join(repoRoot, 'collector/collect.sh');
-/** Shared real-world fixtures live beside the repository, never copied into it. */
-export const sharedFixtures = resolve(repoRoot, '../shared/fixtures');
+/** Fixtures captured from real systems, with their sources: see test/fixtures/README.md. */
+export const realFixtures = resolve(repoRoot, 'test/fixtures');
 /** A loopback address where nothing listens (and, inside a fresh namespace, no interface is up). */
 export const CLOSED_URL = 'http://127.0.0.1:1';
 

@@ -4,10 +4,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   awkPathDir,
   CLOSED_URL,
+  realFixtures,
   removeDir,
   runCollector,
   section,
-  sharedFixtures,
   startHttpServer,
   type TestHttpServer,
   WITHOUT_CURL,
@@ -17,7 +17,7 @@ import {
 // this process; the collector runs on the host side (no namespace) so it can reach it. Reading the host's
 // iptables there is harmless: the collector only runs *-save tools.
 
-const realMetrics = readFileSync(join(sharedFixtures, 'kube-proxy-v1.21.1-metrics.txt'), 'utf8');
+const realMetrics = readFileSync(join(realFixtures, 'kube-proxy-v1.21.1-metrics.txt'), 'utf8');
 const FIXTURE_LAST_SYNC = 1641503918.3133824;
 
 const LE = [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384];
