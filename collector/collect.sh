@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# fleet-audit node collector (ARCHITECTURE.md §4, a fixed contract): prints exactly one JSON object, at most
-# 2,400 bytes, describing this node's iptables scale, xtables-lock contention, kube-proxy sync health, aws-node
-# (ipamd) set-up, container restarts and log signals. Exit status is always 0; what could not be read is
-# null, with a short line in "errors".
+# fleet-audit node collector, output schema "fleet-audit.collector/v2" (a fixed contract, validated by
+# lambda/audit/node-report.ts): prints exactly one JSON object, at most 2,400 bytes (ListCommandInvocations
+# returns 2,500 characters of output), describing this node's iptables scale, xtables-lock contention,
+# kube-proxy sync health, aws-node (ipamd) set-up, container restarts and log signals. Exit status is always 0;
+# what could not be read is null, with a short line in "errors".
 #
 # Safety, on purpose and for every line below:
 #   - read-only: only *-save tools, /proc, log files and local HTTP GETs; writes nothing to disk (pipes and
 #     variables only) and prints nothing but the JSON;
-#   - never takes the xtables lock, not even briefly (no flock probe, no iptables rule command): the lock
+#   - never takes the xtables lock, not even briefly (no flock of any kind, no iptables rule command): the lock
 #     state comes from /proc/locks; iptables-save does not lock;
 #   - every external command runs under `timeout`, inside a total time budget;
-#   - nothing read from outside (environment, files, HTTP) is ever evaluated as shell code.
+#   - nothing read from outside (environment, files, HTTP) is ever evaluated as shell code, and nothing from a
+#     container image is executed (kube-proxy's iptables backend is read from a symlink in its root);
+#   - only the presence of environment values is kept, never a value itself.
 # Runs on bash >= 4.2, coreutils >= 8.22, and mawk, gawk or busybox awk (portable POSIX awk only).
 # curl is used where present, otherwise bash's /dev/tcp.
 #
@@ -31,7 +34,7 @@ export LC_ALL=C
 PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 readonly MAX_BYTES=2400
-readonly BUDGET_S=13                 # leaves margin under the 15 s promised in ARCHITECTURE §4
+readonly BUDGET_S=13                 # leaves margin under the 15 s the audit allows a run
 readonly LOG_CAP_BYTES=$((8 * 1024 * 1024))
 readonly LOG_CAP_TEXT='8 MiB'
 
@@ -277,12 +280,17 @@ fi
 LOCK_SAMPLES=$((10#$LOCK_SAMPLES))
 LOCK_WINDOW_MS=$((10#$LOCK_WINDOW_MS))
 
-# Prints "W seconds" (the measured window), "ok SAMPLES BUSY", then "H name" per distinct holder, then "E";
-# or "nofile"/"nostat". A sample is busy when /proc/locks lists a granted lock (not a "->" waiter) on the
-# lock file's device:inode.
+# Prints "W seconds" (the measured window), "ok SAMPLES BUSY WAITED WAITERSMAX", then "H name" per distinct
+# holder and "V name" per distinct waiter, then "E"; or "nofile"/"nostat". A sample is busy when /proc/locks
+# lists a granted lock on the lock file's device:inode, and waited when it also lists blocked waiters ("->"
+# lines, fs/locks.c locks_show) on it. iptables-legacy waits in a blocking flock(LOCK_EX) for `-w` and `-w N`
+# since iptables 1.8.8 (xshared.c xtables_lock, commit 07e2107e), so each queued legacy writer is a "->"
+# line; older iptables polled with LOCK_NB for `-w N` (only a bare `--wait`, as the VPC CNI's go-iptables
+# passes, blocked), so there waiters are a lower bound.
 lock_sampler() {
-  local path=$1 n=$2 w=$3 st dev ino want busy=0 pause sleep_fd='' comm seen=$NL
-  local names=()
+  local path=$1 n=$2 w=$3 st dev ino want busy=0 waited=0 waiters_max=0 pause sleep_fd='' name
+  local seen_h=$NL seen_w=$NL
+  local holders=() waiters=()
   if [ ! -e "$path" ]; then echo nofile; return; fi
   st=$(exec timeout 2 stat -L -c '%d %i' -- "$path" 2>/dev/null) || { echo nostat; return; }
   dev=${st% *}
@@ -296,9 +304,28 @@ lock_sampler() {
   exec {sleep_fd}<> <(:) 2>/dev/null || sleep_fd=""
   TIMEFORMAT='W %3R'
   { time sample_locks; } 2>&1
-  echo "ok $n $busy"
-  for comm in "${names[@]}"; do printf 'H %s\n' "$comm"; done
+  echo "ok $n $busy $waited $waiters_max"
+  for name in "${holders[@]}"; do printf 'H %s\n' "$name"; done
+  for name in "${waiters[@]}"; do printf 'V %s\n' "$name"; done
   echo E
+}
+
+# Sets REPLY to "parent/comm" of a process (comm from /proc/PID/comm, the parent's from its stat's ppid):
+# iptables itself is only ever the holder, its parent says who called it (kube-proxy, aws-k8s-agent). Empty
+# when the process is gone or not visible (pid 0: outside this PID namespace).
+process_name() {
+  local pid=$1 comm='' stat='' ppid parent=''
+  REPLY=''
+  [[ $pid =~ ^[0-9]+$ ]] && ((pid > 0)) || return 0
+  IFS= read -r comm 2>/dev/null <"/proc/$pid/comm" || return 0
+  IFS= read -r stat 2>/dev/null <"/proc/$pid/stat"
+  # "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses, so split after the last ")"
+  stat=${stat##*) }
+  ppid=${stat#* }
+  ppid=${ppid%% *}
+  [[ $ppid =~ ^[0-9]+$ ]] && ((ppid > 0)) && IFS= read -r parent 2>/dev/null <"/proc/$ppid/comm"
+  REPLY="${parent:-?}/$comm"
+  REPLY=${REPLY//[$CTRL_FIRST-$CTRL_LAST]/?}
 }
 
 # The sampling loop of lock_sampler (its variables are lock_sampler's locals).
@@ -306,33 +333,42 @@ lock_sampler() {
 # device:inode at all: "read" line by line costs about 10 us a line, and a node holds tens of locks.
 # (Field splitting with globbing off: the sampler is a subshell of its own, so "set -f" stays in it.)
 sample_locks() {
-  local i hit f2 pid id line locks=() fields=()
+  local i hit queued off named line locks=() fields=()
   set -f
   for ((i = 0; i < n; i++)); do
     if ((i > 0)); then
       if [ -n "$sleep_fd" ]; then read -r -t "$pause" -u "$sleep_fd" _; else timeout 2 sleep "$pause"; fi
     fi
     hit=0
+    queued=0
     mapfile -t locks </proc/locks
     [[ "${locks[*]}" == *"$want"* ]] || locks=()
     for line in "${locks[@]}"; do
-      # "N: CLASS MODE TYPE PID MAJ:MIN:INODE START END", or "N: -> CLASS ..." for a waiter
+      # "N: CLASS MODE TYPE PID MAJ:MIN:INODE START END", or "N: -> CLASS ..." for a waiter (deeper waiters
+      # are indented, the fields stay the same)
       fields=($line)
-      f2=${fields[1]:-}
-      pid=${fields[4]:-}
-      id=${fields[5]:-}
-      [ "$f2" = '->' ] && continue
-      [ "$id" = "$want" ] || continue
-      hit=1
-      comm=''
-      [[ $pid =~ ^[0-9]+$ ]] && ((pid > 0)) && IFS= read -r comm 2>/dev/null <"/proc/$pid/comm"
-      comm=${comm//[$CTRL_FIRST-$CTRL_LAST]/?}
-      if [ -n "$comm" ] && ((${#names[@]} < 5)) && [[ $seen != *"$NL$comm$NL"* ]]; then
-        seen+="$comm$NL"
-        names+=("$comm")
+      off=0
+      [ "${fields[1]:-}" = '->' ] && off=1
+      [ "${fields[5 + off]:-}" = "$want" ] || continue
+      if ((off)); then
+        queued=$((queued + 1))
+        named=${#waiters[@]}
+      else
+        hit=1
+        named=${#holders[@]}
+      fi
+      ((named < 4)) || continue
+      process_name "${fields[4 + off]:-}"
+      [ -n "$REPLY" ] || continue
+      if ((off)); then
+        [[ $seen_w == *"$NL$REPLY$NL"* ]] || { seen_w+="$REPLY$NL"; waiters+=("$REPLY"); }
+      else
+        [[ $seen_h == *"$NL$REPLY$NL"* ]] || { seen_h+="$REPLY$NL"; holders+=("$REPLY"); }
       fi
     done
     ((busy += hit))
+    ((hit && queued > 0)) && ((waited += 1))
+    ((queued > waiters_max)) && waiters_max=$queued
   done
 }
 exec {LOCK_FD}< <(lock_sampler "$LOCK_PATH" "$LOCK_SAMPLES" "$LOCK_WINDOW_MS")
@@ -370,7 +406,9 @@ IMDS_URL=${FLEET_AUDIT_IMDS_URL:-http://169.254.169.254}
 IMDS_URL=${IMDS_URL%/}
 KP_URL=${FLEET_AUDIT_KUBE_PROXY_URL:-http://127.0.0.1:10249}
 KP_URL=${KP_URL%/}
-# The IMDSv2 token and kube-proxy's /proxyMode (read in its own section below) in one curl process.
+# The IMDSv2 token and kube-proxy's /proxyMode (read in its own section below) in one curl process, then the
+# instance id and kube-proxy's /configz in another (/configz only when something listens on kube-proxy's
+# port: a refused or timed-out /proxyMode skips every later kube-proxy request).
 http_pair PUT "$IMDS_URL/latest/api/token" 1 'X-aws-ec2-metadata-token-ttl-seconds: 60' \
   GET "$KP_URL/proxyMode" 2 ''
 imds_token=$PAIR_BODY1
@@ -378,9 +416,22 @@ rc=$PAIR_RC1
 KP_MODE_TEXT=$PAIR_BODY2
 KP_MODE_RC=$PAIR_RC2
 PAIR_BODY1=''
+KP_UP=1
+case $KP_MODE_RC in 7 | 28 | 124) KP_UP=0 ;; esac
+CONFIGZ_BODY=''
+CONFIGZ_RC=''
 if [ $rc -eq 0 ] && [[ $imds_token =~ ^[A-Za-z0-9_=+/.-]+$ ]]; then
-  INSTANCE_ID=$(http GET "$IMDS_URL/latest/meta-data/instance-id" 1 "X-aws-ec2-metadata-token: $imds_token")
-  rc=$?
+  if ((KP_UP)); then
+    http_pair GET "$IMDS_URL/latest/meta-data/instance-id" 1 "X-aws-ec2-metadata-token: $imds_token" \
+      GET "$KP_URL/configz" 2 ''
+    INSTANCE_ID=$PAIR_BODY1
+    rc=$PAIR_RC1
+    CONFIGZ_BODY=$PAIR_BODY2
+    CONFIGZ_RC=$PAIR_RC2
+  else
+    INSTANCE_ID=$(http GET "$IMDS_URL/latest/meta-data/instance-id" 1 "X-aws-ec2-metadata-token: $imds_token")
+    rc=$?
+  fi
   [[ $INSTANCE_ID =~ ^i-[0-9a-f]+$ ]] || INSTANCE_ID=''
   if [ -z "$INSTANCE_ID" ]; then
     http_reason "$rc"
@@ -391,16 +442,26 @@ else
   err "instanceId: IMDSv2 token $REPLY"
 fi
 unset imds_token
+if ((KP_UP)) && [ -z "$CONFIGZ_RC" ]; then
+  CONFIGZ_BODY=$(http GET "$KP_URL/configz" 2)
+  CONFIGZ_RC=$?
+fi
 
 # --- iptables ---------------------------------------------------------------------------------------------
 
-# kube-proxy's rules (ARCHITECTURE §4): -A rules in KUBE-SERVICES, KUBE-SVC-*, KUBE-SEP-*, KUBE-EXT-*,
+# kube-proxy's rules: -A rules in KUBE-SERVICES, KUBE-SVC-*, KUBE-SEP-*, KUBE-EXT-*,
 # KUBE-NODEPORTS, KUBE-POSTROUTING and KUBE-MARK-MASQ. Kubelet's chains do not count. One awk pass reads
 # both saves; the "#FA-..." lines between them cannot come from iptables-save.
+# iptables-nft-save's stderr is merged into its stream: when /proc/net/ip_tables_names lists a table it
+# prints "# Warning: iptables-legacy tables present, use iptables-legacy-save to see them" (iptables 1.8.x
+# nft-shared.c nft_check_xt_legacy), which tells a mixed node from an nft one where the legacy tool is
+# missing. stderr is unbuffered, so the warning can land inside a buffered stdout line: it is matched
+# anywhere in a line, and a rule line it splits still counts once.
 readonly AWK_IPTABLES='
-function reset() { total = 0; kp = 0; svc = 0; sep = 0; ver = ""; split("", rules); split("", chains) }
+function reset() { total = 0; kp = 0; svc = 0; sep = 0; ver = ""; warn = 0; split("", rules); split("", chains) }
 function num(v) { return (v == "") ? 0 : v }
 BEGIN { reset(); tab = "" }
+/iptables-legacy tables present/ { warn = 1 }
 /^-A / {
   rules[tab]++; total++
   if ($0 ~ /^-A KUBE-(SVC-|SEP-|EXT-|(SERVICES|NODEPORTS|POSTROUTING|MARK-MASQ)( |$))/) kp++
@@ -416,7 +477,7 @@ BEGIN { reset(); tab = "" }
 /^#/ {
   if ($1 == "#FA-TIME") savems = sprintf("%.0f", $2 * 1000)
   else if ($1 == "#FA-END") {
-    b = $2; st[b] = $3; ms[b] = savems; seen[b] = 1
+    b = $2; st[b] = $3; ms[b] = savems; seen[b] = 1; W[b] = warn
     if ($3 == 0) {
       T[b] = total; K[b] = kp; S[b] = svc; E[b] = sep; V[b] = ver
       N[b] = num(rules["nat"]); F[b] = num(rules["filter"]); M[b] = num(rules["mangle"]); R[b] = num(rules["raw"])
@@ -437,8 +498,11 @@ END {
   lr = show("legacy"); nr = show("nft")
   print "legacyRules " lr; print "nftRules " nr
   lk = (lr != "null" && K["legacy"] > 0); nk = (nr != "null" && K["nft"] > 0)
-  # mixed: describe the backend with more kube-proxy rules (a tie describes legacy)
+  print "legacyTablesWarning " (nr == "null" ? "null" : (W["nft"] ? "true" : "false"))
+  # mixed: describe the backend with more kube-proxy rules (a tie describes legacy); without the legacy
+  # tool, nft holding kube-proxy rules beside legacy tables is mixed too
   if (lk && nk) { backend = "mixed"; a = (K["nft"] > K["legacy"]) ? "nft" : "legacy" }
+  else if (nk && lr == "null" && W["nft"]) { backend = "mixed"; a = "nft" }
   else if (lk) { backend = "legacy"; a = "legacy" }
   else if (nk) { backend = "nft"; a = "nft" }
   else { backend = "none"; a = "" }
@@ -477,7 +541,11 @@ save_backend() {
     return 0
   fi
   TIMEFORMAT='#FA-TIME %3R'
-  { time timeout -k 1 "$TMO" "$tool" 2>/dev/null; } 2>&1
+  if [ "$name" = nft ]; then
+    { time timeout -k 1 "$TMO" "$tool" 2>&1; } 2>&1
+  else
+    { time timeout -k 1 "$TMO" "$tool" 2>/dev/null; } 2>&1
+  fi
   rc=$?
   echo "#FA-END $name $rc"
 }
@@ -520,71 +588,132 @@ for proc_dir in /proc/[0-9]*; do
   esac
 done 2>/dev/null
 
+# Sets REPLY to true or false as Go's strconv.ParseBool reads a value, an unparsable one as false (ipamd's
+# default for both settings below: pkg/ipamd/ipamd.go parseBoolEnvVar, utils/utils.go GetBoolAsStringEnvVar).
+go_bool() {
+  case $1 in 1 | t | T | TRUE | true | True) REPLY=true ;; *) REPLY=false ;; esac
+}
+
+# ipamd's environment: whether CLUSTER_ENDPOINT is set, and ENABLE_POD_ENI / AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG,
+# with either of which VPC CNI v1.19.4+ still waits for the API server at start (cmd/aws-k8s-agent/main.go).
+# Only the presence or truth of a value is kept, never the value; the first of duplicates wins, as in Go.
 CLUSTER_ENDPOINT_SET=null
+POD_ENI=null
+CUSTOM_NETWORKING=null
 if [ -n "$IPAMD_PID" ]; then
-  CLUSTER_ENDPOINT_SET=false
-  # Only the presence of a non-empty value is kept; the value itself is never stored or printed.
   environ_read=0
+  ce='' pe='' cn=''
   while IFS= read -r -d '' kv; do
     environ_read=1
-    case $kv in CLUSTER_ENDPOINT=?*) CLUSTER_ENDPOINT_SET=true ;; esac
+    case $kv in
+      CLUSTER_ENDPOINT=*) [ -n "$ce" ] || { [ -n "${kv#*=}" ] && ce=true || ce=false; } ;;
+      ENABLE_POD_ENI=*) [ -n "$pe" ] || { go_bool "${kv#*=}" && pe=$REPLY; } ;;
+      AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=*) [ -n "$cn" ] || { go_bool "${kv#*=}" && cn=$REPLY; } ;;
+    esac
   done 2>/dev/null <"/proc/$IPAMD_PID/environ"
   unset kv
-  if ((!environ_read)); then
-    CLUSTER_ENDPOINT_SET=null
+  if ((environ_read)); then
+    CLUSTER_ENDPOINT_SET=${ce:-false}
+    POD_ENI=${pe:-false}
+    CUSTOM_NETWORKING=${cn:-false}
+  else
     err 'awsNode: ipamd environment not readable'
   fi
+  unset ce pe cn
 else
   err 'awsNode: ipamd process (aws-k8s-agent) not found'
 fi
 
-MIN_SYNC=''
-SYNC_PERIOD=''
+# root_link_backend ROOT PATH: follows PATH link by link inside ROOT (a process's /proc/PID/root) and sets
+# REPLY to nft or legacy as soon as a link names a backend binary (iptables-nft, xtables-nft-multi, ...);
+# returns 1 when it cannot read a link, 2 when the chain ends without naming one (REPLY: the last name).
+# An absolute target starts again at ROOT: the kernel would resolve it against the collector's own root.
+root_link_backend() {
+  local root=$1 rest=${2#/} resolved='' comp target hops=0
+  REPLY=''
+  while [ -n "$rest" ]; do
+    comp=${rest%%/*}
+    if [[ $rest == */* ]]; then rest=${rest#*/}; else rest=''; fi
+    case $comp in
+      '' | .) continue ;;
+      ..)
+        resolved=${resolved%/*}
+        continue
+        ;;
+    esac
+    if [ -L "$root$resolved/$comp" ]; then
+      ((hops++ < 8)) && bounded 1 || return 1
+      target=$(exec timeout -k 1 "$TMO" readlink -- "$root$resolved/$comp" 2>/dev/null) || return 1
+      case ${target##*/} in
+        iptables-nft | xtables-nft-multi)
+          REPLY=nft
+          return 0
+          ;;
+        iptables-legacy | xtables-legacy-multi)
+          REPLY=legacy
+          return 0
+          ;;
+      esac
+      case $target in /*) resolved='' ;; esac
+      rest=${target#/}${rest:+/$rest}
+    else
+      resolved+=/$comp
+    fi
+  done
+  REPLY=${resolved##*/}
+  return 2
+}
+
+# kube-proxy's own backend: its image's iptables link as iptables-wrapper set it on first use, in /usr/sbin
+# or else /sbin (kubernetes-sigs/iptables-wrappers: update-alternatives, alternatives, or symlinks to
+# xtables-<mode>-multi). Read from the link only: nothing from the image is executed.
+KP_IPT_BACKEND=''
+KP_CONFIG_PATH=''
 if [ -n "$KP_PID" ]; then
-  config_path=''
+  kp_root=/proc/$KP_PID/root
+  kp_ipt=/usr/sbin/iptables
+  [ -L "$kp_root$kp_ipt" ] || [ -e "$kp_root$kp_ipt" ] || kp_ipt=/sbin/iptables
+  if ! [ -L "$kp_root$kp_ipt" ] && ! [ -e "$kp_root$kp_ipt" ]; then
+    err 'kube-proxy: no iptables in its image'
+  elif root_link_backend "$kp_root" "$kp_ipt"; then
+    KP_IPT_BACKEND=$REPLY
+  elif [ $? -eq 1 ]; then
+    err 'kube-proxy: its iptables link could not be read'
+  elif [ "$REPLY" = iptables-wrapper ]; then
+    err 'kube-proxy: iptables-wrapper has not chosen a backend yet'
+  else
+    err 'kube-proxy: its iptables is not a link to a backend'
+  fi
   take_next=0
   while IFS= read -r -d '' arg; do
-    if ((take_next)); then config_path=$arg; take_next=0; continue; fi
+    if ((take_next)); then KP_CONFIG_PATH=$arg; take_next=0; continue; fi
     case $arg in
-      --config=*) config_path=${arg#--config=} ;;
+      --config=*) KP_CONFIG_PATH=${arg#--config=} ;;
       --config) take_next=1 ;;
     esac
   done 2>/dev/null <"/proc/$KP_PID/cmdline"
-  if [ -z "$config_path" ]; then
-    err 'kube-proxy: started without --config; sync periods unknown'
-  elif [ "${config_path:0:1}" != / ]; then
-    err 'kube-proxy: relative --config path; sync periods unknown'
-  elif [ ! -r "/proc/$KP_PID/root$config_path" ]; then
-    err 'kube-proxy: config file not readable'
-  else
-    # KubeProxyConfiguration YAML: iptables.minSyncPeriod / iptables.syncPeriod, as written.
-    in_iptables=0
-    re_min='^[[:space:]]+"?minSyncPeriod"?:[[:space:]]*"?([^"[:space:],#]+)'
-    re_sync='^[[:space:]]+"?syncPeriod"?:[[:space:]]*"?([^"[:space:],#]+)'
-    while IFS= read -r line || [ -n "$line" ]; do
-      case $line in
-        iptables:* | '"iptables":'*) in_iptables=1; continue ;;
-        [![:space:]]*) in_iptables=0 ;;
-      esac
-      ((in_iptables)) || continue
-      if [[ $line =~ $re_min ]]; then MIN_SYNC=${BASH_REMATCH[1]:0:32}; fi
-      if [[ $line =~ $re_sync ]]; then SYNC_PERIOD=${BASH_REMATCH[1]:0:32}; fi
-    done < <(timeout -k 1 2 head -c 65536 -- "/proc/$KP_PID/root$config_path" 2>/dev/null)
-    [ -z "$MIN_SYNC$SYNC_PERIOD" ] && err 'kube-proxy: config sets no iptables sync periods'
-  fi
 else
   err 'kube-proxy: process not found'
 fi
 
 # --- kube-proxy metrics -------------------------------------------------------------------------------------
 
-# Sums label sets (ip_family, ...) of kubeproxy_sync_proxy_rules_duration_seconds; p99 is the upper bound
-# of the first bucket holding the ceil(0.99 * count)-th sync (null when no syncs or in +Inf); the last
-# sync is the oldest of the label sets' timestamps; an absent counter stays null.
+# Sums label sets (ip_family, ...) of kubeproxy_sync_proxy_rules_duration_seconds, whose buckets are
+# 0.001 x 2^k up to 16.384 s (pkg/proxy/metrics/metrics.go ExponentialBuckets(0.001, 2, 15)). The p99 is the
+# bucket holding the ceil(0.99 * count)-th sync: its upper bound (null in +Inf) and its lower bound (the
+# previous bound or 0; in +Inf the largest finite bound, so a p99 beyond 16.384 s is a lower bound, not
+# unknown). The last sync is the oldest of the label sets' timestamps. A change is queued and unsynced in a
+# label set whose last_queued timestamp ("if this is much larger than ...last_timestamp_seconds, then
+# something is hung", metrics.go) is newer than its last sync; its age is counted from that queued time.
+# An absent counter stays null.
 readonly AWK_KP_METRICS='
 function le_of(line) {
   if (!match(line, /[{,]le="[^"]*"/)) return ""
   return substr(line, RSTART + 5, RLENGTH - 6)
+}
+function family(line) {
+  if (!match(line, /[{,]ip_family="[^"]*"/)) return "-"
+  return substr(line, RSTART + 12, RLENGTH - 13)
 }
 /^#/ { next }
 {
@@ -601,15 +730,16 @@ function le_of(line) {
   else if (name == "kubeproxy_sync_proxy_rules_duration_seconds_sum") { sum += v; hassum = 1 }
   else if (name == "kubeproxy_sync_proxy_rules_last_timestamp_seconds") {
     if (!haslast || v + 0 < last) last = v + 0
-    haslast = 1
+    haslast = 1; synced[family($0)] = v + 0
   }
+  else if (name == "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds") { queued[family($0)] = v + 0; hasq = 1 }
   else if (name == "kubeproxy_sync_proxy_rules_iptables_restore_failures_total") { rf += v; hasrf = 1 }
   else if (name == "kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total") { prf += v; hasprf = 1 }
 }
 END {
   print "syncCount " (hascnt ? sprintf("%.0f", cnt) : "null")
   print "syncSecondsSum " (hassum ? sprintf("%.10g", sum) : "null")
-  p99 = "null"
+  p99 = "null"; low = "null"
   if (hascnt && cnt > 0) {
     for (i = 2; i <= nb; i++) {
       x = les[i]; j = i - 1
@@ -617,11 +747,22 @@ END {
       les[j + 1] = x
     }
     rank = int((cnt * 99 + 99) / 100)
-    for (i = 1; i <= nb; i++) if (bucket[les[i]] >= rank) { p99 = sprintf("%.10g", les[i] + 0); break }
+    for (i = 1; i <= nb; i++) if (bucket[les[i]] >= rank) {
+      p99 = sprintf("%.10g", les[i] + 0); low = (i > 1) ? sprintf("%.10g", les[i - 1] + 0) : "0"; break
+    }
+    if (p99 == "null" && nb > 0) low = sprintf("%.10g", les[nb] + 0)
   }
   print "syncP99Seconds " p99
+  print "syncP99LowerSeconds " low
   if (haslast && last > 0) { age = now - last; if (age < 0) age = 0; print "lastSyncAgeSeconds " sprintf("%.1f", age) }
   else print "lastSyncAgeSeconds null"
+  if (hasq) {
+    wait = 0
+    for (f in queued) if (queued[f] > 0 && (!(f in synced) || queued[f] > synced[f])) {
+      a = now - queued[f]; if (a < 0) a = 0; if (a > wait) wait = a
+    }
+    print "lastQueuedAgeSeconds " sprintf("%.1f", wait)
+  } else print "lastQueuedAgeSeconds null"
   print "restoreFailures " (hasrf ? sprintf("%.0f", rf) : "null")
   print "partialRestoreFailures " (hasprf ? sprintf("%.0f", prf) : "null")
 }
@@ -641,7 +782,7 @@ else
   http_reason "$rc"
   err "kube-proxy: /proxyMode $REPLY"
 fi
-if [ $rc -ne 7 ] && [ $rc -ne 28 ] && [ $rc -ne 124 ]; then
+if ((KP_UP)); then
   # the age is against the collection start, whole seconds
   while read -r key value; do
     if [ "$key" = rc ]; then
@@ -658,36 +799,106 @@ if [ $rc -ne 7 ] && [ $rc -ne 28 ] && [ $rc -ne 124 ]; then
   )
 fi
 
-# --- restarts: the newest pod folder's highest N.log (kubelet names the file after the restart count) ---
+# --- kube-proxy sync periods in effect ----------------------------------------------------------------------
 
-PODS_DIR="$ROOT/var/log/pods"
-
-# restarts_of POD_PREFIX CONTAINER: sets RESTARTS (empty when unknown).
-restarts_of() {
-  local newest='' d f n max=-1
-  RESTARTS=''
-  for d in "$PODS_DIR/kube-system_$1-"*/; do
-    [ -d "$d" ] || continue
-    if [ -z "$newest" ] || [ "$d" -nt "$newest" ]; then newest=$d; fi
-  done
-  if [ -z "$newest" ]; then
-    err "restarts: no $2 pod logs under /var/log/pods"
-    return
+# /configz serves kube-proxy's configuration after its defaulting, as Go's encoding/json writes the internal
+# type (no json tags: Go field names; k8s.io/component-base/configz, pkg/proxy/apis/config/types.go): before
+# Kubernetes 1.31 in the mode's section ("IPTables":{"SyncPeriod":"30s","MinSyncPeriod":"1s",...}), from
+# 1.31 at the top level (pkg/proxy/apis/config/v1alpha1/conversion.go moves the mode's values there).
+# Without /configz, the config file behind --config, read through kube-proxy's root, with v1alpha1's
+# defaulting (pkg/proxy/apis/config/v1alpha1/defaults.go): iptables syncPeriod 0 -> 30s and minSyncPeriod
+# 0 -> 1s (EKS writes "minSyncPeriod: 0s"), ipvs syncPeriod 0 -> 30s; the rest as written. The mode is
+# /proxyMode's answer, else the configuration's, else iptables (cmd/kube-proxy/app/server_linux.go).
+MIN_SYNC=''
+SYNC_PERIOD=''
+CONFIG_SOURCE=''
+readonly PERIOD_RE='^[0-9][0-9.]*(ns|us|ms|s|m|h)?([0-9][0-9.]*(ns|us|ms|s|m|h))*$'
+readonly ZERO_PERIOD_RE='^(0+(\.0+)?(ns|us|ms|s|m|h)?)+$'
+case $KP_MODE in ipvs) section=IPVS ;; nftables) section=NFTables ;; *) section=IPTables ;; esac
+if ((KP_UP)) && [ "$CONFIGZ_RC" = 0 ]; then
+  body=${CONFIGZ_BODY:0:65536}
+  re_section='"(IPTables|IPVS|NFTables)":\{[^{}]*\}'
+  re_mode='"Mode":"(iptables|ipvs|nftables)"'
+  if [ -z "$KP_MODE" ] && [[ $body =~ $re_mode ]]; then
+    case ${BASH_REMATCH[1]} in ipvs) section=IPVS ;; nftables) section=NFTables ;; *) section=IPTables ;; esac
   fi
-  for f in "$newest$2/"*.log*; do
-    n=${f##*/}
-    n=${n%%.*}
-    [[ $n =~ ^[0-9]+$ ]] || continue
-    ((10#$n > max)) && max=$((10#$n))
+  # the top level: the body without the three mode sections (none of which nests an object)
+  top=$body
+  mode_part=''
+  while [[ $top =~ $re_section ]]; do
+    [ "${BASH_REMATCH[1]}" = "$section" ] && mode_part=${BASH_REMATCH[0]}
+    top=${top/"${BASH_REMATCH[0]}"/}
   done
-  if ((max < 0)); then err "restarts: no $2 container log in its pod folder"; else RESTARTS=$max; fi
-}
-restarts_of aws-node aws-node
-RESTARTS_AWS_NODE=$RESTARTS
-restarts_of kube-proxy kube-proxy
-RESTARTS_KUBE_PROXY=$RESTARTS
+  re_min='[{,]"MinSyncPeriod":"([^"]{1,32})"'
+  re_sync='[{,]"SyncPeriod":"([^"]{1,32})"'
+  for part in "$top" "$mode_part"; do
+    [[ $part =~ $re_min ]] && [ -z "$MIN_SYNC" ] && MIN_SYNC=${BASH_REMATCH[1]}
+    [[ $part =~ $re_sync ]] && [ -z "$SYNC_PERIOD" ] && SYNC_PERIOD=${BASH_REMATCH[1]}
+  done
+  unset body top mode_part part
+  if [ -n "$MIN_SYNC$SYNC_PERIOD" ]; then
+    CONFIG_SOURCE=configz
+  else
+    err 'kube-proxy: /configz shows no sync periods'
+  fi
+elif ((KP_UP)); then
+  http_reason "$CONFIGZ_RC"
+  err "kube-proxy: /configz $REPLY"
+fi
+CONFIGZ_BODY=''
+if [ -z "$CONFIG_SOURCE" ] && [ -n "$KP_PID" ]; then
+  config_path=$KP_CONFIG_PATH
+  if [ -z "$config_path" ]; then
+    err 'kube-proxy: started without --config; sync periods unknown'
+  elif [ "${config_path:0:1}" != / ]; then
+    err 'kube-proxy: relative --config path; sync periods unknown'
+  elif [ ! -r "/proc/$KP_PID/root$config_path" ] || ! bounded 2; then
+    err 'kube-proxy: config file not readable'
+  else
+    # YAML as the EKS add-on writes it: top-level keys at column 0, a mode's keys indented under it.
+    declare -A CFG=()
+    current=''
+    re_key='^([A-Za-z]+):[[:space:]]*"?([^"[:space:],#]*)'
+    re_inner='^[[:space:]]+"?(minSyncPeriod|syncPeriod)"?:[[:space:]]*"?([^"[:space:],#]+)'
+    while IFS= read -r line || [ -n "$line" ]; do
+      if [[ $line =~ $re_key ]]; then
+        current=${BASH_REMATCH[1]}
+        CFG[$current]=${BASH_REMATCH[2]:0:64}
+      elif [[ $line =~ $re_inner ]] && [ -n "$current" ]; then
+        CFG[$current.${BASH_REMATCH[1]}]=${BASH_REMATCH[2]:0:32}
+      fi
+    done < <(exec timeout -k 1 "$TMO" head -c 65536 -- "/proc/$KP_PID/root$config_path" 2>/dev/null)
+    file_mode=$KP_MODE
+    [ -z "$file_mode" ] && file_mode=${CFG[mode]:-iptables}
+    if [ -n "${CFG[minSyncPeriod]:-}${CFG[syncPeriod]:-}" ]; then
+      # a configuration with the periods at the top level (v1alpha2): as written
+      MIN_SYNC=${CFG[minSyncPeriod]:-}
+      SYNC_PERIOD=${CFG[syncPeriod]:-}
+    else
+      MIN_SYNC=${CFG[$file_mode.minSyncPeriod]:-}
+      SYNC_PERIOD=${CFG[$file_mode.syncPeriod]:-}
+      if [[ ${CFG[apiVersion]:-kubeproxy.config.k8s.io/v1alpha1} == */v1alpha1 ]]; then
+        case $file_mode in
+          iptables)
+            [[ -z $SYNC_PERIOD || $SYNC_PERIOD =~ $ZERO_PERIOD_RE ]] && SYNC_PERIOD=30s
+            [[ -z $MIN_SYNC || $MIN_SYNC =~ $ZERO_PERIOD_RE ]] && MIN_SYNC=1s
+            ;;
+          ipvs) [[ -z $SYNC_PERIOD || $SYNC_PERIOD =~ $ZERO_PERIOD_RE ]] && SYNC_PERIOD=30s ;;
+        esac
+      fi
+    fi
+    unset CFG current line file_mode
+    if [ -n "$MIN_SYNC$SYNC_PERIOD" ]; then
+      CONFIG_SOURCE=file
+    else
+      err 'kube-proxy: config sets no sync periods'
+    fi
+  fi
+fi
+[[ $MIN_SYNC =~ $PERIOD_RE ]] || MIN_SYNC=''
+[[ $SYNC_PERIOD =~ $PERIOD_RE ]] || SYNC_PERIOD=''
 
-# --- logs ---------------------------------------------------------------------------------------------------
+# --- log window ---------------------------------------------------------------------------------------------
 
 # Hours with up to three decimals, more than 0 and at most 720; seconds are computed without floating point.
 WINDOW_SECONDS=0
@@ -708,6 +919,112 @@ wh_frac=${wh_frac%0}
 wh_frac=${wh_frac%0}
 WINDOW_HOURS_JSON=$wh_int${wh_frac:+.$wh_frac}
 WINDOW_START=$((NOW_S - WINDOW_SECONDS))
+
+# Sets REPLY to the epoch seconds of an RFC 3339 / ISO 8601 time at the start of $1 ("T" or " ", fractions,
+# Z or an offset), or -1: the shell twin of AWK_EPOCH, for a handful of lines where an awk would cost more.
+readonly JSON_TIME_RE='"time":"([^"]+)"'
+readonly ISO_RE='^([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?([Zz]|([-+])([0-9]{2}):?([0-9]{2})?)'
+iso_epoch() {
+  local y mo d h mi sec off=0 era yoe doy doe yy
+  REPLY=-1
+  [[ $1 =~ $ISO_RE ]] || return 0
+  y=$((10#${BASH_REMATCH[1]}))
+  mo=$((10#${BASH_REMATCH[2]}))
+  d=$((10#${BASH_REMATCH[3]}))
+  h=$((10#${BASH_REMATCH[4]}))
+  mi=$((10#${BASH_REMATCH[5]}))
+  sec=$((10#${BASH_REMATCH[6]}))
+  ((mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && sec <= 60)) || return 0
+  if [ -n "${BASH_REMATCH[9]}" ]; then
+    off=$((10#${BASH_REMATCH[10]} * 3600 + 10#${BASH_REMATCH[11]:-0} * 60))
+    [ "${BASH_REMATCH[9]}" = - ] && off=$((-off))
+  fi
+  yy=$((mo <= 2 ? y - 1 : y))
+  era=$((yy / 400))
+  yoe=$((yy - era * 400))
+  doy=$(((153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1))
+  doe=$((yoe * 365 + yoe / 4 - yoe / 100 + doy))
+  REPLY=$(((era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + sec - off))
+}
+
+# --- restarts: from the current pod's folder (kubelet names a container's log after its restart count) ----
+
+PODS_DIR="$ROOT/var/log/pods"
+
+# restarts_of POD_PREFIX CONTAINER: sets RESTARTS (the highest N of N.log in the most recently modified pod
+# folder: kubelet's buildContainerLogsPath) and IN_WINDOW (restarts whose container started inside the log
+# window), both empty when unknown. A container's start is the first line of its oldest plain log file
+# (N.log, or a rotated N.log.<time>; a compressed rotation means it started earlier still). Starts grow with
+# N, so a restart whose files kubelet already removed counts when a lower N started inside the window too;
+# otherwise the count is a lower bound, and errors says so.
+restarts_of() {
+  local newest='' d f n max=-1 line ts lo_in=-1 hi_out=-1 k
+  local -A first=() packed=()
+  RESTARTS=''
+  IN_WINDOW=''
+  for d in "$PODS_DIR/kube-system_$1-"*/; do
+    [ -d "$d" ] || continue
+    if [ -z "$newest" ] || [ "$d" -nt "$newest" ]; then newest=$d; fi
+  done
+  if [ -z "$newest" ]; then
+    err "restarts: no $2 pod logs under /var/log/pods"
+    return
+  fi
+  for f in "$newest$2/"*.log*; do
+    n=${f##*/}
+    n=${n%%.*}
+    [[ $n =~ ^[0-9]+$ ]] || continue
+    n=$((10#$n))
+    ((n > max)) && max=$n
+    case $f in
+      *.gz | *.bz2 | *.xz | *.zst)
+        packed[$n]=1
+        continue
+        ;;
+    esac
+    [ -f "$f" ] || continue
+    line=''
+    IFS= read -r line 2>/dev/null <"$f"
+    ts=${line%% *}
+    # docker json-file lines: {"log":"...","stream":"...","time":"<RFC 3339>"}
+    [[ $line == '{'* && $line =~ $JSON_TIME_RE ]] && ts=${BASH_REMATCH[1]}
+    iso_epoch "$ts"
+    ((REPLY >= 0)) || continue
+    if [ -z "${first[$n]:-}" ] || ((REPLY < first[$n])); then first[$n]=$REPLY; fi
+  done
+  if ((max < 0)); then
+    err "restarts: no $2 container log in its pod folder"
+    return
+  fi
+  RESTARTS=$max
+  for k in "${!first[@]}"; do
+    if ((first[$k] < WINDOW_START)); then
+      ((k > hi_out)) && hi_out=$k
+    elif [ -z "${packed[$k]:-}" ] && { ((lo_in < 0)) || ((k < lo_in)); }; then
+      lo_in=$k
+    fi
+  done
+  if ((lo_in < 0)); then
+    # no container known to have started inside the window: none did if the newest started before it
+    if ((hi_out == max)); then IN_WINDOW=0; else err "restarts: $2 restarts in the window unknown"; fi
+    return
+  fi
+  ((lo_in <= hi_out)) && lo_in=$((hi_out + 1))
+  ((lo_in < 1)) && lo_in=1
+  IN_WINDOW=$((max - lo_in + 1))
+  ((IN_WINDOW < 0)) && IN_WINDOW=0
+  if ((lo_in > 1 && lo_in - 1 != hi_out)); then
+    err "restarts: $2 restarts in the window are a lower bound (older logs removed)"
+  fi
+}
+restarts_of aws-node aws-node
+RESTARTS_AWS_NODE=$RESTARTS
+AWS_NODE_IN_WINDOW=$IN_WINDOW
+restarts_of kube-proxy kube-proxy
+RESTARTS_KUBE_PROXY=$RESTARTS
+KUBE_PROXY_IN_WINDOW=$IN_WINDOW
+
+# --- logs ---------------------------------------------------------------------------------------------------
 
 # select_logs LABEL FILE...: sets SELECTED (oldest first) to the plain files among FILE... modified inside
 # the window (the first FILE always, when it exists: it is the live one), newest first up to the byte cap;
@@ -769,10 +1086,13 @@ stream_logs() {
 }
 
 # kube-proxy container logs, CRI format "<RFC3339Nano> <stream> <P|F> <klog line>": the record's own
-# timestamp decides the window; a line may count in more than one signal.
+# timestamp decides the window; a line may count in more than one signal. A lock error is a time-out,
+# "Stopped waiting after Ns." (iptables xshared.c xtables_lock_or_exit): iptables before 1.8.8 also printed
+# "Another app is currently holding the xtables lock; still ...s ...us time ahead" every ten polls while
+# waiting, which are progress, not errors.
 readonly AWK_KP_LOGS="$AWK_EPOCH"'
-/holding the xtables lock|Failed to execute iptables-restore|"iptables restore"/ {
-  l = index($0, "holding the xtables lock") > 0
+/Stopped waiting after|Failed to execute iptables-restore|"iptables restore"/ {
+  l = index($0, "Stopped waiting after") > 0
   r = index($0, "Failed to execute iptables-restore") > 0
   s = index($0, "\"iptables restore\"") > 0 && index($0, "total time:") > 0
   if (!(l || r || s)) next
@@ -853,9 +1173,13 @@ fi
 
 LOCK_SAMPLES_OUT=0
 LOCK_BUSY=null
+LOCK_WAITED=null
+LOCK_WAITERS_MAX=null
 LOCK_WINDOW=null
 LOCK_HOLDERS=null
+LOCK_WAITERS=null
 holders=()
+waiters=()
 lock_ok=0
 while IFS= read -r -t 15 -u "$LOCK_FD" line; do
   case $line in
@@ -864,31 +1188,55 @@ while IFS= read -r -t 15 -u "$LOCK_FD" line; do
       [[ $window_s =~ ^([0-9]+)\.([0-9]{3})$ ]] && LOCK_WINDOW=$((10#${BASH_REMATCH[1]} * 1000 + 10#${BASH_REMATCH[2]}))
       ;;
     'ok '*)
-      # (no here-string: bash before 5.1 writes those to a temporary file)
-      line=${line#ok }
-      LOCK_SAMPLES_OUT=${line%% *}
-      LOCK_BUSY=${line#* }
+      # "ok SAMPLES BUSY WAITED WAITERSMAX" (no here-string: bash before 5.1 writes those to a temporary file)
+      set -f
+      fields=(${line#ok })
+      set +f
+      LOCK_SAMPLES_OUT=${fields[0]:-0}
+      LOCK_BUSY=${fields[1]:-null}
+      LOCK_WAITED=${fields[2]:-null}
+      LOCK_WAITERS_MAX=${fields[3]:-null}
       lock_ok=1
       ;;
-    'H '*) holders+=("${line:2:15}") ;;
+    'H '*) holders+=("${line:2:31}") ;;
+    'V '*) waiters+=("${line:2:31}") ;;
     nofile) err "lock: no lock file at ${LOCK_PATH:0:100}" ;;
     nostat) err "lock: cannot stat ${LOCK_PATH:0:100}" ;;
     E) break ;;
   esac
 done
 exec {LOCK_FD}<&-
-if ((lock_ok)); then
-  LOCK_HOLDERS=''
-  for name in "${holders[@]}"; do
-    jstr "$name"
-    LOCK_HOLDERS+="${LOCK_HOLDERS:+,}$REPLY"
+# JSON array of strings
+jarray() {
+  local item list=''
+  for item in "$@"; do
+    jstr "$item"
+    list+="${list:+,}$REPLY"
   done
-  LOCK_HOLDERS="[$LOCK_HOLDERS]"
+  REPLY="[$list]"
+}
+if ((lock_ok)); then
+  jarray "${holders[@]}"
+  LOCK_HOLDERS=$REPLY
+  jarray "${waiters[@]}"
+  LOCK_WAITERS=$REPLY
 else
   LOCK_SAMPLES_OUT=0
   LOCK_BUSY=null
+  LOCK_WAITED=null
+  LOCK_WAITERS_MAX=null
   LOCK_WINDOW=null
 fi
+# Whether an iptables-legacy writer can exist here: only legacy takes the lock (xtables_lock_or_exit is
+# called by iptables.c, ip6tables.c and iptables-restore.c; xtables-restore.c ignores -w), and aws-node creates
+# /run/xtables.lock on every node (hostPath FileOrCreate in the aws-node DaemonSet), so its existence says
+# nothing. Not applicable when kube-proxy's image uses nft and no legacy rules are on the host; unknown (null)
+# when either is unknown.
+LOCK_APPLICABLE=null
+case $KP_IPT_BACKEND:$IPT_BACKEND in
+  nft:nft | nft:none) LOCK_APPLICABLE=false ;;
+  legacy:* | *:legacy | *:mixed) LOCK_APPLICABLE=true ;;
+esac
 
 # --- output ---------------------------------------------------------------------------------------------------
 
@@ -902,7 +1250,7 @@ fi
 [[ $END_MS =~ ^[0-9]+$ ]] || END_MS=$START_MS
 DURATION_MS=$((END_MS - START_MS))
 
-OUT='{"schema":"fleet-audit.collector/v1",'
+OUT='{"schema":"fleet-audit.collector/v2",'
 str collectedAt "$COLLECTED_AT"
 num durationMs "$DURATION_MS"
 open node
@@ -936,29 +1284,41 @@ fi
 num kubeServiceChains "${IPT[svc]:-}"
 num kubeEndpointChains "${IPT[sep]:-}"
 num saveMs "${IPT[saveMs]:-}"
+case ${IPT[legacyTablesWarning]:-} in true | false) raw legacyTablesWarning "${IPT[legacyTablesWarning]}" ;; *) raw legacyTablesWarning null ;; esac
 close
 open lock
 str path "${LOCK_PATH:0:100}"
+raw applicable "$LOCK_APPLICABLE"
 num samples "$LOCK_SAMPLES_OUT"
 num busy "$LOCK_BUSY"
+num waited "$LOCK_WAITED"
+num waitersMax "$LOCK_WAITERS_MAX"
 num windowMs "$LOCK_WINDOW"
 raw holders "$LOCK_HOLDERS"
+raw waiters "$LOCK_WAITERS"
 close
 open kubeProxy
 str mode "$KP_MODE"
-for key in syncCount syncSecondsSum syncP99Seconds lastSyncAgeSeconds restoreFailures partialRestoreFailures; do
+str iptablesBackend "$KP_IPT_BACKEND"
+for key in syncCount syncSecondsSum syncP99Seconds syncP99LowerSeconds lastSyncAgeSeconds lastQueuedAgeSeconds \
+  restoreFailures partialRestoreFailures; do
   num "$key" "${KP[$key]:-}"
 done
 str minSyncPeriod "$MIN_SYNC"
 str syncPeriod "$SYNC_PERIOD"
+str configSource "$CONFIG_SOURCE"
 close
 open awsNode
 raw clusterEndpointSet "$CLUSTER_ENDPOINT_SET"
 str version "$AWS_NODE_VERSION"
+raw podEni "$POD_ENI"
+raw customNetworking "$CUSTOM_NETWORKING"
 close
 open restarts
 num awsNode "$RESTARTS_AWS_NODE"
 num kubeProxy "$RESTARTS_KUBE_PROXY"
+num awsNodeInWindow "$AWS_NODE_IN_WINDOW"
+num kubeProxyInWindow "$KUBE_PROXY_IN_WINDOW"
 close
 open logs
 num windowHours "$WINDOW_HOURS_JSON"

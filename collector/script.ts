@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Absolute path of the node-side collector (ARCHITECTURE §4), for the CLI and the CDK collector document. */
+/** Absolute path of the node-side collector (collect.sh), for the CLI and the CDK collector document. */
 export const collectorScriptPath: string = fileURLToPath(new URL('./collect.sh', import.meta.url));
 
 /** The collector script's exact text. */

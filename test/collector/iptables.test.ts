@@ -150,7 +150,10 @@ describe('a 1,000-Service ruleset in iptables-nft', () => {
     const run = await runCollector({ netns, prefix: withoutLegacy });
 
     // Assert
-    expect(section(run, 'iptables')).toMatchObject(expectedIptables(ruleset, 'nft', null, 8259));
+    expect(section(run, 'iptables')).toMatchObject({
+      ...expectedIptables(ruleset, 'nft', null, 8259),
+      legacyTablesWarning: false,
+    });
   });
 
   it('reads the backend from iptables-save’s own binary when neither suffixed save tool exists', async () => {
@@ -191,6 +194,21 @@ describe('a 1,000-Service ruleset in iptables-nft', () => {
       expectedIptables(ruleset, 'mixed', legacyRuleset.expected.rules.total, ruleset.expected.rules.total),
     );
     expectSaveTimeAndVersion(run, 'nf_tables');
+    expect(section(run, 'iptables').legacyTablesWarning).toBe(true);
+  });
+
+  it('detects both backends without the legacy tool, through iptables-nft-save’s “legacy tables present” warning', async () => {
+    // Arrange: the legacy rules loaded by the test above stay; the node lacks iptables-legacy(-save)
+    const withoutLegacy = hiding('/usr/sbin/iptables-legacy-save', '/sbin/iptables-legacy-save');
+
+    // Act
+    const run = await runCollector({ netns, prefix: withoutLegacy });
+
+    // Assert
+    expect(section(run, 'iptables')).toMatchObject({
+      ...expectedIptables(ruleset, 'mixed', null, ruleset.expected.rules.total),
+      legacyTablesWarning: true,
+    });
   });
 });
 

@@ -1,5 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -10,22 +10,26 @@ import {
   removeDir,
   runCollector,
   section,
-  spawnNamed,
-  stopProcess,
   waitFor,
 } from './harness.js';
 
 // Lock sampling reads /proc/locks for the lock file's inode; the test (never the collector) holds a private
-// lock file with a renamed copy of util-linux flock, so /proc/PID/comm names the holder.
+// lock file with a renamed copy of util-linux flock, started by a renamed copy of bash, so /proc/PID/comm
+// names the holder and its parent. Waiters are real: a second flock, and a real iptables-legacy -w, which
+// since iptables 1.8.8 waits in a blocking flock(LOCK_EX) (iptables xshared.c xtables_lock) and so shows as a
+// "->" line in /proc/locks (fs/locks.c locks_show).
 
 const FLOCK = '/usr/bin/flock';
+const BASH = '/bin/bash';
+/** The legacy multi-call binary: run under the name `iptables` it is iptables-legacy (xtables-legacy-multi.c). */
+const LEGACY_MULTI = '/usr/sbin/xtables-legacy-multi';
 
 describe('xtables lock sampling', () => {
   let netns: string;
   let dir: string;
   let lockFile: string;
-  let holder: ChildProcess | undefined;
-  let waiter: ChildProcess | undefined;
+  let inode: number;
+  let children: ChildProcess[] = [];
 
   beforeAll(async () => {
     netns = await createNetns();
@@ -37,59 +41,133 @@ describe('xtables lock sampling', () => {
     dir = makeTempDir();
     lockFile = join(dir, 'xtables.lock');
     writeFileSync(lockFile, '', { mode: 0o600 });
+    inode = statSync(lockFile).ino;
+    copyFileSync(FLOCK, join(dir, 'fa-lock-holder'));
+    copyFileSync(FLOCK, join(dir, 'fa-lock-waiter'));
   });
   afterEach(async () => {
-    await stopProcess(waiter);
-    await stopProcess(holder);
-    holder = undefined;
-    waiter = undefined;
+    // each stand-in is a process group: flock's sleep and a queued iptables end with it, and the lock is free
+    for (const child of children) {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group has ended on its own
+      }
+    }
+    children = [];
+    await waitFor(() => locksOn(inode).granted.length + locksOn(inode).waiting.length === 0, 'the lock to be free');
     removeDir(dir);
   });
 
-  it('finds every sample busy and names the holder, not the process waiting behind it', async () => {
+  /**
+   * Starts `command` (a shell line) in its own process group under a copy of bash named `parent`, so the
+   * process it runs has that parent.
+   */
+  async function under(parent: string, command: string): Promise<void> {
+    const copy = join(dir, parent);
+    copyFileSync(BASH, copy);
+    // the trailing ":" keeps bash from exec'ing the command in its own place
+    const child = spawn(copy, ['-c', `${command}; :`], { detached: true, stdio: 'ignore' });
+    await new Promise<void>((resolvePromise, reject) => {
+      child.once('spawn', () => resolvePromise());
+      child.once('error', reject);
+    });
+    children.push(child);
+  }
+
+  it('counts a sample held with a real iptables-legacy -w queued behind it as waited, and names both with their parents', async () => {
     // Arrange
-    const inode = statSync(lockFile).ino;
-    holder = await spawnNamed(FLOCK, 'fa-lock-holder', dir, [lockFile, 'sleep', '60']);
+    copyFileSync(LEGACY_MULTI, join(dir, 'iptables'));
+    await under('kube-proxy', `"${dir}/fa-lock-holder" "${lockFile}" sleep 60`);
     await waitFor(() => locksOn(inode).granted.length === 1, 'the holder to take the lock');
-    waiter = await spawnNamed(FLOCK, 'fa-lock-waiter', dir, [lockFile, 'true']);
-    await waitFor(() => locksOn(inode).waiting.length === 1, 'the waiter to queue');
+    await under(
+      'aws-k8s-agent',
+      `ip netns exec ${netns} env XTABLES_LOCKFILE="${lockFile}" "${dir}/iptables" -w -t filter -A INPUT -j ACCEPT`,
+    );
+    await waitFor(() => locksOn(inode).waiting.length === 1, 'iptables-legacy to queue for the lock');
 
     // Act
-    const run = await runCollector({
-      netns,
-      env: { XTABLES_LOCKFILE: lockFile },
-      lockSampling: 'collector-default',
-    });
+    const run = await runCollector({ netns, env: { XTABLES_LOCKFILE: lockFile }, lockSampling: 'collector-default' });
 
     // Assert
     const lock = section(run, 'lock');
-    expect(lock).toMatchObject({ path: lockFile, samples: 20, busy: 20, holders: ['fa-lock-holder'] });
+    expect(lock).toMatchObject({
+      path: lockFile,
+      samples: 20,
+      busy: 20,
+      waited: 20,
+      waitersMax: 1,
+      holders: ['kube-proxy/fa-lock-holder'],
+      waiters: ['aws-k8s-agent/iptables'],
+    });
     expect(lock.windowMs).toBeGreaterThanOrEqual(1900);
     expect(lock.windowMs).toBeLessThan(4000);
     expect(run.wallMs).toBeLessThan(15_000);
+  });
+
+  it('counts two queued writers in waitersMax', async () => {
+    // Arrange
+    await under('kube-proxy', `"${dir}/fa-lock-holder" "${lockFile}" sleep 60`);
+    await waitFor(() => locksOn(inode).granted.length === 1, 'the holder to take the lock');
+    await under('aws-k8s-agent', `"${dir}/fa-lock-waiter" "${lockFile}" true`);
+    await under('fa-second-agent', `"${dir}/fa-lock-waiter" "${lockFile}" true`);
+    await waitFor(() => locksOn(inode).waiting.length === 2, 'both waiters to queue');
+
+    // Act
+    const run = await runCollector({ netns, env: { XTABLES_LOCKFILE: lockFile } });
+
+    // Assert
+    const lock = section(run, 'lock');
+    expect(lock).toMatchObject({ samples: 2, busy: 2, waited: 2, waitersMax: 2 });
+    expect([...(lock.waiters as string[])].sort()).toEqual([
+      'aws-k8s-agent/fa-lock-waiter',
+      'fa-second-agent/fa-lock-waiter',
+    ]);
+  });
+
+  it('finds the lock held but not waited for when nobody queues behind the holder', async () => {
+    // Arrange: one ordinary sync's worth of holding, nobody waiting
+    await under('kube-proxy', `"${dir}/fa-lock-holder" "${lockFile}" sleep 60`);
+    await waitFor(() => locksOn(inode).granted.length === 1, 'the holder to take the lock');
+
+    // Act
+    const run = await runCollector({ netns, env: { XTABLES_LOCKFILE: lockFile } });
+
+    // Assert
+    expect(section(run, 'lock')).toMatchObject({
+      samples: 2,
+      busy: 2,
+      waited: 0,
+      waitersMax: 0,
+      holders: ['kube-proxy/fa-lock-holder'],
+      waiters: [],
+    });
   });
 
   it('finds no busy sample and no holder when nobody holds the lock', async () => {
     // Arrange: the lock file exists, unheld
 
     // Act
-    const run = await runCollector({
-      netns,
-      env: { XTABLES_LOCKFILE: lockFile },
-      lockSampling: 'collector-default',
-    });
+    const run = await runCollector({ netns, env: { XTABLES_LOCKFILE: lockFile }, lockSampling: 'collector-default' });
 
     // Assert
     const lock = section(run, 'lock');
-    expect(lock).toMatchObject({ path: lockFile, samples: 20, busy: 0, holders: [] });
+    expect(lock).toMatchObject({
+      path: lockFile,
+      samples: 20,
+      busy: 0,
+      waited: 0,
+      waitersMax: 0,
+      holders: [],
+      waiters: [],
+    });
     expect(lock.windowMs).toBeGreaterThanOrEqual(1900);
     expect(run.wallMs).toBeLessThan(15_000);
   });
 
   it('counts only the samples taken while the lock was held', async () => {
     // Arrange: a holder that lets go after about a second of a two-second window
-    const inode = statSync(lockFile).ino;
-    holder = await spawnNamed(FLOCK, 'fa-lock-holder', dir, [lockFile, 'sleep', '1']);
+    await under('kube-proxy', `"${dir}/fa-lock-holder" "${lockFile}" sleep 1`);
     await waitFor(() => locksOn(inode).granted.length === 1, 'the holder to take the lock');
 
     // Act
@@ -102,21 +180,21 @@ describe('xtables lock sampling', () => {
     const lock = section(run, 'lock');
     expect(lock.busy).toBeGreaterThan(0);
     expect(lock.busy).toBeLessThan(20);
-    expect(lock.holders).toEqual(['fa-lock-holder']);
+    expect(lock.holders).toEqual(['kube-proxy/fa-lock-holder']);
   });
 
   it('escapes a holder name with a quote and a backslash in the JSON', async () => {
     // Arrange
-    const inode = statSync(lockFile).ino;
-    holder = await spawnNamed(FLOCK, 'fa"lock\\holder', dir, [lockFile, 'sleep', '60']);
+    copyFileSync(FLOCK, join(dir, 'fa"lock\\holder'));
+    await under('kube-proxy', `"${dir}/fa\\"lock\\\\holder" "${lockFile}" sleep 60`);
     await waitFor(() => locksOn(inode).granted.length === 1, 'the holder to take the lock');
 
     // Act
     const run = await runCollector({ netns, env: { XTABLES_LOCKFILE: lockFile } });
 
     // Assert
-    expect(run.stdout).toContain('"holders":["fa\\"lock\\\\holder"]');
-    expect(section(run, 'lock')).toMatchObject({ samples: 2, busy: 2, holders: ['fa"lock\\holder'] });
+    expect(run.stdout).toContain('"holders":["kube-proxy/fa\\"lock\\\\holder"]');
+    expect(section(run, 'lock')).toMatchObject({ samples: 2, busy: 2, holders: ['kube-proxy/fa"lock\\holder'] });
   });
 
   it('reports samples 0, nulls and a reason when there is no lock file', async () => {
@@ -127,7 +205,17 @@ describe('xtables lock sampling', () => {
     const run = await runCollector({ netns, env: { XTABLES_LOCKFILE: missing }, lockSampling: 'collector-default' });
 
     // Assert
-    expect(section(run, 'lock')).toEqual({ path: missing, samples: 0, busy: null, windowMs: null, holders: null });
+    expect(section(run, 'lock')).toEqual({
+      path: missing,
+      applicable: null,
+      samples: 0,
+      busy: null,
+      waited: null,
+      waitersMax: null,
+      windowMs: null,
+      holders: null,
+      waiters: null,
+    });
     expect(run.json.errors).toContain(`lock: no lock file at ${missing}`);
     expect(run.wallMs).toBeLessThan(2000);
   });

@@ -206,7 +206,7 @@ describe('planted pod logs and ipamd logs', () => {
     const run = await runCollector({ netns, env: { FLEET_AUDIT_ROOT: root } });
 
     // Assert
-    expect(section(run, 'restarts')).toEqual({ awsNode: 4, kubeProxy: 3 });
+    expect(section(run, 'restarts')).toEqual({ awsNode: 4, kubeProxy: 3, awsNodeInWindow: 4, kubeProxyInWindow: 3 });
   });
 
   it('narrows the counts to a 1.5-hour window', async () => {
@@ -259,7 +259,12 @@ describe('planted pod logs and ipamd logs', () => {
         ipamdApiUnreachable: null,
         ipamdStarts: null,
       });
-      expect(section(run, 'restarts')).toEqual({ awsNode: null, kubeProxy: null });
+      expect(section(run, 'restarts')).toEqual({
+        awsNode: null,
+        kubeProxy: null,
+        awsNodeInWindow: null,
+        kubeProxyInWindow: null,
+      });
       expect(run.json.errors).toEqual(
         expect.arrayContaining([
           'restarts: no aws-node pod logs under /var/log/pods',

@@ -112,8 +112,8 @@ describe('kube-proxy metrics', () => {
         partialRestoreFailures: null,
       });
       expect(kubeProxy.lastSyncAgeSeconds).toBeCloseTo(Date.now() / 1000 - FIXTURE_LAST_SYNC, -1);
-      expect(run.json.errors).not.toContainEqual(expect.stringMatching(/^kube-proxy: \//));
-      expect(server.requests).toEqual(['GET /proxyMode', 'GET /metrics']);
+      expect(run.json.errors).not.toContainEqual(expect.stringMatching(/^kube-proxy: \/(proxyMode|metrics)/));
+      expect(server.requests).toEqual(['GET /proxyMode', 'GET /configz', 'GET /metrics']);
     },
   );
 

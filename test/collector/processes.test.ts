@@ -103,7 +103,12 @@ describe('aws-node and kube-proxy processes', () => {
     const run = await runCollector({ netns });
 
     // Assert
-    expect(section(run, 'awsNode')).toEqual({ clusterEndpointSet: null, version: null });
+    expect(section(run, 'awsNode')).toEqual({
+      clusterEndpointSet: null,
+      version: null,
+      podEni: null,
+      customNetworking: null,
+    });
     expect(run.json.errors).toContain('awsNode: ipamd process (aws-k8s-agent) not found');
   });
 
@@ -127,13 +132,18 @@ describe('aws-node and kube-proxy processes', () => {
       const run = await runCollector({ env: { FLEET_AUDIT_IPAMD_URL: server.url } });
 
       // Assert
-      expect(section(run, 'awsNode')).toEqual({ clusterEndpointSet: false, version: 'v1.18.3-eksbuild.2' });
+      expect(section(run, 'awsNode')).toEqual({
+        clusterEndpointSet: false,
+        version: 'v1.18.3-eksbuild.2',
+        podEni: false,
+        customNetworking: false,
+      });
     } finally {
       await server.close();
     }
   });
 
-  it('reads iptables.minSyncPeriod and syncPeriod as written from the config behind --config=', async () => {
+  it('reads the EKS config behind --config= with v1alpha1 defaulting: minSyncPeriod "0s" is in effect 1s', async () => {
     // Arrange
     const config = join(dir, 'kube-proxy-config');
     writeFileSync(config, EKS_KUBE_PROXY_CONFIG);
@@ -150,10 +160,10 @@ describe('aws-node and kube-proxy processes', () => {
     const run = await runCollector({ netns });
 
     // Assert
-    expect(section(run, 'kubeProxy')).toMatchObject({ minSyncPeriod: '0s', syncPeriod: '30s' });
+    expect(section(run, 'kubeProxy')).toMatchObject({ minSyncPeriod: '1s', syncPeriod: '30s', configSource: 'file' });
   });
 
-  it('keeps periods null rather than defaulting them when the config does not set them (--config PATH form)', async () => {
+  it("applies kube-proxy's default syncPeriod 30s where the config does not set it (--config PATH form)", async () => {
     // Arrange
     const config = join(dir, 'kube-proxy-config-partial');
     writeFileSync(
@@ -166,7 +176,7 @@ describe('aws-node and kube-proxy processes', () => {
     const run = await runCollector({ netns });
 
     // Assert
-    expect(section(run, 'kubeProxy')).toMatchObject({ minSyncPeriod: '1s', syncPeriod: null });
+    expect(section(run, 'kubeProxy')).toMatchObject({ minSyncPeriod: '1s', syncPeriod: '30s', configSource: 'file' });
   });
 
   it('reports null periods, and why, when kube-proxy is not running', async () => {

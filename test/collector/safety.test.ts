@@ -13,7 +13,7 @@ import {
 } from './harness.js';
 import { generateKubeRuleset } from './kube-ruleset.js';
 
-// The collector's safety rules (ARCHITECTURE §4): read-only, never takes the xtables lock, nothing from
+// The collector's safety rules (collector/collect.sh's header): read-only, never takes the xtables lock, nothing from
 // outside run as shell code. Checked on the text, then on a real run traced with strace.
 
 const script = readFileSync(collectorPath, 'utf8');
@@ -95,7 +95,7 @@ describe('a traced collector run with hostile inputs', () => {
     mkdirSync(podDir, { recursive: true });
     writeFileSync(
       join(podDir, '0.log'),
-      `${new Date().toISOString()} stderr F holding the xtables lock $(touch ${canary}) \`touch ${canary}\`\n`,
+      `${new Date().toISOString()} stderr F holding the xtables lock. Stopped waiting after 5s. $(touch ${canary}) \`touch ${canary}\`\n`,
     );
     const eniDir = join(root, 'var/log/aws-routed-eni');
     mkdirSync(eniDir, { recursive: true });

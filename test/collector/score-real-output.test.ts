@@ -97,6 +97,10 @@ function nodeRoutes(instanceId: string, metrics: string) {
   return {
     '/proxyMode': { body: 'iptables' },
     '/metrics': { body: metrics },
+    // kube-proxy's internal configuration as /configz serves it before Kubernetes 1.31 (Go field names)
+    '/configz': {
+      body: '{"kubeproxy.config.k8s.io":{"Mode":"iptables","IPTables":{"MasqueradeAll":false,"MasqueradeBit":14,"SyncPeriod":"30s","MinSyncPeriod":"1s"},"IPVS":{"SyncPeriod":"30s","MinSyncPeriod":"0s"}}}',
+    },
     'PUT /latest/api/token': { body: 'AQAEAFakeTokenForTests==' },
     '/latest/meta-data/instance-id': { body: instanceId },
   };
@@ -284,8 +288,17 @@ describe('fleet-audit score on real collector output', () => {
     expect(runs.A.report).toMatchObject({
       node: { instanceId: ID.A },
       iptables: { backend: 'legacy', kubeServiceChains: SERVICES, legacyRules: big.expected.rules.total, nftRules: 0 },
-      lock: { samples: 2, busy: 2, holders: ['fa-lock-holder'] },
-      kubeProxy: { mode: 'iptables', syncCount: 40, syncP99Seconds: 8.192, restoreFailures: 12 },
+      // the holder's parent is the node's shell, which then became the collector (bash)
+      lock: { samples: 2, busy: 2, waited: 0, holders: ['bash/fa-lock-holder'], waiters: [] },
+      kubeProxy: {
+        mode: 'iptables',
+        syncCount: 40,
+        syncP99Seconds: 8.192,
+        restoreFailures: 12,
+        minSyncPeriod: '1s',
+        syncPeriod: '30s',
+        configSource: 'configz',
+      },
       awsNode: { clusterEndpointSet: null, version: null },
       restarts: { awsNode: 4, kubeProxy: 0 },
       logs: { kubeProxyLockErrors: 3, kubeProxyRestoreFailures: 3, kubeProxySlowRestores: 1 },
@@ -406,7 +419,7 @@ describe('fleet-audit score on real collector output', () => {
         nodesAtHighShare: 1,
         lockErrorsNodeLogs: 3,
         lockErrorsCloudWatch: null,
-        holders: 'fa-lock-holder',
+        holders: 'bash/fa-lock-holder',
       },
       nodes: [ID.A],
     });
@@ -416,12 +429,12 @@ describe('fleet-audit score on real collector output', () => {
       syncP99SecondsP95: 8.192,
       syncP99SecondsMax: 8.192,
       slowRestoresNodeLogs: 1,
-      minSyncPeriod: null,
+      minSyncPeriod: '1s',
     });
     // iptables-save times are measured (well under 1 s here), so only A is sure to be named
     expect(slowSync.nodes).toContain(ID.A);
     expect(finding('KP-SYNC-FAILING').evidence).toMatchObject({
-      values: { staleNodes: 0, judgedNodes: 0, restoreFailuresNodeLogs: 3, restoreFailuresCounter: 12 },
+      values: { staleNodes: 0, judgedNodes: 3, restoreFailuresNodeLogs: 3, restoreFailuresCounter: 12 },
       nodes: [ID.A],
     });
     expect(finding('CNI-RESTARTS').evidence).toMatchObject({
