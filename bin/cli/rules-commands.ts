@@ -5,8 +5,8 @@ import { adhocEvidence, clusterResultOf, type ReportSource } from '#audit/adhoc.
 import { assessCluster } from '#audit/assess.js';
 import type { RunResult } from '#audit/model.js';
 import { parseNodeReport } from '#audit/node-report.js';
-import { renderClusterText } from '#audit/render/cluster-text.js';
 import { renderRulesMarkdown, renderRuleText, ruleDoc } from '#audit/render/rules-doc.js';
+import { renderClusterText } from '#audit/render/text.js';
 import { CATALOGUE, findRule } from '#audit/rules/catalogue.js';
 import { DEFAULT_THRESHOLDS, type Thresholds, ThresholdsError, thresholdsFromJson } from '#audit/thresholds.js';
 import { EXIT_FINDINGS, EXIT_USAGE, UsageError } from '#cli/errors.js';
