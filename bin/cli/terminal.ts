@@ -107,3 +107,8 @@ export function terminalOf(
     sdkLogger: verbosity === 'verbose' ? sdkLineLogger(writeLine) : undefined,
   };
 }
+
+/** What the commands get from the program: the terminal, decided once the global -q/-v flags are parsed. */
+export interface CliContext {
+  terminal(): Terminal;
+}
