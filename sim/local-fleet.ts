@@ -1,19 +1,13 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentityProvider, Logger } from '@smithy/types';
 import { createAlertPublisher, createTargetClientsFactory } from '#aws/clients.js';
-import { sdkClientConfig } from '#aws/sdk-config.js';
 import { AuditStore } from '#aws/store.js';
 import { type AuditSettingsInput, AuditSettingsSchema } from '#workflow/settings.js';
 import type { StepDeps } from '#workflow/steps.js';
 import { startDynalite } from './dynalite.js';
 import { loadScenario, type Scenario } from './scenario.js';
 import { type Simulator, startSimulator } from './server.js';
-
-/** The fleet cannot be opened as asked (no credentials, no region): one line saying what to do. */
-export class FleetSetupError extends Error {
-  override readonly name = 'FleetSetupError';
-}
 
 /** The table name local runs use inside their dynalite state folder. */
 export const LOCAL_TABLE = 'fleet-audit';
@@ -24,6 +18,8 @@ export interface LocalFleetOptions {
   /** forget stored history first */
   fresh: boolean;
   clusters: string[];
+  /** where the SDK clients log their calls (the CLI's --verbose) */
+  logger?: Logger;
 }
 
 /** Everything a CLI run needs, and how to put it away. */
@@ -72,7 +68,10 @@ export async function openLocalFleet(
     clusterDeadlineSeconds: scaled(600, 5),
   };
   const deps: StepDeps = {
-    clientsFor: createTargetClientsFactory({ endpoint: sim.endpoint }),
+    clientsFor: createTargetClientsFactory({
+      endpoint: sim.endpoint,
+      ...(options.logger && { logger: options.logger }),
+    }),
     store: local.store,
     publisher: topic
       ? createAlertPublisher({ region: topic.split(':')[3] ?? '', topicArn: topic, endpoint: sim.endpoint })
@@ -128,33 +127,22 @@ async function seedHistory(store: AuditStore, scenario: Scenario, now: Date): Pr
 
 /**
  * Real AWS from a laptop: the caller's account in the given regions, history kept in the local state folder,
- * no alerts sent (the report is the output).
+ * no alerts sent (the report is the output). The caller has checked the profile, region and credentials already
+ * (the CLI does, so each failure gets its own line before anything is stored).
  */
 export async function openRealFleet(
-  options: LocalFleetOptions & { profile?: string; regions: string[] },
+  options: LocalFleetOptions & { account: string; regions: string[]; credentials: AwsCredentialIdentityProvider },
 ): Promise<FleetSession> {
-  if (options.profile) process.env.AWS_PROFILE = options.profile;
-  const sts = new STSClient(sdkClientConfig({}));
-  let account: string;
-  let regions = options.regions;
-  try {
-    account = (await sts.send(new GetCallerIdentityCommand({}))).Account ?? '';
-    if (regions.length === 0) regions = [await sts.config.region()];
-  } catch (error) {
-    throw new FleetSetupError(
-      `no usable AWS credentials (${error instanceof Error ? error.message : String(error)}); ` +
-        'pass --profile or set AWS_PROFILE/AWS_REGION, or use --local for the simulated fleet',
-    );
-  } finally {
-    sts.destroy();
-  }
   const local = await prepareState(options);
   const deps: StepDeps = {
-    clientsFor: createTargetClientsFactory({}),
+    clientsFor: createTargetClientsFactory({
+      credentials: options.credentials,
+      ...(options.logger && { logger: options.logger }),
+    }),
     store: local.store,
     publisher: null,
     settings: AuditSettingsSchema.parse({
-      targets: regions.map((region) => ({ account, region })),
+      targets: options.regions.map((region) => ({ account: options.account, region })),
       clusters: options.clusters,
     }),
     now: () => new Date(),

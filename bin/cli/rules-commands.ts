@@ -1,16 +1,17 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { adhocEvidence, clusterResultOf, type ReportSource } from '#audit/adhoc.js';
 import { assessCluster } from '#audit/assess.js';
 import type { RunResult } from '#audit/model.js';
-import { parseNodeReport } from '#audit/node-report.js';
-import { renderClusterText } from '#audit/render/cluster-text.js';
+import { COLLECTOR_MAX_BYTES, parseNodeReport, tooLarge } from '#audit/node-report.js';
 import { renderRulesMarkdown, renderRuleText, ruleDoc } from '#audit/render/rules-doc.js';
+import { fitText, renderClusterText } from '#audit/render/text.js';
 import { CATALOGUE, findRule } from '#audit/rules/catalogue.js';
 import { DEFAULT_THRESHOLDS, type Thresholds, ThresholdsError, thresholdsFromJson } from '#audit/thresholds.js';
 import { EXIT_FINDINGS, EXIT_USAGE, UsageError } from '#cli/errors.js';
 import { breaches, parseFailOn } from '#cli/fail-on.js';
+import type { CliContext } from '#cli/terminal.js';
 
 interface ScoreOptions {
   json?: boolean;
@@ -19,8 +20,8 @@ interface ScoreOptions {
   thresholds?: string;
 }
 
-/** `rules`, `explain` and `score`: the catalogue, one rule, and scoring collector reports (ARCHITECTURE §6). */
-export function registerRulesCommands(program: Command): void {
+/** `rules`, `explain` and `score`: the catalogue, one rule, and scoring collector reports. */
+export function registerRulesCommands(program: Command, context: CliContext): void {
   program
     .command('rules')
     .description('list the rule catalogue')
@@ -40,9 +41,8 @@ export function registerRulesCommands(program: Command): void {
         );
       } else {
         const width = Math.max(...CATALOGUE.map((r) => r.id.length));
-        for (const r of CATALOGUE) {
-          process.stdout.write(`${r.id.padEnd(width)}  ${r.severities.join('/').padEnd(18)}  ${r.title}\n`);
-        }
+        const lines = CATALOGUE.map((r) => `${r.id.padEnd(width)}  ${r.severities.join('/').padEnd(18)}  ${r.title}`);
+        process.stdout.write(`${fitText(lines.join('\n'), context.terminal().width)}\n`);
       }
     });
 
@@ -55,18 +55,19 @@ export function registerRulesCommands(program: Command): void {
       if (!rule) {
         throw new UsageError(`unknown rule ${JSON.stringify(id)}; known: ${CATALOGUE.map((r) => r.id).join(', ')}`);
       }
-      process.stdout.write(renderRuleText(rule));
+      process.stdout.write(fitText(renderRuleText(rule), context.terminal().width));
     });
 
   program
     .command('score')
     .description('score collector reports (one JSON object a file) as one cluster')
     .argument('<files...>', 'collector output files')
-    .option('--json', 'print one JSON object (ARCHITECTURE §6)')
+    .option('--json', 'print one JSON object: { runId, status, clusters: [the one cluster] }')
     .option('--name <name>', 'the cluster name to report', 'adhoc')
     .option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity')
     .option('--thresholds <file>', 'a JSON object of thresholds; keys left out keep their defaults')
     .action(async (files: string[], options: ScoreOptions) => {
+      const terminal = context.terminal();
       const failOn = parseFailOn(options.failOn);
       const thresholds = options.thresholds ? await readThresholds(options.thresholds) : DEFAULT_THRESHOLDS;
       const { sources, problems } = await readReports(files);
@@ -88,7 +89,7 @@ export function registerRulesCommands(program: Command): void {
         };
         process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
       } else {
-        process.stdout.write(renderClusterText(result));
+        process.stdout.write(renderClusterText(result, { width: terminal.width, color: terminal.color }));
       }
       if (breaches(result.findings, failOn)) process.exitCode = EXIT_FINDINGS;
     });
@@ -116,6 +117,12 @@ async function readReports(files: ReadonlyArray<string>): Promise<{ sources: Rep
   for (const file of files) {
     let text: string;
     try {
+      // The size first: an oversized file is refused without reading it all into memory.
+      const { size } = await stat(file);
+      if (size > COLLECTOR_MAX_BYTES + 1) {
+        problems.push(`${file}: ${tooLarge(size)}`);
+        continue;
+      }
       text = await readFile(file, 'utf8');
     } catch (error) {
       problems.push(`${file}: ${readProblem(error)}`);

@@ -1,26 +1,25 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { RunResult } from '#audit/model.js';
 import { renderRunAsff } from '#audit/render/asff.js';
 import { renderRunHtml } from '#audit/render/html.js';
 import { renderRunMarkdown } from '#audit/render/markdown.js';
-import { renderRunText } from '#audit/render/text.js';
+import { renderRunText, type TextLayout } from '#audit/render/text.js';
+import type { AuditTarget } from '#aws/ports.js';
 import { sdkClientConfig } from '#aws/sdk-config.js';
-import { AuditStore } from '#aws/store.js';
-import { EXIT_FINDINGS, UsageError } from '#cli/errors.js';
+import { AuditStore, type RunSummary } from '#aws/store.js';
+import { awsFailure, CLI_REQUEST_HANDLER, callerAccount, checkRegion, resolveAwsAccess } from '#cli/aws-access.js';
+import { EXIT_FINDINGS, FlagError, UsageError } from '#cli/errors.js';
 import { breaches, parseFailOn } from '#cli/fail-on.js';
-import {
-  FleetSetupError,
-  type LocalFleetOptions,
-  openLocalFleet,
-  openLocalStore,
-  openRealFleet,
-} from '#sim/local-fleet.js';
+import { ensureWritableDir, writeProblem } from '#cli/paths.js';
+import { runReporter } from '#cli/progress.js';
+import type { CliContext, Terminal } from '#cli/terminal.js';
+import { type FleetSession, openLocalFleet, openLocalStore, openRealFleet } from '#sim/local-fleet.js';
 import { ScenarioError } from '#sim/scenario.js';
+import { lockStateDir, type StateLock, StateLockedError } from '#sim/state-lock.js';
 import { runAudit } from '#workflow/audit-run.js';
-import { plan } from '#workflow/steps.js';
 
 const DEFAULT_STATE_DIR = '.fleet-audit';
 
@@ -38,14 +37,22 @@ interface RunFlags {
   dryRun?: boolean;
 }
 
-interface ReportFlags {
-  run?: string;
-  format: ReportFormat;
+interface StoreFlags {
   local?: boolean;
   stateDir: string;
   table?: string;
   region?: string;
   profile?: string;
+}
+
+interface ReportFlags extends StoreFlags {
+  run?: string;
+  format: ReportFormat;
+}
+
+interface RunsFlags extends StoreFlags {
+  limit: number;
+  json?: boolean;
 }
 
 const list = (value: string) =>
@@ -54,8 +61,14 @@ const list = (value: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-/** `run` (simulated or real fleet) and `report` (a stored run). */
-export function registerRunCommands(program: Command): void {
+const positiveInteger = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+};
+
+/** `run` (simulated or real fleet), `report` (a stored run) and `runs` (the stored runs). */
+export function registerRunCommands(program: Command, context: CliContext): void {
   program
     .command('run')
     .description('audit the simulated fleet (--local) or the EKS clusters your AWS credentials reach')
@@ -71,26 +84,40 @@ export function registerRunCommands(program: Command): void {
     .option('--clusters <x,y>', 'only these clusters', list)
     .option('--dry-run', 'real AWS: list the clusters that would be audited, send nothing')
     .action(async (flags: RunFlags) => {
+      const terminal = context.terminal();
       const failOn = parseFailOn(flags.failOn);
-      if (!flags.local && flags.scenario !== 'default') throw new UsageError('--scenario needs --local');
+      if (!flags.local && flags.scenario !== 'default') throw new FlagError('--scenario needs --local');
       if (flags.local && (flags.profile || flags.regions || flags.dryRun)) {
-        throw new UsageError('--profile, --regions and --dry-run are for real AWS runs; drop them or drop --local');
+        throw new FlagError('--profile, --regions and --dry-run are for real AWS runs; drop them or drop --local');
       }
-      const options: LocalFleetOptions = {
-        stateDir: resolve(flags.stateDir),
-        fresh: Boolean(flags.fresh),
-        clusters: flags.clusters ?? [],
-      };
-      const fleet = await openFleet(flags, options);
+      if (flags.regions?.length === 0) throw new FlagError('--regions names no region');
+      for (const region of flags.regions ?? []) checkRegion('--regions', region);
+      // Every path is checked before AWS is asked anything and before anything is stored.
+      const outDir = flags.out ? await ensureWritableDir('--out', flags.out) : null;
+      const stateDir = await ensureWritableDir('--state-dir', flags.stateDir);
+      const session = await openSession(flags, stateDir, terminal);
       try {
+        const targets = await checkClusters(session, flags);
         if (flags.dryRun) {
-          const runPlan = await plan(fleet.deps);
-          for (const c of runPlan.clusters) process.stdout.write(`${c.account}/${c.region}/${c.name}\n`);
+          for (const t of targets)
+            for (const name of t.names) process.stdout.write(`${t.account}/${t.region}/${name}\n`);
           return;
         }
-        const output = await runAudit(fleet.deps, { pollIntervalMs: fleet.pollIntervalMs });
-        await printRun(output.result, flags);
-        if (output.alertProblem) process.stderr.write(`fleet-audit: ${output.alertProblem}\n`);
+        const reporter = flags.json ? { stop: () => {} } : runReporter(terminal);
+        let output: Awaited<ReturnType<typeof runAudit>>;
+        try {
+          output = await runAudit(session.fleet.deps, {
+            pollIntervalMs: session.fleet.pollIntervalMs,
+            observer: reporter,
+          });
+        } finally {
+          reporter.stop();
+        }
+        process.stdout.write(
+          flags.json ? `${JSON.stringify(output.result)}\n` : renderRunText(output.result, layout(terminal)),
+        );
+        if (outDir) await writeOut(outDir, output.result);
+        if (output.alertProblem) terminal.warn(output.alertProblem);
         if (
           breaches(
             output.result.clusters.flatMap((c) => c.findings),
@@ -99,65 +126,238 @@ export function registerRunCommands(program: Command): void {
         )
           process.exitCode = EXIT_FINDINGS;
       } finally {
-        await fleet.close();
+        await session.close();
       }
     });
 
-  program
-    .command('report')
-    .description('print a stored run (default: the newest)')
-    .option('--run <id>', 'the run id')
-    .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMATS).default('text'))
+  storeOptions(
+    program
+      .command('report')
+      .description('print a stored run (default: the newest)')
+      .option('--run <id>', 'the run id')
+      .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMATS).default('text')),
+  ).action(async (flags: ReportFlags) => {
+    const terminal = context.terminal();
+    const opened = await openStore(flags, terminal, 'report');
+    try {
+      const runId = flags.run ?? (await opened.call(() => opened.store.latestRunId()));
+      if (!runId) throw new UsageError(`no run stored in ${opened.source}; run \`fleet-audit run --local\` first`);
+      const record = await opened.call(() => opened.store.getRun(runId));
+      if (!record) throw new UsageError(`run ${runId} is not in ${opened.source}; \`fleet-audit runs\` lists them`);
+      if (!record.result) throw new UsageError(`run ${runId} has not finished (status ${record.status})`);
+      process.stdout.write(format(record.result, flags.format, layout(terminal)));
+    } finally {
+      await opened.close();
+    }
+  });
+
+  storeOptions(
+    program
+      .command('runs')
+      .description('list the stored runs, newest first')
+      .option('--limit <n>', 'how many runs', positiveInteger, 20)
+      .option('--json', 'print a JSON array'),
+  ).action(async (flags: RunsFlags) => {
+    const terminal = context.terminal();
+    const opened = await openStore(flags, terminal, 'runs');
+    try {
+      const runs = await opened.call(() => opened.store.listRuns(flags.limit));
+      if (flags.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+      else if (runs.length === 0) process.stdout.write(`No run stored in ${opened.source}.\n`);
+      else process.stdout.write(runsTable(runs));
+    } finally {
+      await opened.close();
+    }
+  });
+}
+
+/** The options `report` and `runs` share: which store to read. */
+function storeOptions(command: Command): Command {
+  return command
     .option('--local', 'read the local state folder (runs of `fleet-audit run`)')
     .option('--state-dir <dir>', 'the local state folder', DEFAULT_STATE_DIR)
     .option('--table <name>', 'read the deployed findings table instead (the hub stack output TableName)')
     .option('--region <region>', 'the hub region of --table (default: the profile region)')
-    .option('--profile <profile>', 'the named profile for --table')
-    .action(async (flags: ReportFlags) => {
-      if (flags.local && flags.table) throw new UsageError('--local and --table name two stores; pass one');
-      if (!flags.local && !flags.table) {
-        throw new UsageError('pass --local for the local state folder or --table NAME for the deployed findings table');
-      }
-      const source = flags.table ? `table ${flags.table}` : flags.stateDir;
-      const opened = flags.table ? openDeployedStore(flags) : await openLocalStore(resolve(flags.stateDir));
-      try {
-        const runId = flags.run ?? (await opened.store.latestRunId());
-        if (!runId) throw new UsageError(`no run stored in ${source}; run \`fleet-audit run --local\` first`);
-        const record = await opened.store.getRun(runId);
-        if (!record) throw new UsageError(`run ${runId} is not in ${source}`);
-        if (!record.result) throw new UsageError(`run ${runId} has not finished (status ${record.status})`);
-        process.stdout.write(format(record.result, flags.format));
-      } finally {
-        await opened.close();
-      }
-    });
+    .option('--profile <profile>', 'the named profile for --table');
 }
 
-/** The deployed findings table, read with the caller's credentials. */
-function openDeployedStore(flags: ReportFlags) {
-  if (flags.profile) process.env.AWS_PROFILE = flags.profile;
-  const client = new DynamoDBClient(sdkClientConfig(flags.region ? { region: flags.region } : {}));
+const layout = (terminal: Terminal): TextLayout => ({ width: terminal.width, color: terminal.color });
+
+/** A run's fleet, the lock on its state folder, and how to put both away. */
+interface Session {
+  fleet: FleetSession;
+  /** the AWS service and region the cluster listing talks to, for messages (null: the simulator) */
+  aws: { region: string; who: string } | null;
+  close(): Promise<void>;
+}
+
+/** Takes the state folder's lock, or says in one line who holds it. */
+async function lock(stateDir: string, command: string): Promise<StateLock> {
+  try {
+    return await lockStateDir(stateDir, command);
+  } catch (error) {
+    if (error instanceof StateLockedError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+async function openSession(flags: RunFlags, stateDir: string, terminal: Terminal): Promise<Session> {
+  const logger = terminal.sdkLogger;
+  const base = { stateDir, fresh: Boolean(flags.fresh), clusters: flags.clusters ?? [], ...(logger && { logger }) };
+  if (flags.local) {
+    const held = await lock(stateDir, 'run --local');
+    try {
+      const fleet = await openLocalFleet({ ...base, scenario: flags.scenario });
+      return { fleet, aws: null, close: () => fleet.close().finally(() => held.release()) };
+    } catch (error) {
+      await held.release();
+      if (error instanceof ScenarioError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
+  const access = await resolveAwsAccess({
+    ...(flags.profile && { profile: flags.profile }),
+    ...(flags.regions?.[0] && { region: flags.regions[0] }),
+    regionFlag: '--regions',
+    ...(logger && { logger }),
+  });
+  const account = await callerAccount(access);
+  const held = await lock(stateDir, 'run');
+  try {
+    const fleet = await openRealFleet({
+      ...base,
+      account,
+      regions: flags.regions ?? [access.region],
+      credentials: access.credentials,
+    });
+    return {
+      fleet,
+      aws: { region: access.region, who: access.who },
+      close: () => fleet.close().finally(() => held.release()),
+    };
+  } catch (error) {
+    await held.release();
+    throw error;
+  }
+}
+
+/**
+ * Lists each target's clusters before the run is stored: a target that cannot be listed (network, credentials)
+ * and `--clusters` names that match no cluster are usage errors, so a mistyped name is not a stored empty run.
+ */
+async function checkClusters(session: Session, flags: RunFlags): Promise<Array<AuditTarget & { names: string[] }>> {
+  const { deps } = session.fleet;
+  const wanted = new Set(flags.clusters ?? []);
+  const listed = await Promise.all(
+    deps.settings.targets.map(async (target) => {
+      try {
+        const names = (await deps.clientsFor(target).directory.listClusters()).sort();
+        return { ...target, all: names, names: names.filter((n) => wanted.size === 0 || wanted.has(n)) };
+      } catch (error) {
+        if (!session.aws) throw error;
+        throw new UsageError(awsFailure(error, { service: 'EKS', region: target.region, who: session.aws.who }));
+      }
+    }),
+  );
+  const found = new Set(listed.flatMap((t) => t.all));
+  const missing = [...wanted].filter((name) => !found.has(name));
+  if (missing.length > 0) {
+    const where = listed.map((t) => `${t.account}/${t.region}`).join(', ');
+    const known = [...found].sort();
+    throw new UsageError(
+      `--clusters: no cluster named ${missing.join(', ')} in ${where}` +
+        (known.length > 0 ? ` (there: ${known.join(', ')})` : ' (no clusters there)'),
+    );
+  }
+  return listed;
+}
+
+/** A store `report` and `runs` read, each call's failure turned into one line naming the store. */
+interface OpenedStore {
+  store: AuditStore;
+  source: string;
+  call<T>(read: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+async function openStore(flags: StoreFlags, terminal: Terminal, command: string): Promise<OpenedStore> {
+  if (flags.local && flags.table) throw new FlagError('--local and --table name two stores; pass one');
+  if (!flags.local && !flags.table) {
+    throw new FlagError('pass --local for the local state folder or --table NAME for the deployed findings table');
+  }
+  if (flags.local && (flags.region || flags.profile)) throw new FlagError('--region and --profile go with --table');
+  if (flags.table) return openDeployedStore(flags.table, flags, terminal);
+  const stateDir = await ensureWritableDir('--state-dir', flags.stateDir);
+  const held = await lock(stateDir, command);
+  try {
+    const opened = await openLocalStore(stateDir);
+    return {
+      store: opened.store,
+      source: stateDir,
+      call: (read) => read(),
+      close: () => opened.close().finally(() => held.release()),
+    };
+  } catch (error) {
+    await held.release();
+    throw error;
+  }
+}
+
+/** The deployed findings table, read with the caller's checked credentials. */
+async function openDeployedStore(table: string, flags: StoreFlags, terminal: Terminal): Promise<OpenedStore> {
+  const access = await resolveAwsAccess({
+    ...(flags.profile && { profile: flags.profile }),
+    ...(flags.region && { region: flags.region }),
+    regionFlag: '--region',
+    ...(terminal.sdkLogger && { logger: terminal.sdkLogger }),
+  });
+  const client = new DynamoDBClient({
+    ...sdkClientConfig({ region: access.region, credentials: access.credentials, logger: access.logger }),
+    maxAttempts: 2,
+    requestHandler: CLI_REQUEST_HANDLER,
+  });
+  const source = `table ${table} in ${access.region}`;
   return {
-    store: new AuditStore({ tableName: flags.table ?? '' }, client),
+    store: new AuditStore({ tableName: table }, client),
+    source,
+    call: async (read) => {
+      try {
+        return await read();
+      } catch (error) {
+        if ((error as Error | undefined)?.name === 'ResourceNotFoundException') {
+          throw new UsageError(
+            `no table ${table} in ${access.region} for ${access.who}: pass the hub stack's TableName output, ` +
+              'and --region for the hub region',
+          );
+        }
+        throw new UsageError(awsFailure(error, { service: 'DynamoDB', region: access.region, who: access.who }));
+      }
+    },
     close: async () => client.destroy(),
   };
 }
 
-async function openFleet(flags: RunFlags, options: LocalFleetOptions) {
-  try {
-    return flags.local
-      ? await openLocalFleet({ ...options, scenario: flags.scenario })
-      : await openRealFleet({ ...options, profile: flags.profile, regions: flags.regions ?? [] });
-  } catch (error) {
-    if (error instanceof ScenarioError || error instanceof FleetSetupError) throw new UsageError(error.message);
-    throw error;
-  }
+function runsTable(runs: ReadonlyArray<RunSummary>): string {
+  const rows = [
+    ['RUN', 'STARTED', 'STATUS', 'CLUSTERS'],
+    ...runs.map((r) => [r.runId, r.startedAt.slice(0, 19).replace('T', ' '), r.status, String(r.clusterCount)]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === 3 ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .map((line) => `${line}\n`)
+    .join('');
 }
 
 const REPORT_FORMATS = ['text', 'markdown', 'html', 'json', 'asff'] as const;
 type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-function format(result: RunResult, as: ReportFormat): string {
+function format(result: RunResult, as: ReportFormat, text: TextLayout): string {
   switch (as) {
     case 'json':
       return `${JSON.stringify(result, null, 2)}\n`;
@@ -169,18 +369,22 @@ function format(result: RunResult, as: ReportFormat): string {
     case 'markdown':
       return renderRunMarkdown(result);
     case 'text':
-      return renderRunText(result);
+      return renderRunText(result, text);
   }
 }
 
-async function printRun(result: RunResult, flags: RunFlags): Promise<void> {
-  process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : renderRunText(result));
-  if (flags.out) {
-    const dir = resolve(flags.out);
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'run.json'), `${JSON.stringify(result, null, 2)}\n`);
-    await writeFile(join(dir, 'report.txt'), renderRunText(result));
-    await writeFile(join(dir, 'report.md'), renderRunMarkdown(result));
-    await writeFile(join(dir, 'report.html'), renderRunHtml(result));
+/** The --out files; report.txt is laid out for 80 columns without colour, as it is not read on this terminal. */
+async function writeOut(dir: string, result: RunResult): Promise<void> {
+  const files: Array<[string, string]> = [
+    ['run.json', `${JSON.stringify(result, null, 2)}\n`],
+    ['report.txt', renderRunText(result)],
+    ['report.md', renderRunMarkdown(result)],
+    ['report.html', renderRunHtml(result)],
+  ];
+  for (const [name, text] of files) {
+    const file = join(resolve(dir), name);
+    await writeFile(file, text).catch((error: unknown) => {
+      throw new UsageError(writeProblem(file, error));
+    });
   }
 }

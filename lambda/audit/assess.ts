@@ -83,9 +83,13 @@ export function assessCluster(evidence: ClusterEvidence, thresholds: Thresholds)
   }
   // Array.prototype.sort is stable: equal severities keep catalogue order.
   detections.sort(mostSevereFirst);
+  // Nothing measured: no rule that judges the nodes' evidence found any of it (AUDIT-COVERAGE only counts reports).
+  // Such a cluster is not healthy, it is unknown: score null, as for a cluster that could not be audited.
+  const judged = CATALOGUE.filter((r) => r.id !== auditFailed.id && r.id !== 'AUDIT-COVERAGE').length;
+  const measured = detections.length > 0 || notEvaluated.length < judged;
   return {
     status: coverage.reached === coverage.expected ? 'COMPLETE' : 'PARTIAL',
-    score: scoreCluster(detections, true),
+    score: scoreCluster(detections, measured),
     nodes: coverage,
     detections,
     notEvaluated,

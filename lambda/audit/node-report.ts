@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 /**
- * The collector's output (collector/collect.sh, a fixed contract): one JSON object per node.
+ * The collector's output (a fixed contract, collector/collect.sh): one JSON object per node, at most
+ * {@link COLLECTOR_MAX_BYTES} bytes.
  *
  * Reading rules: fields this version does not know are dropped; a missing section or field reads as null
  * (unknown, never zero); a wrong type, a negative count or `busy > samples` makes the whole report bad.
@@ -167,6 +168,9 @@ function withoutV2Fields(json: Record<string, unknown>): Record<string, unknown>
 
 /** Parses collector output text. `problem` is one line naming the first wrong field. */
 export function parseNodeReport(text: string): NodeReportParse {
+  // One trailing newline (the collector ends its line) is not part of the object's size.
+  const bytes = Buffer.byteLength(text.endsWith('\n') ? text.slice(0, -1) : text);
+  if (bytes > COLLECTOR_MAX_BYTES) return { ok: false, problem: tooLarge(bytes) };
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -187,6 +191,14 @@ export function parseNodeReport(text: string): NodeReportParse {
   const parsed = NodeReportSchema.safeParse(schema === COLLECTOR_SCHEMA_V1 ? withoutV2Fields(object) : object);
   if (parsed.success) return { ok: true, report: parsed.data };
   return { ok: false, problem: describeIssue(parsed.error) };
+}
+
+/** The problem of a report over the size limit: its size and the limit. */
+export function tooLarge(bytes: number): string {
+  return (
+    `${bytes.toLocaleString('en-US')} bytes, over the collector's limit of ` +
+    `${COLLECTOR_MAX_BYTES.toLocaleString('en-US')} bytes (not the collector's output, or a damaged one)`
+  );
 }
 
 /** One line for the first issue of a zod error: `field a.b.c: message`. */

@@ -4,7 +4,7 @@ import { EKSClient } from '@aws-sdk/client-eks';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Logger } from '@smithy/types';
 import { EksClusterDirectory } from './clusters.js';
 import { SsmCommandRunner } from './commands.js';
 import { InsightsLogQueryRunner } from './logs.js';
@@ -37,6 +37,8 @@ export interface TargetClientsOptions {
   partition?: string;
   /** STS session name for assumed roles; default `fleet-audit` */
   sessionName?: string;
+  /** where the SDK clients log their calls (the CLI's --verbose); unset: nowhere */
+  logger?: Logger;
 }
 
 /** How long an assumed audit-role session lasts (the SDK refreshes it before expiry). */
@@ -84,7 +86,10 @@ export function createTargetClientsFactory(options: TargetClientsOptions = {}): 
     const key = `${target.account}/${target.region}`;
     const cached = cache.get(key);
     if (cached) return cached;
-    const config = sdkClientConfig(targetClientConfig(target, options));
+    const config = sdkClientConfig({
+      ...targetClientConfig(target, options),
+      ...(options.logger !== undefined && { logger: options.logger }),
+    });
     const clients: TargetClients = {
       directory: new EksClusterDirectory({ eks: new EKSClient(config), ec2: new EC2Client(config) }),
       commands: new SsmCommandRunner({ ssm: new SSMClient(config) }),

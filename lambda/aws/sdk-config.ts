@@ -1,4 +1,4 @@
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Logger } from '@smithy/types';
 
 /**
  * The single retry policy of every SDK client in the project: the SDK's adaptive retry (client-side rate limiting
@@ -14,6 +14,8 @@ export interface SdkClientOptions {
   endpoint?: string;
   /** unset: the SDK's default credential chain */
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** where the SDK logs each call (the CLI's --verbose); unset: nowhere */
+  logger?: Logger;
 }
 
 /** The configuration every SDK client is built with: the retry policy plus region, endpoint and credentials. */
@@ -23,5 +25,6 @@ export function sdkClientConfig(options: SdkClientOptions = {}) {
     ...(options.region !== undefined && { region: options.region }),
     ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
     ...(options.credentials !== undefined && { credentials: options.credentials }),
+    ...(options.logger !== undefined && { logger: options.logger }),
   };
 }

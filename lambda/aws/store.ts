@@ -98,6 +98,15 @@ export interface RunRecord {
   result: RunResult | null;
 }
 
+/** One line of `fleet-audit runs`: a stored run without its clusters' results. */
+export interface RunSummary {
+  runId: string;
+  startedAt: string;
+  finishedAt: string | null;
+  status: z.infer<typeof RunStatusSchema>;
+  clusterCount: number;
+}
+
 /** Cluster results go in batches of 25, BatchWriteItem's limit. */
 const BATCH_WRITE_MAX = 25;
 
@@ -267,19 +276,48 @@ export class AuditStore {
     }
   }
 
+  /**
+   * The newest runs, newest first (at most `limit`): the run index, then each run's own item for its status and
+   * cluster count. A run in the index whose item is missing (a plan step that failed between its two writes) is
+   * listed as RUNNING with no clusters.
+   */
+  async listRuns(limit = 20): Promise<RunSummary[]> {
+    const runs: RunSummary[] = [];
+    for (const entry of await this.newestRunEntries(limit)) {
+      const runId = String(entry.runId);
+      const item = await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: { pk: `RUN#${runId}`, sk: 'RUN' }, ConsistentRead: true }),
+      );
+      const run = item.Item ? parseItem(StoredRunSchema, item.Item, `run ${runId}`) : null;
+      runs.push({
+        runId,
+        startedAt: String(entry.startedAt),
+        finishedAt: run?.finishedAt ?? null,
+        status: run?.status ?? 'RUNNING',
+        clusterCount: run?.clusterCount ?? 0,
+      });
+    }
+    return runs;
+  }
+
   /** The newest run's id, or null when there has been none. */
   async latestRunId(): Promise<string | null> {
+    const item = (await this.newestRunEntries(1))[0];
+    return typeof item?.runId === 'string' ? item.runId : null;
+  }
+
+  /** The run index's newest entries (`RUNS` / `<startedAt>#<runId>`), newest first. */
+  private async newestRunEntries(limit: number): Promise<Array<Record<string, unknown>>> {
     const out = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': 'RUNS' },
         ScanIndexForward: false,
-        Limit: 1,
+        Limit: limit,
       }),
     );
-    const item = out.Items?.[0];
-    return typeof item?.runId === 'string' ? item.runId : null;
+    return out.Items ?? [];
   }
 
   /**

@@ -17,11 +17,12 @@ export function auditSteps(deps: StepDeps, input: { runId?: string } = {}): Work
 /** One whole audit run in-process, with the settings' concurrency and poll interval. */
 export function runAudit(
   deps: StepDeps,
-  options: Partial<Pick<RunnerOptions, 'sleep' | 'pollIntervalMs'>> & { runId?: string } = {},
+  options: Partial<Pick<RunnerOptions, 'sleep' | 'pollIntervalMs' | 'observer'>> & { runId?: string } = {},
 ) {
   return runWorkflow(auditSteps(deps, { runId: options.runId }), {
     clusterConcurrency: deps.settings.clusterConcurrency,
     pollIntervalMs: options.pollIntervalMs ?? deps.settings.pollIntervalSeconds * 1000,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    ...(options.observer && { observer: options.observer }),
   });
 }

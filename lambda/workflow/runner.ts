@@ -12,12 +12,29 @@ export interface WorkflowSteps {
   report(plan: RunPlan): Promise<ReportOutput>;
 }
 
+/**
+ * What a run tells its caller as it goes, e.g. the CLI's progress line. Every event is optional and must not throw;
+ * the events are the state machine's task results (Plan, Discover, Poll, Assess or RecordFailure), so any runner of
+ * the workflow can send them.
+ */
+export interface RunObserver {
+  /** the clusters to audit are known */
+  planned?(plan: RunPlan): void;
+  /** a cluster was discovered: its nodes are known and the collector was sent */
+  discovered?(state: DiscoveryState): void;
+  /** a poll of a cluster came back */
+  polled?(state: DiscoveryState, result: PollResult): void;
+  /** a cluster is finished: assessed, or recorded as failed */
+  clusterDone?(outcome: ClusterOutcome): void;
+}
+
 export interface RunnerOptions {
   /** the Map state's MaxConcurrency */
   clusterConcurrency: number;
   pollIntervalMs: number;
   /** the Wait state; injected so local runs and tests control time */
   sleep: (ms: number) => Promise<void>;
+  observer?: RunObserver;
 }
 
 /**
@@ -26,18 +43,26 @@ export interface RunnerOptions {
  * a Catch that records the cluster as failed so the run goes on; then report.
  */
 export async function runWorkflow(steps: WorkflowSteps, options: RunnerOptions): Promise<ReportOutput> {
+  const observer = options.observer ?? {};
   const plan = await steps.plan();
+  observer.planned?.(plan);
   await mapWithConcurrency(plan.clusters, options.clusterConcurrency, async (task) => {
+    let outcome: ClusterOutcome;
     try {
       const state = await steps.discover(task);
+      observer.discovered?.(state);
       for (;;) {
         await options.sleep(options.pollIntervalMs);
-        if ((await steps.poll(state)).done) break;
+        const polled = await steps.poll(state);
+        observer.polled?.(state, polled);
+        if (polled.done) break;
       }
-      return await steps.assess(state);
+      outcome = await steps.assess(state);
     } catch (error) {
-      return steps.recordFailure(task, error);
+      outcome = await steps.recordFailure(task, error);
     }
+    observer.clusterDone?.(outcome);
+    return outcome;
   });
   return steps.report(plan);
 }

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { assessCluster, type ClusterAssessment } from '#audit/assess.js';
 import { uncoveredNodes } from '#audit/coverage.js';
 import { buildLogQuery, readLogSignals } from '#audit/log-query.js';
-import type { Addon, AuditStatus, ClusterEvidence, ClusterRef, LogSignals, NodeObservation } from '#audit/model.js';
+import type {
+  Addon,
+  AuditStatus,
+  ClusterEvidence,
+  ClusterRef,
+  LogSignals,
+  NodeCoverage,
+  NodeObservation,
+} from '#audit/model.js';
 import { parseNodeReport } from '#audit/node-report.js';
 import type { AlertPublisher, AuditTarget, TargetClientsFactory } from '#aws/ports.js';
 import type { AuditStore, ClusterSnapshot } from '#aws/store.js';
@@ -73,6 +81,8 @@ export interface ClusterOutcome {
   name: string;
   status: AuditStatus;
   score: number | null;
+  /** how many of the cluster's nodes were read (four counts: the payload does not grow with the cluster) */
+  nodes: NodeCoverage;
 }
 
 const TERMINAL_COMMAND = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
@@ -269,6 +279,7 @@ function outcomeOf(task: ClusterTask, assessment: ClusterAssessment): ClusterOut
     name: task.name,
     status: assessment.status,
     score: assessment.score,
+    nodes: assessment.nodes,
   };
 }
 

@@ -131,7 +131,7 @@ describe('fleet-audit run --local, end to end against the simulated fleet', () =
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/^Fleet audit \S+ — PARTIAL: 5 clusters in 2 regions\n/);
     expect(out.stdout).toMatch(
-      /\nFleet score \d+ \(node-weighted over 4 audited clusters; worst 111111111111\/eu-west-1\/checkout-prod at 0; 1 not audited\)\n/,
+      /\nFleet score \d+ \(node-weighted over 4 audited clusters; worst\n {2}111111111111\/eu-west-1\/checkout-prod at 0; 1 not audited\)\n/,
     );
     expect(out.stdout).toMatch(/111111111111\/eu-west-1\/checkout-prod\s+\d+\s+PARTIAL\s+17\/18/);
     expect(out.stdout).toMatch(/222222222222\/eu-west-1\/edge-gateway\s+—\s+FAILED\s+0\/3/);

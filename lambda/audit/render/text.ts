@@ -1,37 +1,66 @@
-import { type ClusterResult, type Finding, mostSevereFirst, type RunResult, SEVERITIES } from '../model.js';
+import {
+  type ClusterResult,
+  type Finding,
+  mostSevereFirst,
+  type RunResult,
+  SEVERITIES,
+  worstSeverity,
+} from '../model.js';
 import { plural } from '../rules/facts.js';
 import { scoreFleet } from '../scoring.js';
 import { clusterLabel } from './digest.js';
+import { shellLines } from './shell-lines.js';
+import { plainText, type TextStyle, textStyle } from './style.js';
 
-export interface TextOptions {
-  /** findings shown per cluster (most severe first); the rest are counted */
-  topFindings?: number;
+/** How text output is laid out: the terminal's width and whether it takes colour. */
+export interface TextLayout {
+  /** columns every line fits in (except a word longer than that); default 80 */
+  width?: number;
+  /** ANSI colour; default false */
+  color?: boolean;
 }
 
-/** The readable run report `npm start` prints: a table of clusters, then each cluster's top findings. */
+export interface TextOptions extends TextLayout {
+  /** findings shown per cluster (most severe first), the rest counted; default: all */
+  topFindings?: number;
+  /** the command that prints the findings left out, named after their count */
+  moreHint?: string;
+}
+
+/** Text narrower than this reads badly; below it lines may overflow instead. */
+const MIN_WIDTH = 40;
+/** How many affected nodes a finding names before "and N more". */
+const NODES_SHOWN = 3;
+
+interface Layout {
+  width: number;
+  style: TextStyle;
+}
+
+const layoutOf = (options: TextLayout): Layout => ({
+  width: Math.max(MIN_WIDTH, options.width ?? 80),
+  style: textStyle(options.color ?? false),
+});
+
+/** The readable run report `npm start` prints: a table of clusters, then each cluster's findings. */
 export function renderRunText(run: RunResult, options: TextOptions = {}): string {
-  const top = options.topFindings ?? 5;
+  const layout = layoutOf(options);
+  const { style, width } = layout;
+  const top = options.topFindings ?? Number.POSITIVE_INFINITY;
   const regions = new Set(run.clusters.map((c) => c.region).filter(Boolean));
   const lines = [
-    `Fleet audit ${run.runId} — ${run.status}: ${plural(run.clusters.length, 'cluster')}` +
-      ` in ${plural(regions.size, 'region')}`,
-    fleetLine(run),
+    ...wrap(
+      `Fleet audit ${run.runId} — ${run.status}: ${plural(run.clusters.length, 'cluster')}` +
+        ` in ${plural(regions.size, 'region')}`,
+      width,
+      '',
+      '  ',
+    ).map((line, i) => (i === 0 ? style.bold(line) : line)),
+    ...wrap(fleetLine(run), width, '', '  '),
     '',
-    ...table(
-      ['CLUSTER', 'SCORE', 'AUDIT', 'NODES READ', 'FINDINGS'],
-      run.clusters.map((c) => [
-        clusterLabel(c),
-        c.score === null ? '—' : String(c.score),
-        c.status,
-        `${c.nodes.reached}/${c.nodes.expected}`,
-        severityCounts(c.findings) || 'none',
-      ]),
-      [false, true, false, true, false],
-    ),
+    ...clusterTable(run.clusters, layout),
   ];
-  for (const cluster of run.clusters) {
-    lines.push('', ...clusterSection(cluster, top));
-  }
+  for (const cluster of run.clusters) lines.push('', ...clusterSection(cluster, top, options.moreHint, layout));
   return `${lines.join('\n')}\n`;
 }
 
@@ -43,33 +72,180 @@ export function fleetLine(run: RunResult): string {
   return `Fleet score ${fleet.score ?? 'n/a'} (node-weighted over ${fleet.audited} audited clusters${worst}${unaudited})`;
 }
 
-function clusterSection(cluster: ClusterResult, top: number): string[] {
-  const open = cluster.findings.filter((f) => f.state !== 'RESOLVED').sort(mostSevereFirst);
+const openOf = (cluster: ClusterResult) => cluster.findings.filter((f) => f.state !== 'RESOLVED');
+
+function clusterTable(clusters: ReadonlyArray<ClusterResult>, { width, style }: Layout): string[] {
+  const rows = clusters.map((c) => {
+    const open = openOf(c);
+    return { cluster: c, open: open.length, worst: worstSeverity(open.map((f) => f.severity)) };
+  });
+  return textTable(
+    ['CLUSTER', 'SCORE', 'AUDIT', 'NODES', 'FINDINGS', 'WORST'],
+    rows.map(({ cluster: c, open, worst }) => [
+      clusterLabel(c),
+      c.score === null ? '—' : String(c.score),
+      c.status,
+      `${c.nodes.reached}/${c.nodes.expected}`,
+      String(open),
+      worst ?? '—',
+    ]),
+    {
+      width,
+      style,
+      right: [false, true, false, true, true, false],
+      paint: (row, column, text) => {
+        const r = rows[row];
+        if (r && column === 1) return style.score(r.cluster.score, text);
+        if (r?.worst && column === 5) return style.severity(r.worst, text);
+        return text;
+      },
+    },
+  );
+}
+
+function clusterSection(cluster: ClusterResult, top: number, moreHint: string | undefined, layout: Layout): string[] {
+  const { style, width } = layout;
+  const open = openOf(cluster).sort(mostSevereFirst);
   const resolved = cluster.findings.filter((f) => f.state === 'RESOLVED');
-  const header = `${clusterLabel(cluster)} — score ${cluster.score ?? 'n/a (not audited)'}`;
-  const lines = [header];
+  const counts = severityCounts(cluster.findings);
+  const score = cluster.score === null ? 'n/a (not audited)' : String(cluster.score);
+  const lines = wrap(`${clusterLabel(cluster)} — score ${score}${counts ? ` — ${counts}` : ''}`, width, '', '  ').map(
+    (line) => style.bold(line),
+  );
   if (open.length === 0) lines.push('  No findings.');
-  for (const finding of open.slice(0, top)) lines.push(...findingLines(finding));
-  if (open.length > top) lines.push(`  … and ${open.length - top} more (fleet-audit report for all)`);
-  for (const finding of resolved) lines.push(`  RESOLVED  ${finding.ruleId}: ${finding.title}`);
+  const memory = new RemediationMemory();
+  for (const finding of open.slice(0, top)) lines.push(...findingLines(finding, layout, memory, false));
+  if (open.length > top) {
+    const more = `  … and ${open.length - top} more${moreHint ? `: ${moreHint} prints them all` : ''}`;
+    lines.push(...wrap(more, width, '', '    '));
+  }
+  for (const finding of resolved) {
+    lines.push(...styledWrap(`  ${style.state('RESOLVED')}  `, `${finding.ruleId}: ${finding.title}`, width, '    '));
+  }
   if (cluster.nodes.unreachable + cluster.nodes.failed > 0) {
+    const { unreachable, failed, expected } = cluster.nodes;
     lines.push(
-      `  Not read: ${cluster.nodes.unreachable} unreachable, ${cluster.nodes.failed} failed of ${cluster.nodes.expected} nodes`,
+      ...wrap(`  Not read: ${unreachable} unreachable, ${failed} failed of ${expected} nodes`, width, '', '    '),
     );
   }
   return lines;
 }
 
-const INDENT = ' '.repeat(11);
-const WIDTH = 116;
+/** One cluster's result in full (`fleet-audit score`): every finding with all of its remediation. */
+export function renderClusterText(result: ClusterResult, options: TextLayout = {}): string {
+  const layout = layoutOf(options);
+  const { style, width } = layout;
+  const { nodes } = result;
+  const score = result.score === null ? 'none' : `${result.score}/100`;
+  const lines = wrap(
+    `${clusterLabel(result)}: score ${score}, ${result.status}, ${nodes.reached} of ${nodes.expected} nodes read` +
+      (nodes.unreachable + nodes.failed > 0 ? ` (${nodes.unreachable} unreachable, ${nodes.failed} failed)` : ''),
+    width,
+    '',
+    '  ',
+  ).map((line) => style.bold(line));
+  if (result.score === null && result.status !== 'FAILED') {
+    lines.push(...wrap('No rule found any of its evidence in these reports: nothing was measured.', width, '', ''));
+  }
+  if (result.findings.length === 0) lines.push('', '  No findings.');
+  const memory = new RemediationMemory();
+  for (const finding of [...result.findings].sort(mostSevereFirst)) {
+    lines.push('', ...findingLines(finding, layout, memory, true));
+  }
+  if (result.notEvaluated.length > 0) {
+    lines.push('', style.bold('Not evaluated:'));
+    for (const n of result.notEvaluated) lines.push(...wrap(`${n.ruleId}: ${n.reason}`, width, '  ', '    '));
+  }
+  return `${lines.join('\n')}\n`;
+}
 
-function findingLines(f: Finding): string[] {
-  return [
-    `  ${f.severity.padEnd(8)} ${f.ruleId} [${f.state}] ${f.title}`,
-    // an empty summary still gets its (blank) line here
-    ...orLine(wrap(f.evidence.summary, WIDTH, INDENT), INDENT),
-    ...wrap(`Fix: ${f.remediation.summary}`, WIDTH, INDENT, `${INDENT}     `),
-  ];
+const DETAIL = '    ';
+
+/** Remediations already printed for a cluster, so each is printed once (rules often share the same change). */
+class RemediationMemory {
+  private readonly seen: Array<{ ruleId: string; words: string[]; command: string | null }> = [];
+
+  /** The summary to print: whole, shortened to what differs from an earlier one, or a pointer to it. */
+  summaryOf(finding: Finding): { text: string; shared: string | null } {
+    const words = finding.remediation.summary.split(/\s+/).filter(Boolean);
+    let best: { ruleId: string; suffix: number; whole: boolean } | null = null;
+    for (const earlier of this.seen) {
+      const suffix = sharedSuffix(words, earlier.words);
+      if (suffix > (best?.suffix ?? 0)) {
+        best = { ruleId: earlier.ruleId, suffix, whole: suffix === words.length && suffix === earlier.words.length };
+      }
+    }
+    this.seen.push({ ruleId: finding.ruleId, words, command: finding.remediation.command });
+    if (best?.whole) return { text: `as for ${best.ruleId} above.`, shared: best.ruleId };
+    if (best && best.suffix >= SHARED_WORDS_MIN) {
+      const own = words.slice(0, words.length - best.suffix).join(' ');
+      return { text: `${own} The rest as for ${best.ruleId} above.`, shared: best.ruleId };
+    }
+    return { text: words.join(' '), shared: null };
+  }
+
+  /** The finding whose identical command was printed before this one, if any. */
+  commandPrintedFor(finding: Finding): string | null {
+    const command = finding.remediation.command;
+    const earlier = this.seen.find((s) => s.ruleId !== finding.ruleId && s.command !== null && s.command === command);
+    return earlier?.ruleId ?? null;
+  }
+}
+
+/** Fewer shared words than this are a coincidence, not a shared remediation. */
+const SHARED_WORDS_MIN = 12;
+
+/** How many trailing words `a` shares with `b`, counted from a sentence start of `a` (or all of `a`). */
+function sharedSuffix(a: ReadonlyArray<string>, b: ReadonlyArray<string>): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[a.length - 1 - n] === b[b.length - 1 - n]) n++;
+  while (n > 0 && n < a.length && !/[.:;]$/.test(a[a.length - 1 - n] ?? '')) n--;
+  return n;
+}
+
+function findingLines(f: Finding, { width, style }: Layout, memory: RemediationMemory, full: boolean): string[] {
+  const lines = styledWrap(
+    `  ${style.severity(f.severity, f.severity.padEnd(8))} ${f.ruleId} [${style.state(f.state)}] `,
+    f.title,
+    width,
+    DETAIL,
+  );
+  // an empty summary still gets its (blank) line here
+  const evidence = wrap(f.evidence.summary, width, DETAIL);
+  lines.push(...(evidence.length > 0 ? evidence : [DETAIL]));
+  const named = f.evidence.nodes.slice(0, NODES_SHOWN);
+  const more = f.evidence.nodes.length - named.length + f.evidence.moreNodes;
+  if (named.length > 0) {
+    const nodes = `Nodes: ${named.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+    lines.push(...wrap(nodes, width, DETAIL, `${DETAIL}       `));
+  }
+  const commandShownFor = memory.commandPrintedFor(f);
+  const summary = memory.summaryOf(f);
+  lines.push(...wrap(`Fix: ${summary.text}`, width, DETAIL, `${DETAIL}     `));
+  if (full && f.remediation.configurationValues) {
+    lines.push(`${DETAIL}configurationValues:`);
+    for (const json of JSON.stringify(f.remediation.configurationValues, null, 2).split('\n')) {
+      lines.push(`${DETAIL}  ${json}`);
+    }
+  }
+  const { command } = f.remediation;
+  if (command && commandShownFor === null) {
+    lines.push(`${DETAIL}Run:`, ...shellLines(command, width, `${DETAIL}  `, `${DETAIL}    `));
+  } else if (command && summary.shared !== commandShownFor) {
+    lines.push(...wrap(`Run: the command shown for ${commandShownFor} above.`, width, DETAIL));
+  }
+  if (full)
+    for (const link of f.remediation.links) lines.push(...wrap(`See: ${link}`, width, DETAIL, `${DETAIL}     `));
+  return lines;
+}
+
+/** `prefix` (which may hold ANSI colour) followed by `text` wrapped to the width, continued with `rest`. */
+function styledWrap(prefix: string, text: string, width: number, rest: string): string[] {
+  const plain = plainText(prefix);
+  const lines = wrap(text, width, plain, rest);
+  if (lines.length === 0) return [prefix.trimEnd()];
+  lines[0] = prefix + (lines[0] ?? '').slice(plain.length);
+  return lines;
 }
 
 /**
@@ -92,8 +268,20 @@ export function wrap(text: string, width: number, first: string, rest: string = 
   return lines;
 }
 
-function orLine(lines: string[], line: string): string[] {
-  return lines.length > 0 ? lines : [line];
+/**
+ * Fits text that was written without a width (e.g. a rule's explanation) to one: each longer line is wrapped at
+ * word boundaries, its continuation lines indented two columns more than the line itself.
+ */
+export function fitText(text: string, width: number): string {
+  const columns = Math.max(MIN_WIDTH, width);
+  return text
+    .split('\n')
+    .flatMap((line) => {
+      if (line.length <= columns) return [line];
+      const indent = /^\s*/.exec(line)?.[0] ?? '';
+      return wrap(line, columns, indent, `${indent}  `);
+    })
+    .join('\n');
 }
 
 /** "1 CRITICAL, 2 HIGH" over the findings that are not resolved. */
@@ -105,12 +293,41 @@ export function severityCounts(findings: ReadonlyArray<Finding>): string {
     .join(', ');
 }
 
-function table(header: string[], rows: string[][], rightAlign: boolean[]): string[] {
+/**
+ * A table: the header and rows padded to their columns (two spaces apart), `right` columns right-aligned, the
+ * first column shortened to fit `width` (a longer cell then gets a line of its own above its row). `paint` may
+ * colour a padded cell.
+ */
+export function textTable(
+  header: ReadonlyArray<string>,
+  rows: ReadonlyArray<ReadonlyArray<string>>,
+  options: {
+    width: number;
+    right?: ReadonlyArray<boolean>;
+    style?: TextStyle;
+    paint?: (row: number, column: number, text: string) => string;
+  },
+): string[] {
+  const style = options.style ?? textStyle(false);
+  const right = options.right ?? [];
+  const paint = options.paint ?? ((_row: number, _column: number, text: string) => text);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
+  const others = widths.slice(1).reduce((sum, w) => sum + w + 2, 0);
+  widths[0] = Math.min(widths[0] ?? 0, Math.max(header[0]?.length ?? 0, options.width - others));
+  const line = (cells: ReadonlyArray<string>, row: number | null) =>
     cells
-      .map((cell, i) => (rightAlign[i] ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .map((text, i) => {
+        const last = i === cells.length - 1;
+        const padded = right[i] ? text.padStart(widths[i] ?? 0) : last ? text : text.padEnd(widths[i] ?? 0);
+        return row === null ? padded : paint(row, i, padded);
+      })
       .join('  ')
       .trimEnd();
-  return [line(header), ...rows.map(line)];
+  const out = [style.bold(line(header, null))];
+  rows.forEach((row, index) => {
+    const first = row[0] ?? '';
+    if (first.length > (widths[0] ?? 0)) out.push(first, line(['', ...row.slice(1)], index));
+    else out.push(line(row, index));
+  });
+  return out;
 }

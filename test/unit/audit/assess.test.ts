@@ -30,7 +30,7 @@ describe('assessCluster', () => {
     expect(assessment.metrics.saveMs.cluster).toEqual({ nodes: 3, p50: 40, p95: 40, max: 40 });
   });
 
-  it('never reads an all-unknown report as healthy numbers', () => {
+  it('scores a report where nothing was measured null, not 100, and never reads it as healthy numbers', () => {
     // Arrange
     const evidence = clusterEvidence({
       addons: { vpcCni: null, kubeProxy: null },
@@ -41,7 +41,8 @@ describe('assessCluster', () => {
     const assessment = assessCluster(evidence, DEFAULT_THRESHOLDS);
 
     // Assert
-    expect(assessment.score).toBe(100);
+    expect(assessment.score).toBeNull();
+    expect(assessment.status).toBe('COMPLETE');
     expect(assessment.detections).toEqual([]);
     // every rule of the fixed catalogue but the two that judge coverage, in catalogue order
     expect(assessment.notEvaluated.map((n) => n.ruleId)).toEqual(

@@ -110,9 +110,16 @@ describe.concurrent('fleet-audit score', () => {
     const { status, stdout } = await cli('score', file('text.json', BUSY_NODE));
     expect(status).toBe(0);
     expect(stdout.split('\n')[0]).toBe('adhoc: score 56/100, COMPLETE, 1 of 1 nodes read');
-    expect(stdout).toContain('  HIGH     KP-IPTABLES-SCALE  kube-proxy runs in iptables mode with many Services');
     expect(stdout).toContain(
-      `    run: aws eks update-addon --cluster-name adhoc --addon-name kube-proxy --configuration-values '{"mode":"ipvs","ipvs":{"scheduler":"rr"}}' --resolve-conflicts PRESERVE`,
+      '  HIGH     KP-IPTABLES-SCALE [NEW] kube-proxy runs in iptables mode with many\n    Services\n',
+    );
+    expect(stdout).toContain(
+      [
+        '    Run:',
+        '      aws eks update-addon --cluster-name adhoc --addon-name kube-proxy \\',
+        `        --configuration-values '{"mode":"ipvs","ipvs":{"scheduler":"rr"}}' \\`,
+        '        --resolve-conflicts PRESERVE',
+      ].join('\n'),
     );
     expect(stdout).toContain('Not evaluated:\n  SCALE-GROWTH: 0 earlier runs with a Service count; 3 needed');
   });

@@ -22,6 +22,9 @@ const state = (t: ClusterTask): DiscoveryState => ({
   deadline: '2026-11-30T01:00:00.000Z',
 });
 
+const NODES = { expected: 3, reached: 2, unreachable: 1, failed: 0 };
+const NO_NODES = { expected: 0, reached: 0, unreachable: 0, failed: 0 };
+
 /** Steps that record what ran, when, and how many clusters were in flight. */
 function recordingSteps(names: string[], pollsUntilDone: Record<string, number>, failing = new Set<string>()) {
   const events: string[] = [];
@@ -52,11 +55,11 @@ function recordingSteps(names: string[], pollsUntilDone: Record<string, number>,
     assess: async (s) => {
       events.push(`assess ${s.name}`);
       inFlight--;
-      return { account: 'a', region: 'r', name: s.name, status: 'COMPLETE', score: 100 };
+      return { account: 'a', region: 'r', name: s.name, status: 'COMPLETE', score: 100, nodes: NODES };
     },
     recordFailure: async (t, error) => {
       events.push(`failed ${t.name}: ${(error as Error).message}`);
-      return { account: 'a', region: 'r', name: t.name, status: 'FAILED', score: null };
+      return { account: 'a', region: 'r', name: t.name, status: 'FAILED', score: null, nodes: NO_NODES };
     },
     report: async (plan) => {
       events.push('report');
@@ -130,6 +133,35 @@ describe('runWorkflow', () => {
     expect(events).toContain('failed b: b is broken');
     expect(events.filter((e) => e.startsWith('assess'))).toEqual(['assess a', 'assess c']);
     expect(events.at(-1)).toBe('report');
+  });
+
+  it('tells its observer the plan, each discovery and poll, and each finished cluster, failed ones included', async () => {
+    // Arrange
+    const { steps } = recordingSteps(['a', 'b'], { a: 2 }, new Set(['b']));
+    const seen: string[] = [];
+
+    // Act
+    await runWorkflow(steps, {
+      clusterConcurrency: 1,
+      pollIntervalMs: 1,
+      sleep: async () => {},
+      observer: {
+        planned: (plan) => seen.push(`planned ${plan.clusters.length}`),
+        discovered: (state) => seen.push(`discovered ${state.name}`),
+        polled: (state, result) => seen.push(`polled ${state.name} ${result.done}`),
+        clusterDone: (outcome) => seen.push(`done ${outcome.name} ${outcome.status} ${outcome.nodes.reached}`),
+      },
+    });
+
+    // Assert
+    expect(seen).toEqual([
+      'planned 2',
+      'discovered a',
+      'polled a false',
+      'polled a true',
+      'done a COMPLETE 2',
+      'done b FAILED 0',
+    ]);
   });
 });
 
