@@ -65,7 +65,7 @@ export const NodegroupDeclSchema = z.strictObject({
 export const AddonDeclSchema = z.strictObject({
   name: z.string().min(1),
   version: z.string().min(1),
-  /** an object is sent as JSON text; a string is sent as written (e.g. YAML, which the auditor reads as unknown) */
+  /** an object is sent as JSON text; a string is sent as written (YAML, or values EKS would not accept) */
   configurationValues: z.union([z.record(z.string(), z.unknown()), z.string()]).optional(),
   status: z.string().min(1).default('ACTIVE'),
 });

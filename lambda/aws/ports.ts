@@ -49,7 +49,7 @@ export interface ClusterDirectory {
   describeCluster(name: string): Promise<ClusterSummary>;
   /** EKS ListNodegroups + DescribeNodegroup for each. */
   listNodegroups(cluster: string): Promise<NodegroupSummary[]>;
-  /** EKS ListAddons + DescribeAddon for each; configurationValues parsed (null when unset or not JSON). */
+  /** EKS ListAddons + DescribeAddon for each; configurationValues (JSON or YAML) parsed, unreadable ones explained. */
   listAddons(cluster: string): Promise<Addon[]>;
   /** EC2 DescribeInstances: running instances tagged for the cluster, every page. */
   listInstances(cluster: string): Promise<ClusterInstance[]>;

@@ -234,7 +234,7 @@ describe('the AWS adapters through the real SDK against the simulator', () => {
       ]);
     });
 
-    it('lists add-ons with JSON configuration values parsed and YAML left unknown', async () => {
+    it('lists add-ons with JSON and YAML configuration values parsed alike', async () => {
       // Act
       const addons = await a.directory.listAddons('big');
 
@@ -245,9 +245,25 @@ describe('the AWS adapters through the real SDK against the simulator', () => {
           version: 'v1.20.4-eksbuild.2',
           configuration: { env: { CLUSTER_ENDPOINT: 'https://big' } },
           status: 'ACTIVE',
+          configurationValues: '{"env":{"CLUSTER_ENDPOINT":"https://big"}}',
+          configurationProblem: null,
         },
-        { name: 'kube-proxy', version: 'v1.31.3-eksbuild.2', configuration: null, status: 'ACTIVE' },
-        { name: 'coredns', version: 'v1.11.4-eksbuild.2', configuration: null, status: 'ACTIVE' },
+        {
+          name: 'kube-proxy',
+          version: 'v1.31.3-eksbuild.2',
+          configuration: { mode: 'iptables' },
+          status: 'ACTIVE',
+          configurationValues: 'mode: iptables\n',
+          configurationProblem: null,
+        },
+        {
+          name: 'coredns',
+          version: 'v1.11.4-eksbuild.2',
+          configuration: null,
+          status: 'ACTIVE',
+          configurationValues: null,
+          configurationProblem: null,
+        },
       ]);
     });
 
