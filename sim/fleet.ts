@@ -1,5 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import { dataplaneLogGroup } from '#audit/log-query.js';
+import { COLLECTOR_DOCUMENT_NAME, COLLECTOR_TIMEOUT_SECONDS } from '../collector/ssm-document.js';
 import { type InsightsEvent, InsightsSyntaxError, parseInsightsQuery, runInsightsQuery } from './insights.js';
 import { collectorOutput, type SimNode, scenarioNodes } from './nodes.js';
 import { ApiError } from './protocols/wire.js';
@@ -251,7 +252,13 @@ export class RegionFleet {
       const runMs = node.commandMs ?? timing.commandMs.min + random() * (timing.commandMs.max - timing.commandMs.min);
       return { node, deliverMs, runMs };
     });
-    const command: CommandState = { ...input, commandId, sentAt: fleet.now(), invocations };
+    const command: CommandState = {
+      ...input,
+      commandId,
+      sentAt: fleet.now(),
+      executionTimeoutSeconds: documentExecutionTimeout(input.documentName),
+      invocations,
+    };
     this.#commands.set(commandId, command);
     return command;
   }
@@ -302,12 +309,23 @@ export class RegionFleet {
     };
   }
 
+  /**
+   * One node's invocation as of now. Two time-outs apply (Run Command, "Understanding command timeout values",
+   * https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html#monitor-about-status-timeouts):
+   * SendCommand's TimeoutSeconds is the delivery time-out ("If this time is reached and the command hasn't already
+   * started running, it won't run", API_SendCommand), the document step's timeoutSeconds limits execution
+   * (ExecutionTimedOut), and the command expires after their sum (ExpiresAfter): whatever is then still Pending or
+   * InProgress becomes DeliveryTimedOut.
+   */
   #invocationView(command: CommandState, plan: InvocationPlan): InvocationView {
     const fleet = this.#fleet;
     const t = fleet.simulatedSince(command.sentAt);
-    const timeoutMs = command.timeoutSeconds * 1000;
+    const deliveryMs = command.deliveryTimeoutSeconds * 1000;
+    const executionMs = command.executionTimeoutSeconds * 1000;
+    const expiresMs = deliveryMs + executionMs;
     const at = (simulatedMs: number) => command.sentAt + simulatedMs * fleet.timeScale;
     const { node, deliverMs, runMs } = plan;
+    const delivered = node.ssm === 'online' && deliverMs <= deliveryMs;
     const view = (
       status: string,
       statusDetails: string,
@@ -319,21 +337,22 @@ export class RegionFleet {
       status,
       statusDetails,
       responseCode,
-      startedAt: t >= deliverMs && node.ssm === 'online' ? at(deliverMs) : null,
+      startedAt: t >= deliverMs && delivered ? at(deliverMs) : null,
       finishedAt,
       output,
     });
-    if (node.ssm === 'offline') {
-      return t >= timeoutMs
-        ? view('TimedOut', 'DeliveryTimedOut', -1, at(timeoutMs))
+    if (!delivered) {
+      return t >= expiresMs
+        ? view('TimedOut', 'DeliveryTimedOut', -1, at(expiresMs))
         : view('Pending', 'Pending', -1, null);
     }
     if (t < deliverMs) return view('Pending', 'Pending', -1, null);
     if (node.fault === 'undeliverable') return view('Failed', 'Undeliverable', -1, at(deliverMs));
     const doneMs = deliverMs + runMs;
-    if (node.fault === 'timeout' || doneMs > timeoutMs) {
-      return t >= timeoutMs
-        ? view('TimedOut', 'ExecutionTimedOut', -1, at(timeoutMs))
+    const stoppedMs = deliverMs + executionMs;
+    if (node.fault === 'timeout' || runMs > executionMs) {
+      return t >= stoppedMs
+        ? view('TimedOut', 'ExecutionTimedOut', -1, at(stoppedMs))
         : view('InProgress', 'InProgress', -1, null);
     }
     if (t < doneMs) return view('InProgress', 'InProgress', -1, null);
@@ -473,7 +492,8 @@ export class RegionFleet {
 export interface SendCommandInput {
   documentName: string;
   instanceIds: string[];
-  timeoutSeconds: number;
+  /** SendCommand TimeoutSeconds: the delivery time-out */
+  deliveryTimeoutSeconds: number;
   maxConcurrency: string;
   maxErrors: string;
   comment: string | null;
@@ -490,6 +510,8 @@ interface InvocationPlan {
 export interface CommandState extends SendCommandInput {
   commandId: string;
   sentAt: number;
+  /** the document step's timeoutSeconds: how long the script may run once delivered */
+  executionTimeoutSeconds: number;
   invocations: InvocationPlan[];
 }
 
@@ -551,6 +573,16 @@ interface QueryState {
   scanned: number;
   matched: number;
   bytes: number;
+}
+
+/**
+ * The execution time-out of a document's aws:runShellScript step (`timeoutSeconds`, default 3,600 s: Command
+ * document plugin reference, https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-command-ssm-plugin-reference.html).
+ * The simulator knows the project's collector document, built by collector/ssm-document.ts as deployed; any other
+ * document runs with the plugin's default.
+ */
+function documentExecutionTimeout(documentName: string): number {
+  return documentName === COLLECTOR_DOCUMENT_NAME ? COLLECTOR_TIMEOUT_SECONDS : 3600;
 }
 
 /** SNS rejects line breaks and other control characters in subjects. */

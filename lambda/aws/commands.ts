@@ -78,7 +78,8 @@ export class SsmCommandRunner implements CommandRunner {
             new SendCommandCommand({
               DocumentName: options.documentName,
               InstanceIds: batch,
-              TimeoutSeconds: options.timeoutSeconds,
+              // the delivery time-out, not the execution limit (the document's timeoutSeconds is that)
+              TimeoutSeconds: options.deliveryTimeoutSeconds,
               MaxConcurrency: options.maxConcurrency,
               MaxErrors: options.maxErrors,
               Comment: options.comment.slice(0, COMMENT_MAX),

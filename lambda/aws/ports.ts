@@ -68,8 +68,11 @@ export interface ManagedInstance {
 
 export interface SendCollectorOptions {
   documentName: string;
-  /** per-invocation execution time-out */
-  timeoutSeconds: number;
+  /**
+   * SendCommand `TimeoutSeconds`: the delivery time-out (a node that has not started the command by then never
+   * runs it). The execution limit is the document's own `timeoutSeconds`.
+   */
+  deliveryTimeoutSeconds: number;
   /** SSM MaxConcurrency, e.g. "50" or "25%" */
   maxConcurrency: string;
   /** SSM MaxErrors, e.g. "100%" so one bad node does not stop the rest */

@@ -146,7 +146,7 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
       ? []
       : await commands.sendCollector(pending, {
           documentName: settings.documentName,
-          timeoutSeconds: settings.collectorTimeoutSeconds,
+          deliveryTimeoutSeconds: settings.deliveryTimeoutSeconds,
           maxConcurrency: settings.maxConcurrency,
           maxErrors: settings.maxErrors,
           comment: `fleet-audit ${task.runId} ${task.name}`.slice(0, 100),

@@ -152,7 +152,7 @@ const SCENARIO: ScenarioInput = {
 
 const COLLECTOR = {
   documentName: 'FleetAudit-Collector',
-  timeoutSeconds: 60,
+  deliveryTimeoutSeconds: 60,
   maxConcurrency: '50',
   maxErrors: '100%',
   comment: 'fleet-audit integration test',

@@ -17,7 +17,7 @@ const ids = (n: number) => Array.from({ length: n }, (_, i) => `i-${String(i).pa
 
 const OPTIONS = {
   documentName: 'FleetAudit-Collector',
-  timeoutSeconds: 60,
+  deliveryTimeoutSeconds: 60,
   maxConcurrency: '50',
   maxErrors: '100%',
   comment: 'fleet-audit run 2026-06-10',

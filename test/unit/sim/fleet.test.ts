@@ -9,11 +9,12 @@ const REGION = 'eu-west-1';
 /** A fleet on a clock the test moves by hand (timeScale 1: simulated ms = real ms). */
 function fleetOf(
   nodes: NonNullable<ScenarioInput['accounts'][number]['regions'][number]['clusters']>[number]['nodes'],
+  timing: { deliveryMs?: number } = {},
 ) {
   let now = Date.parse('2026-06-10T08:00:00Z');
   const scenario = parseScenario(
     {
-      timing: { commandMs: { min: 1000, max: 1000 }, deliveryMs: 200, queryMs: 500 },
+      timing: { commandMs: { min: 1000, max: 1000 }, deliveryMs: timing.deliveryMs ?? 200, queryMs: 500 },
       accounts: [
         {
           id: ACCOUNT,
@@ -43,7 +44,7 @@ function fleetOf(
 const send = (instanceIds: string[], maxErrors = '100%') => ({
   documentName: 'FleetAudit-Collector',
   instanceIds,
-  timeoutSeconds: 60,
+  deliveryTimeoutSeconds: 60,
   maxConcurrency: '50',
   maxErrors,
   comment: null,
@@ -108,13 +109,13 @@ describe('a simulated Run Command', () => {
     expect(run(first)).toEqual(run(second));
   });
 
-  it('times out delivery to an offline node at the command time-out', () => {
+  it('times out delivery to an offline node when the command expires: delivery plus the document time-out', () => {
     // Arrange
     const { region, advance } = fleetOf([{ nodegroup: 'ng', count: 1, ssm: 'offline' }]);
     const command = region.sendCommand(send(region.instances.map((n) => n.instanceId)));
 
-    // Act
-    advance(59_999);
+    // Act: 60 s delivery + the collector document's 60 s
+    advance(119_999);
     const before = region.commandView(command);
     advance(1);
     const after = region.commandView(command);
@@ -123,6 +124,48 @@ describe('a simulated Run Command', () => {
     expect(before.invocations.map((i) => i.status)).toEqual(['Pending']);
     expect(after.invocations.map((i) => [i.status, i.statusDetails])).toEqual([['TimedOut', 'DeliveryTimedOut']]);
     expect([after.status, after.deliveryTimedOutCount]).toEqual(['Success', 1]);
+  });
+
+  it("stops a collector at the document's 60 s however long SendCommand's TimeoutSeconds is", () => {
+    // Arrange: the collector would need 90 s; TimeoutSeconds is 600 (delivery only)
+    const { region, advance } = fleetOf([{ nodegroup: 'ng', count: 1, commandMs: 90_000 }]);
+    const command = region.sendCommand({
+      ...send(region.instances.map((n) => n.instanceId)),
+      deliveryTimeoutSeconds: 600,
+    });
+    const deliveredAt = Math.ceil(command.invocations[0]?.deliverMs ?? 0);
+
+    // Act
+    advance(deliveredAt + 59_999);
+    const running = region.commandView(command);
+    advance(1);
+    const stopped = region.commandView(command);
+
+    // Assert
+    expect(running.invocations.map((i) => i.status)).toEqual(['InProgress']);
+    expect(stopped.invocations.map((i) => [i.status, i.statusDetails])).toEqual([['TimedOut', 'ExecutionTimedOut']]);
+    expect(stopped.errorCount).toBe(1);
+  });
+
+  it('never runs the collector on a node that picks the command up after the delivery time-out', () => {
+    // Arrange: the node picks commands up 50 to 150 s after SendCommand; the delivery time-out is 30 s
+    const { region, advance } = fleetOf([{ nodegroup: 'ng', count: 1 }], { deliveryMs: 100_000 });
+    const command = region.sendCommand({
+      ...send(region.instances.map((n) => n.instanceId)),
+      deliveryTimeoutSeconds: 30,
+    });
+    const late = (command.invocations[0]?.deliverMs ?? 0) > 30_000;
+
+    // Act: past delivery and the collector's own run time, before the command expires (30 + 60 s)
+    advance(89_999);
+    const waiting = region.commandView(command);
+    advance(1);
+    const expired = region.commandView(command);
+
+    // Assert
+    expect(late).toBe(true);
+    expect(waiting.invocations.map((i) => [i.status, i.startedAt])).toEqual([['Pending', null]]);
+    expect(expired.invocations.map((i) => [i.status, i.statusDetails])).toEqual([['TimedOut', 'DeliveryTimedOut']]);
   });
 
   it('fails a command when more invocations fail than MaxErrors allows', () => {
