@@ -46,8 +46,17 @@ const TRUNCATED_OUT = '\n---Output truncated---';
 const TRUNCATED_ERROR = '\n---Error truncated----';
 const STDERR_TITLE = '\n----------ERROR-------\n';
 
-/** Logs Insights allows 30 queries running at once per account and region. */
-const CONCURRENT_QUERIES = 30;
+/**
+ * Logs Insights runs at most 100 queries at once per account, dashboards' queries included; one more gets
+ * LimitExceededException. Sources: the StartQuery API reference as the SDK model carries it
+ * (@aws-sdk/client-cloudwatch-logs StartQueryCommand: "You can have up to 100 concurrent CloudWatch Logs insights
+ * queries, including queries that have been added to dashboards") and the CloudWatch Logs User Guide
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatchLogs-Insights-Query-History.html: "You are
+ * limited to 100 concurrent CloudWatch Logs Insights queries per account"). Older references say 30, then 20.
+ * A query holds its slot until it ends (complete, failed, timed out after 60 minutes) or StopQuery cancels it.
+ * Counted per account and region here, as the simulator's state is; CloudWatch Logs quotas are regional.
+ */
+export const INSIGHTS_CONCURRENT_QUERIES = 100;
 
 export class Fleet {
   readonly scenario: Scenario;
@@ -162,6 +171,8 @@ export class RegionFleet {
   readonly #logGroups = new Map<string, LogGroupState>();
   readonly #commands = new Map<string, CommandState>();
   readonly #queries = new Map<string, QueryState>();
+  /** Logs Insights queries other users (dashboards, people) keep running in this account and region */
+  readonly #insightsQueriesInUse: number;
 
   constructor(fleet: Fleet, account: string, spec: Region | undefined, nodes: SimNode[], name?: string) {
     this.#fleet = fleet;
@@ -170,6 +181,7 @@ export class RegionFleet {
     this.instances = nodes;
     this.#instances = new Map(nodes.map((n) => [n.instanceId, n]));
     this.topics = new Set((spec?.topics ?? []).map((t) => `arn:aws:sns:${this.region}:${account}:${t}`));
+    this.#insightsQueriesInUse = spec?.insightsQueriesInUse ?? 0;
     this.clusters = (spec?.clusters ?? []).map((cluster) => {
       const id = hashString(`${account}/${this.region}/${cluster.name}`).toString(16).toUpperCase().padStart(8, '0');
       return {
@@ -227,7 +239,10 @@ export class RegionFleet {
   sendCommand(input: SendCommandInput): CommandState {
     for (const id of input.instanceIds) {
       const node = this.#instances.get(id);
-      if (!node || node.ssm === 'none') {
+      // SendCommand is all or nothing: one id it refuses fails the whole call, and nothing runs on the others
+      // (SendCommand API reference, InvalidInstanceId: "Invalid states are: Shutting-down and Terminated";
+      // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html)
+      if (!node || node.ssm === 'none' || node.fault === 'terminated') {
         throw new ApiError(
           400,
           'InvalidInstanceId',
@@ -390,14 +405,11 @@ export class RegionFleet {
       if (error instanceof InsightsSyntaxError) throw new ApiError(400, 'MalformedQueryException', error.message);
       throw error;
     }
-    const running = [...this.#queries.values()].filter(
-      (q) => this.#fleet.simulatedSince(q.startedAt) < this.#fleet.timing.queryMs,
-    );
-    if (running.length >= CONCURRENT_QUERIES) {
+    if (this.runningQueries() >= INSIGHTS_CONCURRENT_QUERIES) {
       throw new ApiError(
         400,
         'LimitExceededException',
-        `Account maximum query concurrency limit of [${CONCURRENT_QUERIES}] reached.`,
+        `Account maximum query concurrency limit of [${INSIGHTS_CONCURRENT_QUERIES}] reached.`,
       );
     }
     // The window is in whole seconds, both ends included.
@@ -413,6 +425,7 @@ export class RegionFleet {
     this.#queries.set(queryId, {
       queryId,
       startedAt: this.#fleet.now(),
+      stopped: false,
       polls: 0,
       outcome,
       rows: limited,
@@ -423,13 +436,38 @@ export class RegionFleet {
     return queryId;
   }
 
+  /** Queries holding a concurrency slot now: the scenario's queries of other users, plus ours still running. */
+  runningQueries(): number {
+    const ours = [...this.#queries.values()].filter((q) => !q.stopped && !this.#queryEnded(q)).length;
+    return this.#insightsQueriesInUse + ours;
+  }
+
+  #queryEnded(query: QueryState): boolean {
+    return this.#fleet.simulatedSince(query.startedAt) >= this.#fleet.timing.queryMs;
+  }
+
+  /**
+   * StopQuery: cancels a running query and frees its slot. One that has ended is an error ("If the query has
+   * already ended, the operation returns an error indicating that the specified query is not running", StopQuery
+   * API reference; the error code is not documented, InvalidParameterException is the model's nearest).
+   */
+  stopQuery(queryId: string): boolean {
+    const query = this.#queries.get(queryId);
+    if (!query) throw new ApiError(400, 'ResourceNotFoundException', `Query ${queryId} does not exist.`);
+    if (query.stopped || this.#queryEnded(query)) {
+      throw new ApiError(400, 'InvalidParameterException', `Query ${queryId} is not running.`);
+    }
+    query.stopped = true;
+    return true;
+  }
+
   /** GetQueryResults: the first answer is always Running; the outcome comes once the query's time has passed. */
   queryResults(queryId: string): QueryView {
     const query = this.#queries.get(queryId);
     if (!query) throw new ApiError(400, 'ResourceNotFoundException', `Query ${queryId} does not exist.`);
     query.polls++;
-    const done = query.polls > 1 && this.#fleet.simulatedSince(query.startedAt) >= this.#fleet.timing.queryMs;
-    const status = done ? query.outcome : 'Running';
+    const done = query.polls > 1 && this.#queryEnded(query);
+    const status = query.stopped ? 'Cancelled' : done ? query.outcome : 'Running';
     return {
       status,
       rows: status === 'Complete' ? query.rows : [],
@@ -567,6 +605,8 @@ interface LogGroupState {
 interface QueryState {
   queryId: string;
   startedAt: number;
+  /** StopQuery cancelled it */
+  stopped: boolean;
   polls: number;
   outcome: LogGroupState['outcome'];
   rows: Array<Array<{ field: string; value: string }>>;

@@ -88,7 +88,10 @@ export function registerRunCommands(program: Command): void {
           for (const c of runPlan.clusters) process.stdout.write(`${c.account}/${c.region}/${c.name}\n`);
           return;
         }
-        const output = await runAudit(fleet.deps, { pollIntervalMs: fleet.pollIntervalMs });
+        const output = await runAudit(fleet.deps, {
+          pollIntervalMs: fleet.pollIntervalMs,
+          warn: (line) => process.stderr.write(`fleet-audit: ${line}\n`),
+        });
         await printRun(output.result, flags);
         if (output.alertProblem) process.stderr.write(`fleet-audit: ${output.alertProblem}\n`);
         if (

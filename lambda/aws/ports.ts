@@ -80,6 +80,13 @@ export interface SendCollectorOptions {
   comment: string;
 }
 
+/** What SendCommand did with the collector. */
+export interface CollectorDispatch {
+  commandIds: string[];
+  /** instances SendCommand refused with InvalidInstanceId: terminated (or deregistered) since discovery */
+  vanished: string[];
+}
+
 /** ListCommands: how far one command has got. */
 export interface CommandProgress {
   commandId: string;
@@ -106,8 +113,11 @@ export interface InvocationResult {
 export interface CommandRunner {
   /** DescribeInstanceInformation for these instance ids (any number; batched by the adapter). */
   describeManagedInstances(instanceIds: ReadonlyArray<string>): Promise<ManagedInstance[]>;
-  /** SendCommand in batches of at most 50 instance ids; one command id per batch, in order. */
-  sendCollector(instanceIds: ReadonlyArray<string>, options: SendCollectorOptions): Promise<string[]>;
+  /**
+   * SendCommand in batches of at most 50 instance ids; one command id per batch sent, in order. Instances SSM
+   * refuses as invalid (terminated since discovery) are left out and returned as `vanished`.
+   */
+  sendCollector(instanceIds: ReadonlyArray<string>, options: SendCollectorOptions): Promise<CollectorDispatch>;
   /** ListCommands for each id. */
   getProgress(commandIds: ReadonlyArray<string>): Promise<CommandProgress[]>;
   /** ListCommandInvocations with Details, every page (50 a page). */
@@ -135,6 +145,8 @@ export interface LogQueryRunner {
   startQuery(query: LogQuery): Promise<string | null>;
   /** GetQueryResults; rows as field → value. */
   getQueryResults(queryId: string): Promise<LogQueryResults>;
+  /** StopQuery: cancels a query still running, which frees its slot in the account's concurrent-query quota. */
+  stopQuery(queryId: string): Promise<void>;
 }
 
 /** The clients of one account and region. */

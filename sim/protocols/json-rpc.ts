@@ -304,6 +304,11 @@ export function handleLogs(action: string, body: Record<string, unknown>, region
       const view = region.queryResults(queryId);
       return ok({ results: view.rows, statistics: view.statistics, status: view.status });
     }
+    case 'StopQuery': {
+      const queryId = optionalString(body.queryId);
+      if (queryId === undefined) throw new ApiError(400, 'InvalidParameterException', 'queryId is required');
+      return ok({ success: region.stopQuery(queryId) });
+    }
     default:
       throw new ApiError(400, 'UnknownOperationException', `Operation ${action} is not simulated`);
   }

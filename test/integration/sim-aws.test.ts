@@ -339,7 +339,7 @@ describe('the AWS adapters through the real SDK against the simulator', () => {
       const ids = await onlineLinuxIds();
 
       // Act
-      const commandIds = await a.commands.sendCollector(ids, COLLECTOR);
+      const { commandIds } = await a.commands.sendCollector(ids, COLLECTOR);
       const atStart = await a.commands.getProgress(commandIds);
       advance(10_000);
       const afterTenSeconds = await a.commands.getProgress(commandIds);
@@ -369,7 +369,9 @@ describe('the AWS adapters through the real SDK against the simulator', () => {
     it('reads every page of invocations, and each output parses as a collector report', async () => {
       // Arrange
       const ids = await onlineLinuxIds();
-      const [first] = await a.commands.sendCollector(ids.slice(0, 50), COLLECTOR);
+      const {
+        commandIds: [first],
+      } = await a.commands.sendCollector(ids.slice(0, 50), COLLECTOR);
       advance(10_000);
       const before = callsOf('ssm', 'ListCommandInvocations').length;
 
@@ -389,7 +391,9 @@ describe('the AWS adapters through the real SDK against the simulator', () => {
       // Arrange
       const ids = await onlineLinuxIds();
       const faulty = ids.filter((id) => /^i-b[345]/.test(id));
-      const [commandId] = await a.commands.sendCollector(faulty, COLLECTOR);
+      const {
+        commandIds: [commandId],
+      } = await a.commands.sendCollector(faulty, COLLECTOR);
       advance(61_000);
 
       // Act

@@ -95,10 +95,10 @@ describe('SsmCommandRunner', () => {
       .resolvesOnce({ Command: { CommandId: 'c-3' } });
 
     // Act
-    const commandIds = await runner().sendCollector(all, OPTIONS);
+    const dispatch = await runner().sendCollector(all, OPTIONS);
 
     // Assert
-    expect(commandIds).toEqual(['c-1', 'c-2', 'c-3']);
+    expect(dispatch).toEqual({ commandIds: ['c-1', 'c-2', 'c-3'], vanished: [] });
     expect(ssm).toHaveReceivedCommandTimes(SendCommandCommand, 3);
     expect(ssm).toHaveReceivedNthCommandWith(SendCommandCommand, 1, {
       DocumentName: 'FleetAudit-Collector',
