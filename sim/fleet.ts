@@ -42,6 +42,26 @@ export interface PublishedMessage {
 
 /** The SSM agent's limit on a plugin's output (amazon-ssm-agent contracts.MaximumPluginOutputSize). */
 export const AGENT_OUTPUT_MAX = 2400;
+
+/**
+ * ListCommandInvocations (Details) returns at most 2,500 characters of a plugin's output: CommandPlugin.Output,
+ * "Length Constraints: Maximum length of 2500" (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CommandPlugin.html).
+ * GetCommandInvocation's StandardOutputContent keeps more (24,000 characters); the audit reads the list.
+ */
+export const LISTED_OUTPUT_MAX = 2500;
+
+/** CommandPlugin.Output as ListCommandInvocations returns it: the first 2,500 characters. */
+export function listedPluginOutput(output: string): string {
+  return [...output].length > LISTED_OUTPUT_MAX ? [...output].slice(0, LISTED_OUTPUT_MAX).join('') : output;
+}
+
+/**
+ * SNS Publish: "Messages must be UTF-8 encoded strings and at most 256 KB in size (262,144 bytes, not 262,144
+ * characters)"; a Subject must be "less than 100 characters long", without line breaks or control characters
+ * (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html).
+ */
+export const SNS_MESSAGE_MAX_BYTES = 262_144;
+export const SNS_SUBJECT_MAX_CHARACTERS = 99;
 const TRUNCATED_OUT = '\n---Output truncated---';
 const TRUNCATED_ERROR = '\n---Error truncated----';
 const STDERR_TITLE = '\n----------ERROR-------\n';
@@ -482,10 +502,13 @@ export class RegionFleet {
 
   publish(input: PublishInput): string {
     if (!this.topics.has(input.topicArn)) throw new ApiError(404, 'NotFound', 'Topic does not exist');
-    if (Buffer.byteLength(input.message) > 262_144) {
+    if (Buffer.byteLength(input.message) > SNS_MESSAGE_MAX_BYTES) {
       throw new ApiError(400, 'InvalidParameter', 'Invalid parameter: Message too long');
     }
-    if (input.subject !== null && (input.subject.length >= 100 || input.subject === '' || hasControl(input.subject))) {
+    if (
+      input.subject !== null &&
+      (input.subject.length > SNS_SUBJECT_MAX_CHARACTERS || input.subject === '' || hasControl(input.subject))
+    ) {
       throw new ApiError(400, 'InvalidParameter', 'Invalid parameter: Subject');
     }
     let parts: Record<string, string> | null = null;

@@ -1,4 +1,10 @@
-import type { CommandState, CommandView, InvocationView, RegionFleet } from '../fleet.js';
+import {
+  type CommandState,
+  type CommandView,
+  type InvocationView,
+  listedPluginOutput,
+  type RegionFleet,
+} from '../fleet.js';
 import { ApiError, paginate, type SimResponse } from './wire.js';
 
 /**
@@ -255,7 +261,7 @@ function invocationJson(command: CommandState, invocation: InvocationView, detai
             ResponseCode: invocation.responseCode,
             ...(invocation.startedAt !== null && { ResponseStartDateTime: seconds(invocation.startedAt) }),
             ...(invocation.finishedAt !== null && { ResponseFinishDateTime: seconds(invocation.finishedAt) }),
-            Output: invocation.output,
+            Output: listedPluginOutput(invocation.output),
             StandardOutputUrl: '',
             StandardErrorUrl: '',
             OutputS3Region: region,

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { agentOutput, Fleet } from '#sim/fleet.js';
+import {
+  agentOutput,
+  Fleet,
+  INSIGHTS_CONCURRENT_QUERIES,
+  LISTED_OUTPUT_MAX,
+  listedPluginOutput,
+  SNS_MESSAGE_MAX_BYTES,
+} from '#sim/fleet.js';
 import { ApiError } from '#sim/protocols/wire.js';
 import { parseScenario, type ScenarioInput } from '#sim/scenario.js';
 
@@ -223,5 +230,107 @@ describe('a simulated SNS topic', () => {
         attributes: {},
       }),
     ).toThrow('Invalid parameter: Message Structure - No default entry in JSON message body');
+  });
+});
+
+describe('the quotas the simulator enforces', () => {
+  const query = { queryString: 'fields @message', startTime: 0, endTime: 1, limit: undefined };
+
+  function quotaRegion() {
+    let now = Date.parse('2026-06-10T08:00:00Z');
+    const scenario = parseScenario(
+      {
+        timing: { queryMs: 60_000 },
+        accounts: [
+          {
+            id: ACCOUNT,
+            regions: [
+              {
+                name: REGION,
+                topics: ['alerts'],
+                clusters: [{ name: 'a', version: '1.31', logGroup: { name: '/g', events: [] } }],
+              },
+            ],
+          },
+        ],
+      },
+      'inline',
+    );
+    const fleet = new Fleet(scenario, { now: () => now, timeScale: 1, seed: 1 });
+    return {
+      region: fleet.region(ACCOUNT, REGION),
+      advance: (ms: number) => {
+        now += ms;
+      },
+    };
+  }
+
+  it('runs 100 Logs Insights queries at once and refuses the 101st with LimitExceededException', () => {
+    // Arrange
+    const { region } = quotaRegion();
+    const ids = Array.from({ length: INSIGHTS_CONCURRENT_QUERIES }, () =>
+      region.startQuery({ ...query, logGroups: ['/g'] }),
+    );
+
+    // Act
+    const error = (() => {
+      try {
+        region.startQuery({ ...query, logGroups: ['/g'] });
+      } catch (e) {
+        return e;
+      }
+    })();
+
+    // Assert
+    expect(ids).toHaveLength(100);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({
+      code: 'LimitExceededException',
+      message: 'Account maximum query concurrency limit of [100] reached.',
+    });
+  });
+
+  it('frees a slot when StopQuery cancels a running query or a query ends, and refuses to stop an ended one', () => {
+    // Arrange
+    const { region, advance } = quotaRegion();
+    const ids = Array.from({ length: 100 }, () => region.startQuery({ ...query, logGroups: ['/g'] }));
+
+    // Act
+    region.stopQuery(ids[0] ?? '');
+    const afterStop = region.runningQueries();
+    const cancelled = region.queryResults(ids[0] ?? '').status;
+    advance(60_000);
+    const afterEnd = region.runningQueries();
+
+    // Assert
+    expect([afterStop, cancelled, afterEnd]).toEqual([99, 'Cancelled', 0]);
+    expect(() => region.stopQuery(ids[1] ?? '')).toThrow('is not running');
+  });
+
+  it('returns at most 2,500 characters of a plugin output from ListCommandInvocations', () => {
+    // Act
+    const listed = listedPluginOutput('é'.repeat(LISTED_OUTPUT_MAX + 500));
+
+    // Assert
+    expect([...listed]).toHaveLength(2500);
+    expect(listedPluginOutput('{"schema":1}')).toBe('{"schema":1}');
+  });
+
+  it('refuses an SNS message over 256 KB and a subject of 100 characters', () => {
+    // Arrange
+    const { region } = quotaRegion();
+    const topicArn = `arn:aws:sns:${REGION}:${ACCOUNT}:alerts`;
+    const base = { topicArn, messageStructure: null, attributes: {} };
+
+    // Act / Assert
+    expect(region.publish({ ...base, message: 'x'.repeat(SNS_MESSAGE_MAX_BYTES), subject: 's'.repeat(99) })).toMatch(
+      /^[0-9a-f-]{36}$/,
+    );
+    expect(() => region.publish({ ...base, message: 'x'.repeat(SNS_MESSAGE_MAX_BYTES + 1), subject: null })).toThrow(
+      'Message too long',
+    );
+    expect(() => region.publish({ ...base, message: 'x', subject: 's'.repeat(100) })).toThrow(
+      'Invalid parameter: Subject',
+    );
   });
 });
