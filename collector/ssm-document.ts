@@ -3,7 +3,12 @@ import { readCollectorScript } from './script.js';
 /** Name of the project's own SSM Command document that runs the collector (never AWS-RunShellScript). */
 export const COLLECTOR_DOCUMENT_NAME = 'FleetAudit-Collector';
 
-/** SSM stops the step after this long; the collector itself finishes in under 15 s. */
+/**
+ * The collector's execution limit: the aws:runShellScript step's `timeoutSeconds` ("When the timeout is reached,
+ * Systems Manager stops the command execution", Command document plugin reference, awsdocs/
+ * aws-systems-manager-user-guide doc_source/ssm-plugins.md). SendCommand's TimeoutSeconds only bounds delivery.
+ * The collector finishes in under 15 s; 60 s leaves room for a loaded node.
+ */
 export const COLLECTOR_TIMEOUT_SECONDS = 60;
 
 /**

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
@@ -8,17 +9,34 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
+export interface DynaliteOptions {
+  /** keep the tables in this folder (LevelDB); unset: in memory */
+  path?: string;
+  /**
+   * The first N BatchWriteItem calls write only the first half of their items and hand the rest back in
+   * UnprocessedItems, as DynamoDB does when a partition is throttled ("If any requested operations fail because
+   * the table's provisioned throughput is exceeded or an internal processing failure occurs, the failed operations
+   * are returned in the UnprocessedItems response parameter", BatchWriteItem API reference,
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html). dynalite never does.
+   */
+  batchWriteUnprocessedFirst?: number;
+}
+
 /**
  * Starts dynalite on a loopback port: in memory, or kept in `path` (LevelDB) so consecutive local runs see history.
+ * dynalite enforces DynamoDB's item limits itself: 25 requests per BatchWriteItem (ValidationException) and 400 KB
+ * per item ("Item size has exceeded the maximum allowed size"; https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
  */
-export async function startDynalite(options: { path?: string } = {}): Promise<LocalDynamo> {
+export async function startDynalite(options: DynaliteOptions = {}): Promise<LocalDynamo> {
   const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  await listen(server);
+  const dynaliteEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const front =
+    options.batchWriteUnprocessedFirst !== undefined
+      ? createUnprocessedFront(dynaliteEndpoint, options.batchWriteUnprocessedFirst)
+      : null;
+  if (front) await listen(front);
+  const endpoint = front ? `http://127.0.0.1:${(front.address() as AddressInfo).port}` : dynaliteEndpoint;
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
@@ -30,7 +48,61 @@ export async function startDynalite(options: { path?: string } = {}): Promise<Lo
     client,
     close: async () => {
       client.destroy();
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      if (front) await close(front);
+      await close(server);
     },
   };
+}
+
+function listen(server: Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+}
+
+type WriteRequests = Record<string, unknown[]>;
+
+/** A loopback front for dynalite that leaves half of the first `count` BatchWriteItem calls unprocessed. */
+function createUnprocessedFront(target: string, count: number): Server {
+  let left = count;
+  return createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', async () => {
+      let body = Buffer.concat(chunks).toString();
+      let held: WriteRequests = {};
+      if (request.headers['x-amz-target'] === 'DynamoDB_20120810.BatchWriteItem' && left > 0) {
+        left--;
+        const input = JSON.parse(body) as { RequestItems: WriteRequests };
+        const sent: WriteRequests = {};
+        for (const [table, requests] of Object.entries(input.RequestItems)) {
+          const half = Math.ceil(requests.length / 2);
+          sent[table] = requests.slice(0, half);
+          if (requests.length > half) held[table] = requests.slice(half);
+        }
+        body = JSON.stringify({ ...input, RequestItems: sent });
+      } else {
+        held = {};
+      }
+      const headers = Object.fromEntries(
+        Object.entries(request.headers).filter(
+          (entry): entry is [string, string] =>
+            typeof entry[1] === 'string' && !['host', 'content-length', 'connection'].includes(entry[0]),
+        ),
+      );
+      const answer = await fetch(target, { method: request.method ?? 'POST', headers, body });
+      let text = await answer.text();
+      if (answer.ok && Object.keys(held).length > 0) {
+        const output = JSON.parse(text) as { UnprocessedItems?: WriteRequests };
+        text = JSON.stringify({ ...output, UnprocessedItems: { ...output.UnprocessedItems, ...held } });
+      }
+      response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+      response.end(text);
+    });
+  });
 }

@@ -1,5 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import { dataplaneLogGroup } from '#audit/log-query.js';
+import { COLLECTOR_DOCUMENT_NAME, COLLECTOR_TIMEOUT_SECONDS } from '../collector/ssm-document.js';
 import { type InsightsEvent, InsightsSyntaxError, parseInsightsQuery, runInsightsQuery } from './insights.js';
 import { collectorOutput, type SimNode, scenarioNodes } from './nodes.js';
 import { ApiError } from './protocols/wire.js';
@@ -41,12 +42,41 @@ export interface PublishedMessage {
 
 /** The SSM agent's limit on a plugin's output (amazon-ssm-agent contracts.MaximumPluginOutputSize). */
 export const AGENT_OUTPUT_MAX = 2400;
+
+/**
+ * ListCommandInvocations (Details) returns at most 2,500 characters of a plugin's output: CommandPlugin.Output,
+ * "Length Constraints: Maximum length of 2500" (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CommandPlugin.html).
+ * GetCommandInvocation's StandardOutputContent keeps more (24,000 characters); the audit reads the list.
+ */
+export const LISTED_OUTPUT_MAX = 2500;
+
+/** CommandPlugin.Output as ListCommandInvocations returns it: the first 2,500 characters. */
+export function listedPluginOutput(output: string): string {
+  return [...output].length > LISTED_OUTPUT_MAX ? [...output].slice(0, LISTED_OUTPUT_MAX).join('') : output;
+}
+
+/**
+ * SNS Publish: "Messages must be UTF-8 encoded strings and at most 256 KB in size (262,144 bytes, not 262,144
+ * characters)"; a Subject must be "less than 100 characters long", without line breaks or control characters
+ * (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html).
+ */
+export const SNS_MESSAGE_MAX_BYTES = 262_144;
+export const SNS_SUBJECT_MAX_CHARACTERS = 99;
 const TRUNCATED_OUT = '\n---Output truncated---';
 const TRUNCATED_ERROR = '\n---Error truncated----';
 const STDERR_TITLE = '\n----------ERROR-------\n';
 
-/** Logs Insights allows 30 queries running at once per account and region. */
-const CONCURRENT_QUERIES = 30;
+/**
+ * Logs Insights runs at most 100 queries at once per account, dashboards' queries included; one more gets
+ * LimitExceededException. Sources: the StartQuery API reference as the SDK model carries it
+ * (@aws-sdk/client-cloudwatch-logs StartQueryCommand: "You can have up to 100 concurrent CloudWatch Logs insights
+ * queries, including queries that have been added to dashboards") and the CloudWatch Logs User Guide
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatchLogs-Insights-Query-History.html: "You are
+ * limited to 100 concurrent CloudWatch Logs Insights queries per account"). Older references say 30, then 20.
+ * A query holds its slot until it ends (complete, failed, timed out after 60 minutes) or StopQuery cancels it.
+ * Counted per account and region here, as the simulator's state is; CloudWatch Logs quotas are regional.
+ */
+export const INSIGHTS_CONCURRENT_QUERIES = 100;
 
 export class Fleet {
   readonly scenario: Scenario;
@@ -161,6 +191,8 @@ export class RegionFleet {
   readonly #logGroups = new Map<string, LogGroupState>();
   readonly #commands = new Map<string, CommandState>();
   readonly #queries = new Map<string, QueryState>();
+  /** Logs Insights queries other users (dashboards, people) keep running in this account and region */
+  readonly #insightsQueriesInUse: number;
 
   constructor(fleet: Fleet, account: string, spec: Region | undefined, nodes: SimNode[], name?: string) {
     this.#fleet = fleet;
@@ -169,6 +201,7 @@ export class RegionFleet {
     this.instances = nodes;
     this.#instances = new Map(nodes.map((n) => [n.instanceId, n]));
     this.topics = new Set((spec?.topics ?? []).map((t) => `arn:aws:sns:${this.region}:${account}:${t}`));
+    this.#insightsQueriesInUse = spec?.insightsQueriesInUse ?? 0;
     this.clusters = (spec?.clusters ?? []).map((cluster) => {
       const id = hashString(`${account}/${this.region}/${cluster.name}`).toString(16).toUpperCase().padStart(8, '0');
       return {
@@ -226,7 +259,10 @@ export class RegionFleet {
   sendCommand(input: SendCommandInput): CommandState {
     for (const id of input.instanceIds) {
       const node = this.#instances.get(id);
-      if (!node || node.ssm === 'none') {
+      // SendCommand is all or nothing: one id it refuses fails the whole call, and nothing runs on the others
+      // (SendCommand API reference, InvalidInstanceId: "Invalid states are: Shutting-down and Terminated";
+      // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html)
+      if (!node || node.ssm === 'none' || node.fault === 'terminated') {
         throw new ApiError(
           400,
           'InvalidInstanceId',
@@ -251,7 +287,13 @@ export class RegionFleet {
       const runMs = node.commandMs ?? timing.commandMs.min + random() * (timing.commandMs.max - timing.commandMs.min);
       return { node, deliverMs, runMs };
     });
-    const command: CommandState = { ...input, commandId, sentAt: fleet.now(), invocations };
+    const command: CommandState = {
+      ...input,
+      commandId,
+      sentAt: fleet.now(),
+      executionTimeoutSeconds: documentExecutionTimeout(input.documentName),
+      invocations,
+    };
     this.#commands.set(commandId, command);
     return command;
   }
@@ -302,12 +344,23 @@ export class RegionFleet {
     };
   }
 
+  /**
+   * One node's invocation as of now. Two time-outs apply (Run Command, "Understanding command timeout values",
+   * https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html#monitor-about-status-timeouts):
+   * SendCommand's TimeoutSeconds is the delivery time-out ("If this time is reached and the command hasn't already
+   * started running, it won't run", API_SendCommand), the document step's timeoutSeconds limits execution
+   * (ExecutionTimedOut), and the command expires after their sum (ExpiresAfter): whatever is then still Pending or
+   * InProgress becomes DeliveryTimedOut.
+   */
   #invocationView(command: CommandState, plan: InvocationPlan): InvocationView {
     const fleet = this.#fleet;
     const t = fleet.simulatedSince(command.sentAt);
-    const timeoutMs = command.timeoutSeconds * 1000;
+    const deliveryMs = command.deliveryTimeoutSeconds * 1000;
+    const executionMs = command.executionTimeoutSeconds * 1000;
+    const expiresMs = deliveryMs + executionMs;
     const at = (simulatedMs: number) => command.sentAt + simulatedMs * fleet.timeScale;
     const { node, deliverMs, runMs } = plan;
+    const delivered = node.ssm === 'online' && deliverMs <= deliveryMs;
     const view = (
       status: string,
       statusDetails: string,
@@ -319,21 +372,22 @@ export class RegionFleet {
       status,
       statusDetails,
       responseCode,
-      startedAt: t >= deliverMs && node.ssm === 'online' ? at(deliverMs) : null,
+      startedAt: t >= deliverMs && delivered ? at(deliverMs) : null,
       finishedAt,
       output,
     });
-    if (node.ssm === 'offline') {
-      return t >= timeoutMs
-        ? view('TimedOut', 'DeliveryTimedOut', -1, at(timeoutMs))
+    if (!delivered) {
+      return t >= expiresMs
+        ? view('TimedOut', 'DeliveryTimedOut', -1, at(expiresMs))
         : view('Pending', 'Pending', -1, null);
     }
     if (t < deliverMs) return view('Pending', 'Pending', -1, null);
     if (node.fault === 'undeliverable') return view('Failed', 'Undeliverable', -1, at(deliverMs));
     const doneMs = deliverMs + runMs;
-    if (node.fault === 'timeout' || doneMs > timeoutMs) {
-      return t >= timeoutMs
-        ? view('TimedOut', 'ExecutionTimedOut', -1, at(timeoutMs))
+    const stoppedMs = deliverMs + executionMs;
+    if (node.fault === 'timeout' || runMs > executionMs) {
+      return t >= stoppedMs
+        ? view('TimedOut', 'ExecutionTimedOut', -1, at(stoppedMs))
         : view('InProgress', 'InProgress', -1, null);
     }
     if (t < doneMs) return view('InProgress', 'InProgress', -1, null);
@@ -371,14 +425,11 @@ export class RegionFleet {
       if (error instanceof InsightsSyntaxError) throw new ApiError(400, 'MalformedQueryException', error.message);
       throw error;
     }
-    const running = [...this.#queries.values()].filter(
-      (q) => this.#fleet.simulatedSince(q.startedAt) < this.#fleet.timing.queryMs,
-    );
-    if (running.length >= CONCURRENT_QUERIES) {
+    if (this.runningQueries() >= INSIGHTS_CONCURRENT_QUERIES) {
       throw new ApiError(
         400,
         'LimitExceededException',
-        `Account maximum query concurrency limit of [${CONCURRENT_QUERIES}] reached.`,
+        `Account maximum query concurrency limit of [${INSIGHTS_CONCURRENT_QUERIES}] reached.`,
       );
     }
     // The window is in whole seconds, both ends included.
@@ -394,6 +445,7 @@ export class RegionFleet {
     this.#queries.set(queryId, {
       queryId,
       startedAt: this.#fleet.now(),
+      stopped: false,
       polls: 0,
       outcome,
       rows: limited,
@@ -404,13 +456,38 @@ export class RegionFleet {
     return queryId;
   }
 
+  /** Queries holding a concurrency slot now: the scenario's queries of other users, plus ours still running. */
+  runningQueries(): number {
+    const ours = [...this.#queries.values()].filter((q) => !q.stopped && !this.#queryEnded(q)).length;
+    return this.#insightsQueriesInUse + ours;
+  }
+
+  #queryEnded(query: QueryState): boolean {
+    return this.#fleet.simulatedSince(query.startedAt) >= this.#fleet.timing.queryMs;
+  }
+
+  /**
+   * StopQuery: cancels a running query and frees its slot. One that has ended is an error ("If the query has
+   * already ended, the operation returns an error indicating that the specified query is not running", StopQuery
+   * API reference; the error code is not documented, InvalidParameterException is the model's nearest).
+   */
+  stopQuery(queryId: string): boolean {
+    const query = this.#queries.get(queryId);
+    if (!query) throw new ApiError(400, 'ResourceNotFoundException', `Query ${queryId} does not exist.`);
+    if (query.stopped || this.#queryEnded(query)) {
+      throw new ApiError(400, 'InvalidParameterException', `Query ${queryId} is not running.`);
+    }
+    query.stopped = true;
+    return true;
+  }
+
   /** GetQueryResults: the first answer is always Running; the outcome comes once the query's time has passed. */
   queryResults(queryId: string): QueryView {
     const query = this.#queries.get(queryId);
     if (!query) throw new ApiError(400, 'ResourceNotFoundException', `Query ${queryId} does not exist.`);
     query.polls++;
-    const done = query.polls > 1 && this.#fleet.simulatedSince(query.startedAt) >= this.#fleet.timing.queryMs;
-    const status = done ? query.outcome : 'Running';
+    const done = query.polls > 1 && this.#queryEnded(query);
+    const status = query.stopped ? 'Cancelled' : done ? query.outcome : 'Running';
     return {
       status,
       rows: status === 'Complete' ? query.rows : [],
@@ -425,10 +502,13 @@ export class RegionFleet {
 
   publish(input: PublishInput): string {
     if (!this.topics.has(input.topicArn)) throw new ApiError(404, 'NotFound', 'Topic does not exist');
-    if (Buffer.byteLength(input.message) > 262_144) {
+    if (Buffer.byteLength(input.message) > SNS_MESSAGE_MAX_BYTES) {
       throw new ApiError(400, 'InvalidParameter', 'Invalid parameter: Message too long');
     }
-    if (input.subject !== null && (input.subject.length >= 100 || input.subject === '' || hasControl(input.subject))) {
+    if (
+      input.subject !== null &&
+      (input.subject.length > SNS_SUBJECT_MAX_CHARACTERS || input.subject === '' || hasControl(input.subject))
+    ) {
       throw new ApiError(400, 'InvalidParameter', 'Invalid parameter: Subject');
     }
     let parts: Record<string, string> | null = null;
@@ -473,7 +553,8 @@ export class RegionFleet {
 export interface SendCommandInput {
   documentName: string;
   instanceIds: string[];
-  timeoutSeconds: number;
+  /** SendCommand TimeoutSeconds: the delivery time-out */
+  deliveryTimeoutSeconds: number;
   maxConcurrency: string;
   maxErrors: string;
   comment: string | null;
@@ -490,6 +571,8 @@ interface InvocationPlan {
 export interface CommandState extends SendCommandInput {
   commandId: string;
   sentAt: number;
+  /** the document step's timeoutSeconds: how long the script may run once delivered */
+  executionTimeoutSeconds: number;
   invocations: InvocationPlan[];
 }
 
@@ -545,12 +628,24 @@ interface LogGroupState {
 interface QueryState {
   queryId: string;
   startedAt: number;
+  /** StopQuery cancelled it */
+  stopped: boolean;
   polls: number;
   outcome: LogGroupState['outcome'];
   rows: Array<Array<{ field: string; value: string }>>;
   scanned: number;
   matched: number;
   bytes: number;
+}
+
+/**
+ * The execution time-out of a document's aws:runShellScript step (`timeoutSeconds`, default 3,600 s: Command
+ * document plugin reference, https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-command-ssm-plugin-reference.html).
+ * The simulator knows the project's collector document, built by collector/ssm-document.ts as deployed; any other
+ * document runs with the plugin's default.
+ */
+function documentExecutionTimeout(documentName: string): number {
+  return documentName === COLLECTOR_DOCUMENT_NAME ? COLLECTOR_TIMEOUT_SECONDS : 3600;
 }
 
 /** SNS rejects line breaks and other control characters in subjects. */

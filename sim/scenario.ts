@@ -23,7 +23,11 @@ const ApiSchema = z
 export const ReportTemplateSchema = z.record(z.string(), z.unknown());
 export type ReportTemplate = z.infer<typeof ReportTemplateSchema>;
 
-export const NODE_FAULTS = ['timeout', 'failed', 'truncated', 'undeliverable'] as const;
+/**
+ * `terminated`: the node is running and Online at discovery (DescribeInstances, DescribeInstanceInformation) but
+ * terminated before SendCommand, as Karpenter does all night: SendCommand naming it fails with InvalidInstanceId.
+ */
+export const NODE_FAULTS = ['timeout', 'failed', 'truncated', 'undeliverable', 'terminated'] as const;
 
 /**
  * `count` nodes alike, expanded to instances with stable ids (see sim/nodes.ts). The report is the cluster's
@@ -65,7 +69,7 @@ export const NodegroupDeclSchema = z.strictObject({
 export const AddonDeclSchema = z.strictObject({
   name: z.string().min(1),
   version: z.string().min(1),
-  /** an object is sent as JSON text; a string is sent as written (e.g. YAML, which the auditor reads as unknown) */
+  /** an object is sent as JSON text; a string is sent as written (YAML, or values EKS would not accept) */
   configurationValues: z.union([z.record(z.string(), z.unknown()), z.string()]).optional(),
   status: z.string().min(1).default('ACTIVE'),
 });
@@ -128,6 +132,12 @@ export const RegionSchema = z.strictObject({
   clusters: z.array(ClusterSchema).default([]),
   /** SNS topic names that exist in this account and region */
   topics: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected an SNS topic name')).default([]),
+  /**
+   * Logs Insights queries other users keep running here all the time (dashboards): they hold slots of the account's
+   * concurrent-query quota (sim/fleet.ts INSIGHTS_CONCURRENT_QUERIES), so StartQuery beyond it gets
+   * LimitExceededException
+   */
+  insightsQueriesInUse: z.number().int().min(0).max(100).default(0),
 });
 export type Region = z.infer<typeof RegionSchema>;
 

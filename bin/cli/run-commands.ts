@@ -109,6 +109,7 @@ export function registerRunCommands(program: Command, context: CliContext): void
           output = await runAudit(session.fleet.deps, {
             pollIntervalMs: session.fleet.pollIntervalMs,
             observer: reporter,
+            warn: (line) => terminal.warn(line),
           });
         } finally {
           reporter.stop();

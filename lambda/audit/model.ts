@@ -56,9 +56,13 @@ export type ClusterRef = z.infer<typeof ClusterRefSchema>;
 export const AddonSchema = z.object({
   name: z.string(),
   version: z.string().nullable(),
-  /** The add-on's `configurationValues`, parsed; null when unset or not JSON. */
+  /** The add-on's `configurationValues` (JSON or YAML), parsed; null when unset or unreadable. */
   configuration: z.record(z.string(), z.unknown()).nullable(),
   status: z.string().nullable(),
+  /** `configurationValues` as EKS returned them, so a remediation can merge into the user's own text */
+  configurationValues: z.string().nullable().default(null),
+  /** why `configurationValues` could not be read (one line); null when they could, or are unset */
+  configurationProblem: z.string().nullable().default(null),
 });
 export type Addon = z.infer<typeof AddonSchema>;
 

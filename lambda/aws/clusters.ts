@@ -1,6 +1,7 @@
 import { EC2Client, type Instance, paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import {
   DescribeAddonCommand,
+  type DescribeAddonResponse,
   DescribeClusterCommand,
   DescribeNodegroupCommand,
   EKSClient,
@@ -8,6 +9,7 @@ import {
   paginateListClusters,
   paginateListNodegroups,
 } from '@aws-sdk/client-eks';
+import { readConfigurationValues } from '#audit/addon-config.js';
 import type { Addon } from '#audit/model.js';
 import { awsCall } from './errors.js';
 import type { ClusterDirectory, ClusterInstance, ClusterSummary, NodegroupSummary } from './ports.js';
@@ -94,12 +96,7 @@ export class EksClusterDirectory implements ClusterDirectory {
       names.map((addonName) =>
         awsCall('eks:DescribeAddon', `add-on ${addonName} of cluster ${cluster}`, async () => {
           const { addon } = await this.#eks.send(new DescribeAddonCommand({ clusterName: cluster, addonName }));
-          return {
-            name: addon?.addonName ?? addonName,
-            version: addon?.addonVersion ?? null,
-            configuration: parseConfigurationValues(addon?.configurationValues),
-            status: addon?.status ?? null,
-          };
+          return toAddon(addonName, addon);
         }),
       ),
     );
@@ -144,17 +141,18 @@ function toClusterInstance(instance: Instance): ClusterInstance | null {
 }
 
 /**
- * An add-on's `configurationValues` as an object. EKS accepts JSON or YAML there; only JSON objects are read,
- * anything else (YAML, a JSON array or scalar, empty) is null: unknown, not "no configuration".
+ * An add-on as DescribeAddon describes it. Its `configurationValues` (JSON or YAML) are parsed; values that cannot
+ * be read keep their text and say why in `configurationProblem`, so they are unknown rather than taken for unset.
  */
-export function parseConfigurationValues(text: string | undefined): Record<string, unknown> | null {
-  if (text === undefined || text.trim() === '') return null;
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : null;
-  } catch {
-    return null;
-  }
+export function toAddon(name: string, addon: DescribeAddonResponse['addon']): Addon {
+  const text = addon?.configurationValues;
+  const read = readConfigurationValues(text);
+  return {
+    name: addon?.addonName ?? name,
+    version: addon?.addonVersion ?? null,
+    configuration: read.values === null || Object.keys(read.values).length === 0 ? null : read.values,
+    status: addon?.status ?? null,
+    configurationValues: text === undefined || text.trim() === '' ? null : text,
+    configurationProblem: read.problem,
+  };
 }

@@ -8,8 +8,9 @@ import {
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
-import { awsCall } from './errors.js';
+import { AwsCallError, awsCall } from './errors.js';
 import type {
+  CollectorDispatch,
   CommandProgress,
   CommandRunner,
   InvocationResult,
@@ -67,30 +68,52 @@ export class SsmCommandRunner implements CommandRunner {
     return found;
   }
 
-  async sendCollector(instanceIds: ReadonlyArray<string>, options: SendCollectorOptions): Promise<string[]> {
-    const commandIds: string[] = [];
-    for (const batch of chunk(instanceIds, SSM_BATCH_SIZE)) {
-      const commandId = await awsCall(
-        'ssm:SendCommand',
-        `${options.documentName} to ${batch.length} instances`,
-        async () => {
-          const { Command: command } = await this.#ssm.send(
-            new SendCommandCommand({
-              DocumentName: options.documentName,
-              InstanceIds: batch,
-              TimeoutSeconds: options.timeoutSeconds,
-              MaxConcurrency: options.maxConcurrency,
-              MaxErrors: options.maxErrors,
-              Comment: options.comment.slice(0, COMMENT_MAX),
-            }),
-          );
-          if (!command?.CommandId) throw new Error('SendCommand returned no CommandId');
-          return command.CommandId;
-        },
-      );
-      commandIds.push(commandId);
+  /**
+   * SendCommand in batches of 50. SendCommand is all or nothing: one instance id it does not accept (terminated,
+   * shutting down, agent deregistered) fails the whole call with InvalidInstanceId, and nothing runs on the others
+   * (SendCommand API reference, errors: "InvalidInstanceId … The managed node isn't in a valid state. Valid states
+   * are: Running, Pending, Stopped, and Stopping. Invalid states are: Shutting-down and Terminated"; the response
+   * carries one Command, no per-instance result). Karpenter terminates nodes at any time, so a batch that gets
+   * InvalidInstanceId is split in halves and each half sent again, down to the single ids SSM refuses: those
+   * vanished since discovery, and the rest of the batch still gets the collector.
+   */
+  async sendCollector(instanceIds: ReadonlyArray<string>, options: SendCollectorOptions): Promise<CollectorDispatch> {
+    const dispatch: CollectorDispatch = { commandIds: [], vanished: [] };
+    for (const batch of chunk(instanceIds, SSM_BATCH_SIZE)) await this.#sendBatch(batch, options, dispatch);
+    return dispatch;
+  }
+
+  async #sendBatch(batch: string[], options: SendCollectorOptions, dispatch: CollectorDispatch): Promise<void> {
+    try {
+      dispatch.commandIds.push(await this.#send(batch, options));
+    } catch (error) {
+      if (!(error instanceof AwsCallError) || error.code !== 'InvalidInstanceId') throw error;
+      if (batch.length === 1) {
+        dispatch.vanished.push(...batch);
+        return;
+      }
+      const half = Math.ceil(batch.length / 2);
+      await this.#sendBatch(batch.slice(0, half), options, dispatch);
+      await this.#sendBatch(batch.slice(half), options, dispatch);
     }
-    return commandIds;
+  }
+
+  #send(batch: string[], options: SendCollectorOptions): Promise<string> {
+    return awsCall('ssm:SendCommand', `${options.documentName} to ${batch.length} instances`, async () => {
+      const { Command: command } = await this.#ssm.send(
+        new SendCommandCommand({
+          DocumentName: options.documentName,
+          InstanceIds: batch,
+          // the delivery time-out, not the execution limit (the document's timeoutSeconds is that)
+          TimeoutSeconds: options.deliveryTimeoutSeconds,
+          MaxConcurrency: options.maxConcurrency,
+          MaxErrors: options.maxErrors,
+          Comment: options.comment.slice(0, COMMENT_MAX),
+        }),
+      );
+      if (!command?.CommandId) throw new Error('SendCommand returned no CommandId');
+      return command.CommandId;
+    });
   }
 
   getProgress(commandIds: ReadonlyArray<string>): Promise<CommandProgress[]> {

@@ -1,4 +1,9 @@
-import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CloudWatchLogsClient,
+  GetQueryResultsCommand,
+  StartQueryCommand,
+  StopQueryCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { awsCall, errorCode } from './errors.js';
 import type { LogQuery, LogQueryResults, LogQueryRunner } from './ports.js';
 import { sdkClientConfig } from './sdk-config.js';
@@ -52,6 +57,12 @@ export class InsightsLogQueryRunner implements LogQueryRunner {
         return row;
       });
       return { status: response.status ?? 'Unknown', rows };
+    });
+  }
+
+  stopQuery(queryId: string): Promise<void> {
+    return awsCall('logs:StopQuery', `query ${queryId}`, async () => {
+      await this.#logs.send(new StopQueryCommand({ queryId }));
     });
   }
 }

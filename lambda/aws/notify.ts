@@ -6,6 +6,13 @@ import { sdkClientConfig } from './sdk-config.js';
 /** SNS subjects must be shorter than 100 characters, on one line. */
 export const SUBJECT_MAX = 99;
 
+/**
+ * SNS Publish: "Messages must be UTF-8 encoded strings and at most 256 KB in size (262,144 bytes, not 262,144
+ * characters)" (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). The digest's email text grows with
+ * the findings of a run, so it is cut to fit; the Chatbot part is capped by its renderer.
+ */
+export const SNS_MESSAGE_MAX_BYTES = 262_144;
+
 export interface SnsAlertPublisherOptions {
   topicArn: string;
   sns?: SNSClient;
@@ -34,7 +41,7 @@ export class SnsAlertPublisher implements AlertPublisher {
           TopicArn: this.#topicArn,
           ...(subject !== '' && { Subject: subject }),
           MessageStructure: 'json',
-          Message: JSON.stringify({ default: JSON.stringify(message.chatbot), email: message.text }),
+          Message: snsMessage(JSON.stringify(message.chatbot), message.text),
           MessageAttributes: messageAttributes(message.attributes),
         }),
       );
@@ -42,6 +49,28 @@ export class SnsAlertPublisher implements AlertPublisher {
       return messageId;
     });
   }
+}
+
+/**
+ * The MessageStructure json body, at most {@link SNS_MESSAGE_MAX_BYTES}: an email text that would not fit keeps
+ * its first lines and says how many were left out and where the whole run is.
+ */
+export function snsMessage(chatbot: string, text: string, maxBytes = SNS_MESSAGE_MAX_BYTES): string {
+  const body = (email: string) => JSON.stringify({ default: chatbot, email });
+  const whole = body(text);
+  if (Buffer.byteLength(whole) <= maxBytes) return whole;
+  const lines = text.split('\n');
+  const note = (left: number) => `\n… ${left} more lines: the whole run is in \`fleet-audit report\``;
+  // each line costs its JSON-escaped bytes plus the newline's two ("\n")
+  let budget = maxBytes - Buffer.byteLength(body(note(lines.length)));
+  let kept = 0;
+  for (const line of lines) {
+    const cost = Buffer.byteLength(JSON.stringify(line)) - 2 + 2;
+    if (cost > budget) break;
+    budget -= cost;
+    kept++;
+  }
+  return body(lines.slice(0, kept).join('\n') + note(lines.length - kept));
 }
 
 /** A subject SNS accepts: one line, no control characters, shorter than 100 characters. */

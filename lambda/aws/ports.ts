@@ -49,7 +49,7 @@ export interface ClusterDirectory {
   describeCluster(name: string): Promise<ClusterSummary>;
   /** EKS ListNodegroups + DescribeNodegroup for each. */
   listNodegroups(cluster: string): Promise<NodegroupSummary[]>;
-  /** EKS ListAddons + DescribeAddon for each; configurationValues parsed (null when unset or not JSON). */
+  /** EKS ListAddons + DescribeAddon for each; configurationValues (JSON or YAML) parsed, unreadable ones explained. */
   listAddons(cluster: string): Promise<Addon[]>;
   /** EC2 DescribeInstances: running instances tagged for the cluster, every page. */
   listInstances(cluster: string): Promise<ClusterInstance[]>;
@@ -68,13 +68,23 @@ export interface ManagedInstance {
 
 export interface SendCollectorOptions {
   documentName: string;
-  /** per-invocation execution time-out */
-  timeoutSeconds: number;
+  /**
+   * SendCommand `TimeoutSeconds`: the delivery time-out (a node that has not started the command by then never
+   * runs it). The execution limit is the document's own `timeoutSeconds`.
+   */
+  deliveryTimeoutSeconds: number;
   /** SSM MaxConcurrency, e.g. "50" or "25%" */
   maxConcurrency: string;
   /** SSM MaxErrors, e.g. "100%" so one bad node does not stop the rest */
   maxErrors: string;
   comment: string;
+}
+
+/** What SendCommand did with the collector. */
+export interface CollectorDispatch {
+  commandIds: string[];
+  /** instances SendCommand refused with InvalidInstanceId: terminated (or deregistered) since discovery */
+  vanished: string[];
 }
 
 /** ListCommands: how far one command has got. */
@@ -103,8 +113,11 @@ export interface InvocationResult {
 export interface CommandRunner {
   /** DescribeInstanceInformation for these instance ids (any number; batched by the adapter). */
   describeManagedInstances(instanceIds: ReadonlyArray<string>): Promise<ManagedInstance[]>;
-  /** SendCommand in batches of at most 50 instance ids; one command id per batch, in order. */
-  sendCollector(instanceIds: ReadonlyArray<string>, options: SendCollectorOptions): Promise<string[]>;
+  /**
+   * SendCommand in batches of at most 50 instance ids; one command id per batch sent, in order. Instances SSM
+   * refuses as invalid (terminated since discovery) are left out and returned as `vanished`.
+   */
+  sendCollector(instanceIds: ReadonlyArray<string>, options: SendCollectorOptions): Promise<CollectorDispatch>;
   /** ListCommands for each id. */
   getProgress(commandIds: ReadonlyArray<string>): Promise<CommandProgress[]>;
   /** ListCommandInvocations with Details, every page (50 a page). */
@@ -132,6 +145,8 @@ export interface LogQueryRunner {
   startQuery(query: LogQuery): Promise<string | null>;
   /** GetQueryResults; rows as field → value. */
   getQueryResults(queryId: string): Promise<LogQueryResults>;
+  /** StopQuery: cancels a query still running, which frees its slot in the account's concurrent-query quota. */
+  stopQuery(queryId: string): Promise<void>;
 }
 
 /** The clients of one account and region. */

@@ -2,11 +2,21 @@ import { report } from './report.js';
 import { type RunnerOptions, runWorkflow, type WorkflowSteps } from './runner.js';
 import { assess, discover, plan, poll, recordFailure, type StepDeps } from './steps.js';
 
-/** The real steps bound to their dependencies. */
-export function auditSteps(deps: StepDeps, input: { runId?: string } = {}): WorkflowSteps {
+/**
+ * The real steps bound to their dependencies. `warn` gets one line for each cluster whose log query did not run
+ * (no log group, the concurrent-query quota in use, …): the cluster is audited, its log signals are unknown.
+ */
+export function auditSteps(
+  deps: StepDeps,
+  input: { runId?: string; warn?: (line: string) => void } = {},
+): WorkflowSteps {
   return {
-    plan: () => plan(deps, input),
-    discover: (task) => discover(task, deps),
+    plan: () => plan(deps, { runId: input.runId }),
+    discover: async (task) => {
+      const state = await discover(task, deps);
+      if (state.queryProblem) input.warn?.(state.queryProblem);
+      return state;
+    },
     poll: (state) => poll(state, deps),
     assess: (state) => assess(state, deps),
     recordFailure: (task, error) => recordFailure(task, error, deps),
@@ -17,9 +27,12 @@ export function auditSteps(deps: StepDeps, input: { runId?: string } = {}): Work
 /** One whole audit run in-process, with the settings' concurrency and poll interval. */
 export function runAudit(
   deps: StepDeps,
-  options: Partial<Pick<RunnerOptions, 'sleep' | 'pollIntervalMs' | 'observer'>> & { runId?: string } = {},
+  options: Partial<Pick<RunnerOptions, 'sleep' | 'pollIntervalMs' | 'observer'>> & {
+    runId?: string;
+    warn?: (line: string) => void;
+  } = {},
 ) {
-  return runWorkflow(auditSteps(deps, { runId: options.runId }), {
+  return runWorkflow(auditSteps(deps, { runId: options.runId, warn: options.warn }), {
     clusterConcurrency: deps.settings.clusterConcurrency,
     pollIntervalMs: options.pollIntervalMs ?? deps.settings.pollIntervalSeconds * 1000,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),

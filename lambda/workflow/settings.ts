@@ -10,8 +10,19 @@ export const AuditSettingsSchema = z.object({
   clusters: z.array(z.string()).default([]),
   /** the SSM document that runs collector/collect.sh */
   documentName: z.string().default('FleetAudit-Collector'),
-  /** SSM per-node execution time-out */
-  collectorTimeoutSeconds: z.number().int().min(30).max(600).default(60),
+  /**
+   * SendCommand's `TimeoutSeconds`: how long SSM may take to deliver the collector to a node before the node's
+   * invocation is DeliveryTimedOut. It is not the execution limit: the collector document's own `timeoutSeconds`
+   * (collector/ssm-document.ts, 60 s) stops the script. SendCommand reference: "If this time is reached and the
+   * command hasn't already started running, it won't run"; Run Command's "Understanding command timeout values":
+   * a node that never receives the command is DeliveryTimedOut after this plus the document's time-out
+   * (awsdocs/aws-systems-manager-user-guide doc_source/monitor-commands.md).
+   *
+   * 120 s by default: a node that was Online a moment ago picks a command up within seconds, so one still waiting
+   * after two minutes is as good as offline; and delivery plus execution (120 + 60 s) stays well inside the
+   * cluster's deadline (600 s), so every invocation has a final status when the cluster is assessed.
+   */
+  deliveryTimeoutSeconds: z.number().int().min(30).max(540).default(120),
   /** SSM MaxConcurrency / MaxErrors for each SendCommand */
   maxConcurrency: z.string().default('50'),
   maxErrors: z.string().default('100%'),

@@ -12,7 +12,7 @@ import type {
   NodeObservation,
 } from '#audit/model.js';
 import { parseNodeReport } from '#audit/node-report.js';
-import type { AlertPublisher, AuditTarget, TargetClientsFactory } from '#aws/ports.js';
+import type { AlertPublisher, AuditTarget, LogQueryRunner, TargetClientsFactory } from '#aws/ports.js';
 import type { AuditStore, ClusterSnapshot } from '#aws/store.js';
 import type { AuditSettings } from './settings.js';
 
@@ -85,7 +85,19 @@ export interface ClusterOutcome {
   nodes: NodeCoverage;
 }
 
+/** A node SendCommand refused (InvalidInstanceId) after discovery had seen it running and Online. */
+export const VANISHED_REASON =
+  'vanished: terminated or deregistered from SSM between discovery and SendCommand (InvalidInstanceId)';
+
 const TERMINAL_COMMAND = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
+/**
+ * Logs Insights' concurrent-query quota per account, dashboards included (StartQuery API reference in the SDK model;
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatchLogs-Insights-Query-History.html). The audit runs
+ * one query per cluster in flight, at most clusterConcurrency (≤ 40) at once, and stops the ones still running at a
+ * cluster's deadline.
+ */
+export const INSIGHTS_QUOTA = 100;
+
 const TERMINAL_QUERY = new Set(['Complete', 'Failed', 'Cancelled', 'Timeout', 'Unknown']);
 
 export const refOf = (task: Pick<ClusterTask, 'account' | 'region' | 'name'>): ClusterRef => ({
@@ -151,16 +163,21 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
     return { instanceId: instance.instanceId, nodegroup: instance.nodegroup, reach: 'PENDING', reason: null };
   });
   const pending = nodes.filter((n) => n.reach === 'PENDING').map((n) => n.instanceId);
-  const commandIds =
+  const { commandIds, vanished } =
     pending.length === 0
-      ? []
+      ? { commandIds: [], vanished: [] }
       : await commands.sendCollector(pending, {
           documentName: settings.documentName,
-          timeoutSeconds: settings.collectorTimeoutSeconds,
+          deliveryTimeoutSeconds: settings.deliveryTimeoutSeconds,
           maxConcurrency: settings.maxConcurrency,
           maxErrors: settings.maxErrors,
           comment: `fleet-audit ${task.runId} ${task.name}`.slice(0, 100),
         });
+  const gone = new Set(vanished);
+  const planned = nodes.map(
+    (node): PlannedNode =>
+      gone.has(node.instanceId) ? { ...node, reach: 'UNREACHABLE', reason: VANISHED_REASON } : node,
+  );
   const now = deps.now();
   const logGroup = settings.logGroupPattern.replaceAll('{cluster}', task.name);
   let query: DiscoveryState['query'] = null;
@@ -176,7 +193,12 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
     if (queryId) query = { queryId, logGroup };
     else queryProblem = `log group ${logGroup} does not exist`;
   } catch (error) {
-    queryProblem = `log query on ${logGroup} could not start: ${messageOf(error)}`;
+    queryProblem =
+      errorCodeOf(error) === 'LimitExceededException'
+        ? `log signals of cluster ${task.name} not evaluated: the Logs Insights concurrent-query quota of account ` +
+          `${task.account} in ${task.region} is in use (LimitExceededException; ${INSIGHTS_QUOTA} queries at once, ` +
+          'dashboards included); stop queries or dashboards there, or lower clusterConcurrency'
+        : `log query on ${logGroup} could not start: ${messageOf(error)}`;
   }
   return {
     ...task,
@@ -186,7 +208,7 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
       vpcCni: addons.find((a) => a.name === 'vpc-cni') ?? null,
       kubeProxy: addons.find((a) => a.name === 'kube-proxy') ?? null,
     },
-    nodes,
+    nodes: planned,
     commandIds,
     query,
     queryProblem,
@@ -234,6 +256,8 @@ export async function assess(state: DiscoveryState, deps: StepDeps): Promise<Clu
     const results = await logs.getQueryResults(state.query.queryId);
     if (results.status === 'Complete') {
       signals = readLogSignals(state.query.logGroup, deps.settings.logWindowHours, results.rows);
+    } else if (!TERMINAL_QUERY.has(results.status)) {
+      await stopUnfinishedQuery(state.query.queryId, logs);
     }
   }
   const cluster = refOf(state);
@@ -251,6 +275,20 @@ export async function assess(state: DiscoveryState, deps: StepDeps): Promise<Clu
   const assessment = assessCluster(evidence, deps.settings.thresholds);
   await deps.store.putSnapshot(snapshotOf(state, assessment, evidence));
   return outcomeOf(state, assessment);
+}
+
+/**
+ * Cancels a log query still running at the cluster's deadline: left alone it would hold one of the account's
+ * concurrent Logs Insights slots for up to an hour (queries time out after 60 minutes, StartQuery API reference),
+ * and later clusters' StartQuery would get LimitExceededException. Best effort: a query that ended meanwhile makes
+ * StopQuery fail, and either way the cluster's log signals are not evaluated.
+ */
+async function stopUnfinishedQuery(queryId: string, logs: LogQueryRunner): Promise<void> {
+  try {
+    await logs.stopQuery(queryId);
+  } catch {
+    // ended by itself, or StopQuery throttled past the SDK's retries: the query ends within the hour anyway
+  }
 }
 
 /** The Map iteration's Catch: a cluster that could not be audited is stored as FAILED; the run goes on. */
@@ -300,6 +338,12 @@ function snapshotOf(task: ClusterTask, assessment: ClusterAssessment, evidence: 
     findings: null,
     auditError: evidence.auditError,
   };
+}
+
+/** The AWS error code of an adapter's error (`AwsCallError.code`), else the error's name. */
+function errorCodeOf(error: unknown): string {
+  if (error instanceof Error) return 'code' in error && typeof error.code === 'string' ? error.code : error.name;
+  return 'Error';
 }
 
 export function messageOf(error: unknown): string {

@@ -67,6 +67,8 @@ export class AuditRole extends Construct {
           'ssm:ListCommands',
           'ssm:ListCommandInvocations',
           'logs:GetQueryResults',
+          // cancels a cluster's query still running at its deadline, freeing the account's concurrent-query slot
+          'logs:StopQuery',
         ],
         resources: ['*'],
         conditions: { StringEquals: { 'aws:RequestedRegion': [...props.regions] } },
@@ -107,7 +109,7 @@ export class AuditRole extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'eks:ListClusters, ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListCommands, ssm:ListCommandInvocations and logs:GetQueryResults have no resource-level permissions; limited to the audited regions by aws:RequestedRegion',
+          'eks:ListClusters, ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListCommands, ssm:ListCommandInvocations, logs:GetQueryResults and logs:StopQuery have no resource-level permissions; limited to the audited regions by aws:RequestedRegion',
       },
       ...eks.map((r) => ({
         id: `AwsSolutions-IAM5[Resource::${r.label}]`,

@@ -1,4 +1,10 @@
-import type { CommandState, CommandView, InvocationView, RegionFleet } from '../fleet.js';
+import {
+  type CommandState,
+  type CommandView,
+  type InvocationView,
+  listedPluginOutput,
+  type RegionFleet,
+} from '../fleet.js';
 import { ApiError, paginate, type SimResponse } from './wire.js';
 
 /**
@@ -121,8 +127,9 @@ function sendCommand(body: Record<string, unknown>, region: RegionFleet): SimRes
   const instanceIds = optionalArray(body.InstanceIds, 'InstanceIds').map(String);
   if (instanceIds.length === 0) throw validation('instanceIds', 'must have length greater than or equal to 1');
   if (instanceIds.length > 50) throw validation('instanceIds', 'must have length less than or equal to 50');
-  const timeoutSeconds = optionalInt(body.TimeoutSeconds) ?? 3600;
-  if (timeoutSeconds < 30 || timeoutSeconds > 2_592_000) {
+  // the delivery time-out (API_SendCommand: default 3,600 s, 30 to 2,592,000)
+  const deliveryTimeoutSeconds = optionalInt(body.TimeoutSeconds) ?? 3600;
+  if (deliveryTimeoutSeconds < 30 || deliveryTimeoutSeconds > 2_592_000) {
     throw validation('timeoutSeconds', 'must have value between 30 and 2592000');
   }
   const maxConcurrency = optionalString(body.MaxConcurrency) ?? '50';
@@ -133,7 +140,14 @@ function sendCommand(body: Record<string, unknown>, region: RegionFleet): SimRes
   const comment = optionalString(body.Comment) ?? null;
   if (comment !== null && comment.length > 100)
     throw validation('comment', 'must have length less than or equal to 100');
-  const command = region.sendCommand({ documentName, instanceIds, timeoutSeconds, maxConcurrency, maxErrors, comment });
+  const command = region.sendCommand({
+    documentName,
+    instanceIds,
+    deliveryTimeoutSeconds,
+    maxConcurrency,
+    maxErrors,
+    comment,
+  });
   return ok({ Command: commandJson(command, region.commandView(command), region.region) });
 }
 
@@ -199,7 +213,8 @@ function commandJson(command: CommandState, view: CommandView, region: string) {
     DocumentName: command.documentName,
     DocumentVersion: '$DEFAULT',
     ...(command.comment !== null && { Comment: command.comment }),
-    ExpiresAfter: (command.sentAt + (command.timeoutSeconds + 3600) * 1000) / 1000,
+    // total time-out: delivery plus the document's execution time-out (monitor-commands.html)
+    ExpiresAfter: (command.sentAt + (command.deliveryTimeoutSeconds + command.executionTimeoutSeconds) * 1000) / 1000,
     Parameters: {},
     InstanceIds: command.instanceIds,
     Targets: [],
@@ -218,7 +233,7 @@ function commandJson(command: CommandState, view: CommandView, region: string) {
     ServiceRole: '',
     NotificationConfig: { NotificationArn: '', NotificationEvents: [], NotificationType: '' },
     CloudWatchOutputConfig: { CloudWatchLogGroupName: '', CloudWatchOutputEnabled: false },
-    TimeoutSeconds: command.timeoutSeconds,
+    TimeoutSeconds: command.deliveryTimeoutSeconds,
   };
 }
 
@@ -246,7 +261,7 @@ function invocationJson(command: CommandState, invocation: InvocationView, detai
             ResponseCode: invocation.responseCode,
             ...(invocation.startedAt !== null && { ResponseStartDateTime: seconds(invocation.startedAt) }),
             ...(invocation.finishedAt !== null && { ResponseFinishDateTime: seconds(invocation.finishedAt) }),
-            Output: invocation.output,
+            Output: listedPluginOutput(invocation.output),
             StandardOutputUrl: '',
             StandardErrorUrl: '',
             OutputS3Region: region,
@@ -294,6 +309,11 @@ export function handleLogs(action: string, body: Record<string, unknown>, region
       if (queryId === undefined) throw new ApiError(400, 'InvalidParameterException', 'queryId is required');
       const view = region.queryResults(queryId);
       return ok({ results: view.rows, statistics: view.statistics, status: view.status });
+    }
+    case 'StopQuery': {
+      const queryId = optionalString(body.queryId);
+      if (queryId === undefined) throw new ApiError(400, 'InvalidParameterException', 'queryId is required');
+      return ok({ success: region.stopQuery(queryId) });
     }
     default:
       throw new ApiError(400, 'UnknownOperationException', `Operation ${action} is not simulated`);

@@ -34,6 +34,7 @@ const ALLOWED_ACTIONS = new Set([
   'ssm:ListCommandInvocations',
   'logs:StartQuery',
   'logs:GetQueryResults',
+  'logs:StopQuery',
 ]);
 
 type Statement = { Sid: string; Action: string | string[]; Resource: unknown; Condition?: unknown };

@@ -152,7 +152,7 @@ const SCENARIO: ScenarioInput = {
 
 const COLLECTOR = {
   documentName: 'FleetAudit-Collector',
-  timeoutSeconds: 60,
+  deliveryTimeoutSeconds: 60,
   maxConcurrency: '50',
   maxErrors: '100%',
   comment: 'fleet-audit integration test',
@@ -234,7 +234,7 @@ describe('the AWS adapters through the real SDK against the simulator', () => {
       ]);
     });
 
-    it('lists add-ons with JSON configuration values parsed and YAML left unknown', async () => {
+    it('lists add-ons with JSON and YAML configuration values parsed alike', async () => {
       // Act
       const addons = await a.directory.listAddons('big');
 
@@ -245,9 +245,25 @@ describe('the AWS adapters through the real SDK against the simulator', () => {
           version: 'v1.20.4-eksbuild.2',
           configuration: { env: { CLUSTER_ENDPOINT: 'https://big' } },
           status: 'ACTIVE',
+          configurationValues: '{"env":{"CLUSTER_ENDPOINT":"https://big"}}',
+          configurationProblem: null,
         },
-        { name: 'kube-proxy', version: 'v1.31.3-eksbuild.2', configuration: null, status: 'ACTIVE' },
-        { name: 'coredns', version: 'v1.11.4-eksbuild.2', configuration: null, status: 'ACTIVE' },
+        {
+          name: 'kube-proxy',
+          version: 'v1.31.3-eksbuild.2',
+          configuration: { mode: 'iptables' },
+          status: 'ACTIVE',
+          configurationValues: 'mode: iptables\n',
+          configurationProblem: null,
+        },
+        {
+          name: 'coredns',
+          version: 'v1.11.4-eksbuild.2',
+          configuration: null,
+          status: 'ACTIVE',
+          configurationValues: null,
+          configurationProblem: null,
+        },
       ]);
     });
 
@@ -323,7 +339,7 @@ describe('the AWS adapters through the real SDK against the simulator', () => {
       const ids = await onlineLinuxIds();
 
       // Act
-      const commandIds = await a.commands.sendCollector(ids, COLLECTOR);
+      const { commandIds } = await a.commands.sendCollector(ids, COLLECTOR);
       const atStart = await a.commands.getProgress(commandIds);
       advance(10_000);
       const afterTenSeconds = await a.commands.getProgress(commandIds);
@@ -353,7 +369,9 @@ describe('the AWS adapters through the real SDK against the simulator', () => {
     it('reads every page of invocations, and each output parses as a collector report', async () => {
       // Arrange
       const ids = await onlineLinuxIds();
-      const [first] = await a.commands.sendCollector(ids.slice(0, 50), COLLECTOR);
+      const {
+        commandIds: [first],
+      } = await a.commands.sendCollector(ids.slice(0, 50), COLLECTOR);
       advance(10_000);
       const before = callsOf('ssm', 'ListCommandInvocations').length;
 
@@ -373,7 +391,9 @@ describe('the AWS adapters through the real SDK against the simulator', () => {
       // Arrange
       const ids = await onlineLinuxIds();
       const faulty = ids.filter((id) => /^i-b[345]/.test(id));
-      const [commandId] = await a.commands.sendCollector(faulty, COLLECTOR);
+      const {
+        commandIds: [commandId],
+      } = await a.commands.sendCollector(faulty, COLLECTOR);
       advance(61_000);
 
       // Act

@@ -1,4 +1,4 @@
-import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '#audit/model.js';
 import { AuditStore, type ClusterSnapshot } from '#aws/store.js';
@@ -173,5 +173,81 @@ describe('AuditStore on dynalite', () => {
     };
     await store.putSuppression(suppression);
     expect(await store.suppressions()).toEqual([suppression]);
+  });
+});
+
+describe('AuditStore against DynamoDB’s write limits (dynalite)', () => {
+  let dynamo: LocalDynamo;
+  let store: AuditStore;
+  const tableName = 'fleet-audit-limits';
+
+  beforeAll(async () => {
+    // the first three BatchWriteItem calls write half their items and return the rest as UnprocessedItems
+    dynamo = await startDynalite({ batchWriteUnprocessedFirst: 3 });
+    store = new AuditStore({ tableName }, dynamo.client);
+    await store.ensureTable();
+  });
+  afterAll(async () => dynamo.close());
+
+  const runOf = (runId: string, clusters: number): RunResult => ({
+    runId,
+    status: 'COMPLETE',
+    startedAt: '2026-11-04T00:00:00.000Z',
+    finishedAt: '2026-11-04T01:00:00.000Z',
+    clusters: Array.from({ length: clusters }, (_, c) => ({
+      account: '111111111111',
+      region: 'eu-west-1',
+      name: `cluster-${String(c).padStart(3, '0')}`,
+      status: 'COMPLETE' as const,
+      score: 90,
+      nodes: { expected: 3, reached: 3, unreachable: 0, failed: 0 },
+      findings: [],
+      notEvaluated: [],
+    })),
+  });
+
+  it('writes again the items BatchWriteItem hands back unprocessed, so a finished run is whole', async () => {
+    // Arrange: 60 cluster results are three batches of at most 25, each half-processed at first
+    const result = runOf('unprocessed', 60);
+    await store.startRun(result.runId, result.startedAt);
+
+    // Act
+    await store.finishRun(result);
+
+    // Assert
+    expect((await store.getRun(result.runId))?.result?.clusters.map((c) => c.name)).toEqual(
+      result.clusters.map((c) => c.name),
+    );
+  });
+
+  it('is refused by DynamoDB for a 26th request in one BatchWriteItem, the limit the store batches by', async () => {
+    // Arrange
+    const doc = DynamoDBDocumentClient.from(dynamo.client);
+    const requests = Array.from({ length: 26 }, (_, i) => ({ PutRequest: { Item: { pk: 'LIMIT', sk: `${i}` } } }));
+
+    // Act
+    const error = await doc
+      .send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }))
+      .catch((e: unknown) => e);
+
+    // Assert
+    expect(error).toMatchObject({ name: 'ValidationException' });
+    expect(String((error as Error).message)).toMatch(/length less than or equal to 25/);
+  });
+
+  it('is refused by DynamoDB for an item over 400 KB', async () => {
+    // Arrange
+    const doc = DynamoDBDocumentClient.from(dynamo.client);
+
+    // Act
+    const error = await doc
+      .send(new PutCommand({ TableName: tableName, Item: { pk: 'LIMIT', sk: 'big', blob: 'x'.repeat(400 * 1024) } }))
+      .catch((e: unknown) => e);
+
+    // Assert
+    expect(error).toMatchObject({
+      name: 'ValidationException',
+      message: 'Item size has exceeded the maximum allowed size',
+    });
   });
 });

@@ -11,12 +11,13 @@ function advisoryFacts(evidence: ClusterEvidence, nodes: ReadonlyArray<ReportedN
   const cni = vpcCniVersion(evidence, nodes);
   const k8s = kubernetesVersion(evidence);
   const { modes, complete } = proxyModes(evidence, nodes);
+  const unreadable = evidence.addons.kubeProxy?.configurationProblem ?? null;
   const facts: AdvisoryFacts = {
     vpcCni: cni.version,
     kubeProxy: parseVersion(evidence.addons.kubeProxy?.version),
     kubernetes: k8s.version,
     modes,
-    modesComplete: complete || evidence.addons.kubeProxy !== null,
+    modesComplete: complete || (evidence.addons.kubeProxy !== null && unreadable === null),
   };
   const unknown = (what: string, raw: string | null) =>
     raw === null ? `${what} unknown` : `${what} ${JSON.stringify(raw)} does not parse`;
@@ -26,7 +27,11 @@ function advisoryFacts(evidence: ClusterEvidence, nodes: ReadonlyArray<ReportedN
       ? null
       : unknown('kube-proxy add-on version', evidence.addons.kubeProxy?.version ?? null),
     kubernetes: k8s.version ? null : unknown('Kubernetes version', k8s.raw),
-    mode: facts.modesComplete ? null : 'kube-proxy mode not reported by every node',
+    mode: facts.modesComplete
+      ? null
+      : `kube-proxy mode not reported by every node${
+          unreadable === null ? '' : ` and the kube-proxy add-on's configurationValues are ${unreadable}`
+        }`,
   };
   return { facts, cni, k8s, gaps };
 }

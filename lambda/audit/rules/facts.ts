@@ -104,7 +104,8 @@ export function kubernetesVersion(evidence: ClusterEvidence): VersionFact {
 
 /**
  * kube-proxy modes in the cluster: what reached nodes report, plus the add-on's configured `mode`
- * (an add-on whose configurationValues do not set `mode` runs the EKS default, iptables).
+ * (an add-on whose configurationValues do not set `mode` runs the EKS default, iptables; values that could not
+ * be read add no mode).
  * `complete` is true when every reached node reported its mode.
  */
 export function proxyModes(
@@ -119,7 +120,8 @@ export function proxyModes(
     else modes.add(mode);
   }
   const addon = evidence.addons.kubeProxy;
-  if (addon) {
+  // Values that could not be read say nothing about the mode: unknown, not the iptables default.
+  if (addon && addon.configurationProblem === null) {
     const configured = addon.configuration?.mode;
     if (configured === 'iptables' || configured === 'ipvs' || configured === 'nftables') modes.add(configured);
     else if (configured === undefined || configured === '') modes.add('iptables');

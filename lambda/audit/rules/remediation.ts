@@ -1,3 +1,4 @@
+import { mergeIntoAddon } from '../addon-config.js';
 import {
   KUBERNETES_IPVS_DEPRECATED,
   VPC_CNI_API_INDEPENDENT_START,
@@ -37,24 +38,6 @@ export function shellQuote(text: string): string {
   return /^[A-Za-z0-9._/:=@%+,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
-function isPlainObject(value: unknown): value is Configuration {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * The add-on's current configurationValues with `change` applied (objects merged key by key, anything else
- * replaced). update-addon sets the whole configuration, so a remediation that sent only the change would drop
- * the settings the cluster already has.
- */
-export function mergeConfiguration(current: Configuration | null | undefined, change: Configuration): Configuration {
-  const merged: Configuration = { ...(current ?? {}) };
-  for (const [key, value] of Object.entries(change)) {
-    const existing = merged[key];
-    merged[key] = isPlainObject(existing) && isPlainObject(value) ? mergeConfiguration(existing, value) : value;
-  }
-  return merged;
-}
-
 function regionFlag(cluster: ClusterRef): string {
   return cluster.region ? ` --region ${shellQuote(cluster.region)}` : '';
 }
@@ -63,8 +46,12 @@ function regionFlag(cluster: ClusterRef): string {
  * `aws eks update-addon … --configuration-values '…' --resolve-conflicts PRESERVE` for the cluster. When the
  * configuration holds ENDPOINT_PLACEHOLDER, the command fills it from `aws eks describe-cluster` itself.
  */
-export function updateAddonCommand(cluster: ClusterRef, addon: AddonName, configuration: Configuration): string {
-  const json = JSON.stringify(configuration);
+export function updateAddonCommand(
+  cluster: ClusterRef,
+  addon: AddonName,
+  configuration: Configuration | string,
+): string {
+  const json = typeof configuration === 'string' ? configuration : JSON.stringify(configuration);
   const placeholder = JSON.stringify(ENDPOINT_PLACEHOLDER);
   let values = shellQuote(json);
   if (json.includes(placeholder)) {
@@ -93,17 +80,31 @@ export function addonRemediation(
   links: ReadonlyArray<string>,
 ): Remediation {
   const current = addon === 'kube-proxy' ? evidence.addons.kubeProxy : evidence.addons.vpcCni;
-  const configurationValues = mergeConfiguration(current?.configuration, change);
+  const merged = mergeIntoAddon(current, change);
+  const describe =
+    `\`aws eks describe-addon --cluster-name ${shellQuote(evidence.cluster.name)} --addon-name ${addon} ` +
+    '--query addon.configurationValues`';
+  if (merged.kind === 'unmergeable') {
+    return {
+      summary:
+        `${summary} The ${addon} add-on's current configurationValues are ${merged.problem}, so this change cannot ` +
+        `be merged into them; update-addon sets them as a whole, so merge it by hand into the output of ${describe}.`,
+      configurationValues: merged.values,
+      command: null,
+      links: [...links],
+    };
+  }
   const unseen =
     current === null
       ? ` This audit did not see the ${addon} add-on's current configurationValues; update-addon sets them as a ` +
-        `whole, so merge this change into the output of \`aws eks describe-addon --cluster-name ` +
-        `${shellQuote(evidence.cluster.name)} --addon-name ${addon} --query addon.configurationValues\` first.`
+        `whole, so merge this change into the output of ${describe} first.`
       : '';
+  const yaml =
+    merged.format === 'yaml' ? ' The command keeps the current values in YAML, as written, with their comments.' : '';
   return {
-    summary: `${summary}${unseen}`,
-    configurationValues,
-    command: updateAddonCommand(evidence.cluster, addon, configurationValues),
+    summary: `${summary}${unseen}${yaml}`,
+    configurationValues: merged.values,
+    command: updateAddonCommand(evidence.cluster, addon, merged.format === 'yaml' ? merged.text : merged.values),
     links: [...links],
   };
 }

@@ -138,7 +138,14 @@ export function addon(
   version: string | null,
   configuration: Record<string, unknown> | null = null,
 ): Addon {
-  return { name, version, configuration, status: 'ACTIVE' };
+  return {
+    name,
+    version,
+    configuration,
+    status: 'ACTIVE',
+    configurationValues: configuration === null ? null : JSON.stringify(configuration),
+    configurationProblem: null,
+  };
 }
 
 export const ENDPOINT = 'https://ABCDEF0123456789.gr7.eu-west-1.eks.amazonaws.com';

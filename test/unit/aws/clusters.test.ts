@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EksClusterDirectory, parseConfigurationValues } from '#aws/clusters.js';
+import { EksClusterDirectory } from '#aws/clusters.js';
 import { AwsCallError } from '#aws/errors.js';
 
 const eks = mockClient(EKSClient);
@@ -135,9 +135,9 @@ describe('EksClusterDirectory', () => {
     expect(eks).toHaveReceivedCommandWith(DescribeNodegroupCommand, { clusterName: 'a', nodegroupName: 'gpu' });
   });
 
-  it('describes every add-on and reads JSON configuration values, leaving YAML unknown', async () => {
+  it('describes every add-on and reads JSON and YAML configuration values alike, so IPVS set in YAML is IPVS', async () => {
     // Arrange
-    eks.on(ListAddonsCommand).resolves({ addons: ['vpc-cni', 'coredns', 'kube-proxy'] });
+    eks.on(ListAddonsCommand).resolves({ addons: ['vpc-cni', 'coredns', 'kube-proxy', 'aws-ebs-csi-driver'] });
     eks.on(DescribeAddonCommand, { addonName: 'vpc-cni' }).resolves({
       addon: {
         addonName: 'vpc-cni',
@@ -147,15 +147,23 @@ describe('EksClusterDirectory', () => {
       },
     });
     eks.on(DescribeAddonCommand, { addonName: 'coredns' }).resolves({
-      addon: {
-        addonName: 'coredns',
-        addonVersion: 'v1.11.1',
-        status: 'ACTIVE',
-        configurationValues: 'replicaCount: 3',
-      },
+      addon: { addonName: 'coredns', addonVersion: 'v1.11.1', status: 'DEGRADED' },
     });
     eks.on(DescribeAddonCommand, { addonName: 'kube-proxy' }).resolves({
-      addon: { addonName: 'kube-proxy', addonVersion: 'v1.29.0-eksbuild.1', status: 'DEGRADED' },
+      addon: {
+        addonName: 'kube-proxy',
+        addonVersion: 'v1.29.0-eksbuild.1',
+        status: 'ACTIVE',
+        configurationValues: '# set by platform team\nmode: ipvs\nipvs:\n  scheduler: rr\n',
+      },
+    });
+    eks.on(DescribeAddonCommand, { addonName: 'aws-ebs-csi-driver' }).resolves({
+      addon: {
+        addonName: 'aws-ebs-csi-driver',
+        addonVersion: 'v1.30.0-eksbuild.1',
+        status: 'ACTIVE',
+        configurationValues: 'controller: [replicas: 2',
+      },
     });
 
     // Act
@@ -168,9 +176,33 @@ describe('EksClusterDirectory', () => {
         version: 'v1.18.3-eksbuild.1',
         configuration: { env: { CLUSTER_ENDPOINT: 'https://x' } },
         status: 'ACTIVE',
+        configurationValues: '{"env":{"CLUSTER_ENDPOINT":"https://x"}}',
+        configurationProblem: null,
       },
-      { name: 'coredns', version: 'v1.11.1', configuration: null, status: 'ACTIVE' },
-      { name: 'kube-proxy', version: 'v1.29.0-eksbuild.1', configuration: null, status: 'DEGRADED' },
+      {
+        name: 'coredns',
+        version: 'v1.11.1',
+        configuration: null,
+        status: 'DEGRADED',
+        configurationValues: null,
+        configurationProblem: null,
+      },
+      {
+        name: 'kube-proxy',
+        version: 'v1.29.0-eksbuild.1',
+        configuration: { mode: 'ipvs', ipvs: { scheduler: 'rr' } },
+        status: 'ACTIVE',
+        configurationValues: '# set by platform team\nmode: ipvs\nipvs:\n  scheduler: rr\n',
+        configurationProblem: null,
+      },
+      {
+        name: 'aws-ebs-csi-driver',
+        version: 'v1.30.0-eksbuild.1',
+        configuration: null,
+        status: 'ACTIVE',
+        configurationValues: 'controller: [replicas: 2',
+        configurationProblem: expect.stringMatching(/^neither JSON nor valid YAML \(.+ at line 1, column \d+\)$/),
+      },
     ]);
   });
 
@@ -216,18 +248,5 @@ describe('EksClusterDirectory', () => {
       MaxResults: 1000,
     });
     expect(ec2).toHaveReceivedNthCommandWith(DescribeInstancesCommand, 2, { NextToken: 'more' });
-  });
-});
-
-describe('parseConfigurationValues', () => {
-  it.each([
-    ['{"env":{"A":"1"}}', { env: { A: '1' } }],
-    ['env:\n  A: "1"', null],
-    ['[1,2]', null],
-    ['"text"', null],
-    ['  ', null],
-    [undefined, null],
-  ])('reads %j as %j', (text, expected) => {
-    expect(parseConfigurationValues(text)).toEqual(expected);
   });
 });

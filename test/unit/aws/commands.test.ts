@@ -17,7 +17,7 @@ const ids = (n: number) => Array.from({ length: n }, (_, i) => `i-${String(i).pa
 
 const OPTIONS = {
   documentName: 'FleetAudit-Collector',
-  timeoutSeconds: 60,
+  deliveryTimeoutSeconds: 60,
   maxConcurrency: '50',
   maxErrors: '100%',
   comment: 'fleet-audit run 2026-06-10',
@@ -95,10 +95,10 @@ describe('SsmCommandRunner', () => {
       .resolvesOnce({ Command: { CommandId: 'c-3' } });
 
     // Act
-    const commandIds = await runner().sendCollector(all, OPTIONS);
+    const dispatch = await runner().sendCollector(all, OPTIONS);
 
     // Assert
-    expect(commandIds).toEqual(['c-1', 'c-2', 'c-3']);
+    expect(dispatch).toEqual({ commandIds: ['c-1', 'c-2', 'c-3'], vanished: [] });
     expect(ssm).toHaveReceivedCommandTimes(SendCommandCommand, 3);
     expect(ssm).toHaveReceivedNthCommandWith(SendCommandCommand, 1, {
       DocumentName: 'FleetAudit-Collector',
@@ -110,6 +110,37 @@ describe('SsmCommandRunner', () => {
     });
     expect(ssm).toHaveReceivedNthCommandWith(SendCommandCommand, 3, { InstanceIds: all.slice(100) });
     expect(ssm.commandCalls(SendCommandCommand).every((call) => !('Parameters' in call.args[0].input))).toBe(true);
+  });
+
+  it('leaves out a node SendCommand refuses as invalid and still sends the collector to the rest of its batch', async () => {
+    // Arrange: SendCommand fails as a whole while the terminated instance is in the call, as SSM does
+    const all = ids(8);
+    const terminated = all[5] ?? '';
+    let sent = 0;
+    ssm.on(SendCommandCommand).callsFake((input: { InstanceIds: string[] }) => {
+      if (input.InstanceIds.includes(terminated)) {
+        throw new SSMServiceException({
+          name: 'InvalidInstanceId',
+          $fault: 'client',
+          message: 'Instances not in a valid state for account',
+          $metadata: {},
+        });
+      }
+      sent++;
+      return { Command: { CommandId: `c-${sent}` } };
+    });
+
+    // Act
+    const dispatch = await runner().sendCollector(all, OPTIONS);
+
+    // Assert
+    expect(dispatch.vanished).toEqual([terminated]);
+    const accepted = ssm
+      .commandCalls(SendCommandCommand)
+      .map((call) => call.args[0].input.InstanceIds ?? [])
+      .filter((batch) => !batch.includes(terminated));
+    expect(accepted.flat().sort()).toEqual(all.filter((id) => id !== terminated));
+    expect(dispatch.commandIds).toHaveLength(accepted.length);
   });
 
   it('reports a throttled SendCommand with its error code and the batch it was for', async () => {

@@ -1,7 +1,7 @@
 import { NotFoundException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SnsAlertPublisher, snsSubject } from '#aws/notify.js';
+import { SNS_MESSAGE_MAX_BYTES, SnsAlertPublisher, snsMessage, snsSubject } from '#aws/notify.js';
 import type { AlertMessage } from '#aws/ports.js';
 
 const sns = mockClient(SNSClient);
@@ -85,5 +85,27 @@ describe('snsSubject', () => {
     expect(subject).toHaveLength(99);
     expect(subject.startsWith('first line second xxx')).toBe(true);
     expect(subject.endsWith('x...')).toBe(true);
+  });
+});
+
+describe('snsMessage', () => {
+  it('keeps a digest under SNS’s 256 KB by cutting the email text at a line and saying how much is left out', () => {
+    // Arrange: 5,000 lines of 80 characters ≈ 400 KB, with a non-ASCII dash counted in bytes
+    const lines = Array.from({ length: 5000 }, (_, i) => `cluster-${i} — NEW HIGH KP-IPTABLES-SCALE`.padEnd(80, '.'));
+
+    // Act
+    const body = snsMessage('{"version":"1.0"}', lines.join('\n'));
+    const email = (JSON.parse(body) as { email: string }).email;
+
+    // Assert
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(SNS_MESSAGE_MAX_BYTES);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(SNS_MESSAGE_MAX_BYTES - 200);
+    const kept = email.split('\n').length - 1;
+    expect(email.split('\n').at(-1)).toBe(`… ${5000 - kept} more lines: the whole run is in \`fleet-audit report\``);
+    expect(email.split('\n').slice(0, kept)).toEqual(lines.slice(0, kept));
+  });
+
+  it('leaves a digest that fits as it is', () => {
+    expect(snsMessage('{}', 'one line')).toBe(JSON.stringify({ default: '{}', email: 'one line' }));
   });
 });

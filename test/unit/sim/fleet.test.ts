@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { agentOutput, Fleet } from '#sim/fleet.js';
+import {
+  agentOutput,
+  Fleet,
+  INSIGHTS_CONCURRENT_QUERIES,
+  LISTED_OUTPUT_MAX,
+  listedPluginOutput,
+  SNS_MESSAGE_MAX_BYTES,
+} from '#sim/fleet.js';
 import { ApiError } from '#sim/protocols/wire.js';
 import { parseScenario, type ScenarioInput } from '#sim/scenario.js';
 
@@ -9,11 +16,12 @@ const REGION = 'eu-west-1';
 /** A fleet on a clock the test moves by hand (timeScale 1: simulated ms = real ms). */
 function fleetOf(
   nodes: NonNullable<ScenarioInput['accounts'][number]['regions'][number]['clusters']>[number]['nodes'],
+  timing: { deliveryMs?: number } = {},
 ) {
   let now = Date.parse('2026-06-10T08:00:00Z');
   const scenario = parseScenario(
     {
-      timing: { commandMs: { min: 1000, max: 1000 }, deliveryMs: 200, queryMs: 500 },
+      timing: { commandMs: { min: 1000, max: 1000 }, deliveryMs: timing.deliveryMs ?? 200, queryMs: 500 },
       accounts: [
         {
           id: ACCOUNT,
@@ -43,7 +51,7 @@ function fleetOf(
 const send = (instanceIds: string[], maxErrors = '100%') => ({
   documentName: 'FleetAudit-Collector',
   instanceIds,
-  timeoutSeconds: 60,
+  deliveryTimeoutSeconds: 60,
   maxConcurrency: '50',
   maxErrors,
   comment: null,
@@ -108,13 +116,13 @@ describe('a simulated Run Command', () => {
     expect(run(first)).toEqual(run(second));
   });
 
-  it('times out delivery to an offline node at the command time-out', () => {
+  it('times out delivery to an offline node when the command expires: delivery plus the document time-out', () => {
     // Arrange
     const { region, advance } = fleetOf([{ nodegroup: 'ng', count: 1, ssm: 'offline' }]);
     const command = region.sendCommand(send(region.instances.map((n) => n.instanceId)));
 
-    // Act
-    advance(59_999);
+    // Act: 60 s delivery + the collector document's 60 s
+    advance(119_999);
     const before = region.commandView(command);
     advance(1);
     const after = region.commandView(command);
@@ -123,6 +131,48 @@ describe('a simulated Run Command', () => {
     expect(before.invocations.map((i) => i.status)).toEqual(['Pending']);
     expect(after.invocations.map((i) => [i.status, i.statusDetails])).toEqual([['TimedOut', 'DeliveryTimedOut']]);
     expect([after.status, after.deliveryTimedOutCount]).toEqual(['Success', 1]);
+  });
+
+  it("stops a collector at the document's 60 s however long SendCommand's TimeoutSeconds is", () => {
+    // Arrange: the collector would need 90 s; TimeoutSeconds is 600 (delivery only)
+    const { region, advance } = fleetOf([{ nodegroup: 'ng', count: 1, commandMs: 90_000 }]);
+    const command = region.sendCommand({
+      ...send(region.instances.map((n) => n.instanceId)),
+      deliveryTimeoutSeconds: 600,
+    });
+    const deliveredAt = Math.ceil(command.invocations[0]?.deliverMs ?? 0);
+
+    // Act
+    advance(deliveredAt + 59_999);
+    const running = region.commandView(command);
+    advance(1);
+    const stopped = region.commandView(command);
+
+    // Assert
+    expect(running.invocations.map((i) => i.status)).toEqual(['InProgress']);
+    expect(stopped.invocations.map((i) => [i.status, i.statusDetails])).toEqual([['TimedOut', 'ExecutionTimedOut']]);
+    expect(stopped.errorCount).toBe(1);
+  });
+
+  it('never runs the collector on a node that picks the command up after the delivery time-out', () => {
+    // Arrange: the node picks commands up 50 to 150 s after SendCommand; the delivery time-out is 30 s
+    const { region, advance } = fleetOf([{ nodegroup: 'ng', count: 1 }], { deliveryMs: 100_000 });
+    const command = region.sendCommand({
+      ...send(region.instances.map((n) => n.instanceId)),
+      deliveryTimeoutSeconds: 30,
+    });
+    const late = (command.invocations[0]?.deliverMs ?? 0) > 30_000;
+
+    // Act: past delivery and the collector's own run time, before the command expires (30 + 60 s)
+    advance(89_999);
+    const waiting = region.commandView(command);
+    advance(1);
+    const expired = region.commandView(command);
+
+    // Assert
+    expect(late).toBe(true);
+    expect(waiting.invocations.map((i) => [i.status, i.startedAt])).toEqual([['Pending', null]]);
+    expect(expired.invocations.map((i) => [i.status, i.statusDetails])).toEqual([['TimedOut', 'DeliveryTimedOut']]);
   });
 
   it('fails a command when more invocations fail than MaxErrors allows', () => {
@@ -180,5 +230,107 @@ describe('a simulated SNS topic', () => {
         attributes: {},
       }),
     ).toThrow('Invalid parameter: Message Structure - No default entry in JSON message body');
+  });
+});
+
+describe('the quotas the simulator enforces', () => {
+  const query = { queryString: 'fields @message', startTime: 0, endTime: 1, limit: undefined };
+
+  function quotaRegion() {
+    let now = Date.parse('2026-06-10T08:00:00Z');
+    const scenario = parseScenario(
+      {
+        timing: { queryMs: 60_000 },
+        accounts: [
+          {
+            id: ACCOUNT,
+            regions: [
+              {
+                name: REGION,
+                topics: ['alerts'],
+                clusters: [{ name: 'a', version: '1.31', logGroup: { name: '/g', events: [] } }],
+              },
+            ],
+          },
+        ],
+      },
+      'inline',
+    );
+    const fleet = new Fleet(scenario, { now: () => now, timeScale: 1, seed: 1 });
+    return {
+      region: fleet.region(ACCOUNT, REGION),
+      advance: (ms: number) => {
+        now += ms;
+      },
+    };
+  }
+
+  it('runs 100 Logs Insights queries at once and refuses the 101st with LimitExceededException', () => {
+    // Arrange
+    const { region } = quotaRegion();
+    const ids = Array.from({ length: INSIGHTS_CONCURRENT_QUERIES }, () =>
+      region.startQuery({ ...query, logGroups: ['/g'] }),
+    );
+
+    // Act
+    const error = (() => {
+      try {
+        region.startQuery({ ...query, logGroups: ['/g'] });
+      } catch (e) {
+        return e;
+      }
+    })();
+
+    // Assert
+    expect(ids).toHaveLength(100);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({
+      code: 'LimitExceededException',
+      message: 'Account maximum query concurrency limit of [100] reached.',
+    });
+  });
+
+  it('frees a slot when StopQuery cancels a running query or a query ends, and refuses to stop an ended one', () => {
+    // Arrange
+    const { region, advance } = quotaRegion();
+    const ids = Array.from({ length: 100 }, () => region.startQuery({ ...query, logGroups: ['/g'] }));
+
+    // Act
+    region.stopQuery(ids[0] ?? '');
+    const afterStop = region.runningQueries();
+    const cancelled = region.queryResults(ids[0] ?? '').status;
+    advance(60_000);
+    const afterEnd = region.runningQueries();
+
+    // Assert
+    expect([afterStop, cancelled, afterEnd]).toEqual([99, 'Cancelled', 0]);
+    expect(() => region.stopQuery(ids[1] ?? '')).toThrow('is not running');
+  });
+
+  it('returns at most 2,500 characters of a plugin output from ListCommandInvocations', () => {
+    // Act
+    const listed = listedPluginOutput('é'.repeat(LISTED_OUTPUT_MAX + 500));
+
+    // Assert
+    expect([...listed]).toHaveLength(2500);
+    expect(listedPluginOutput('{"schema":1}')).toBe('{"schema":1}');
+  });
+
+  it('refuses an SNS message over 256 KB and a subject of 100 characters', () => {
+    // Arrange
+    const { region } = quotaRegion();
+    const topicArn = `arn:aws:sns:${REGION}:${ACCOUNT}:alerts`;
+    const base = { topicArn, messageStructure: null, attributes: {} };
+
+    // Act / Assert
+    expect(region.publish({ ...base, message: 'x'.repeat(SNS_MESSAGE_MAX_BYTES), subject: 's'.repeat(99) })).toMatch(
+      /^[0-9a-f-]{36}$/,
+    );
+    expect(() => region.publish({ ...base, message: 'x'.repeat(SNS_MESSAGE_MAX_BYTES + 1), subject: null })).toThrow(
+      'Message too long',
+    );
+    expect(() => region.publish({ ...base, message: 'x', subject: 's'.repeat(100) })).toThrow(
+      'Invalid parameter: Subject',
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ENDPOINT_PLACEHOLDER, mergeConfiguration, shellQuote, updateAddonCommand } from '#audit/rules/remediation.js';
+import { ENDPOINT_PLACEHOLDER, shellQuote, updateAddonCommand } from '#audit/rules/remediation.js';
 
 const run = (command: string) =>
   execFileSync(
@@ -15,16 +15,6 @@ const run = (command: string) =>
   ).split('\n');
 
 describe('remediation helpers', () => {
-  it('merges a change into the current configuration, objects key by key', () => {
-    expect(
-      mergeConfiguration(
-        { env: { A: '1' }, tolerations: [{ key: 'x' }], mode: 'iptables' },
-        { env: { B: '2' }, mode: 'ipvs', tolerations: [] },
-      ),
-    ).toEqual({ env: { A: '1', B: '2' }, tolerations: [], mode: 'ipvs' });
-    expect(mergeConfiguration(null, { mode: 'ipvs' })).toEqual({ mode: 'ipvs' });
-  });
-
   it('quotes words for the shell only when needed', () => {
     expect(shellQuote('prod-eu_1')).toBe('prod-eu_1');
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
