@@ -1,36 +1,20 @@
+import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedCall } from '#sim/call-log.js';
-import { loadScenario, parseScenario } from '#sim/scenario.js';
+import { renderPermissions } from './permissions-doc.js';
 import { prove, requestsOfCalls, requestsOfServices, unknownActionsAndKeys, unusedGrants } from './proof.js';
-import { type RecordedRun, recordAuditRun } from './recorded-run.js';
-import { modelStacks, type StackTemplate, type Statement, synthesizeFor } from './stack-policies.js';
+import { documentationNames, type ProofInputs, proofInputs } from './proof-inputs.js';
+import type { RecordedRun } from './recorded-run.js';
+import { modelStacks, type StackTemplate, type Statement } from './stack-policies.js';
 
-/** The end-to-end run of the default scenario (what `npm start` audits), every call recorded with its function. */
 let run: RecordedRun;
-/**
- * That run's calls, and those of a second run of the same fleet in which EKS fails every DescribeCluster in
- * us-east-1, so that a cluster always fails and the recordFailure function always runs.
- */
 let calls: RecordedCall[];
 let templates: StackTemplate[];
+let inputs: ProofInputs;
 
 beforeAll(async () => {
-  const scenario = loadScenario('default');
-  run = await recordAuditRun(scenario);
-  const failing = await recordAuditRun(
-    parseScenario(
-      {
-        ...scenario,
-        faults: [
-          ...scenario.faults,
-          { api: 'eks:DescribeCluster', account: '111111111111', region: 'us-east-1', serverError: 1 },
-        ],
-      },
-      'default scenario with a failing cluster',
-    ),
-  );
-  calls = [...run.calls, ...failing.calls];
-  templates = synthesizeFor(run.targets, run.hub);
+  inputs = await proofInputs();
+  ({ run, calls, templates } = inputs);
 }, 180_000);
 
 const modelOf = (t: StackTemplate[]) => modelStacks(t, { tableName: run.tableName, topicArn: run.topicArn });
@@ -220,5 +204,19 @@ describe('deleting a grant the product needs fails the proof, naming function, a
 
     // Assert
     expect(result.denied).toContain(expected);
+  });
+});
+
+describe('docs/operations.md', () => {
+  it('holds the permissions section generated from the stacks and the run (npm run docs:permissions)', async () => {
+    // Arrange
+    const model = modelOf(templates);
+    const section = renderPermissions(model, requestsOf(templates, model), documentationNames(inputs));
+
+    // Act
+    const doc = await readFile(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+
+    // Assert
+    expect(doc).toContain(section);
   });
 });

@@ -21,6 +21,8 @@ export interface ProvenRequest {
   action: string;
   resource: string;
   resourceAccount: string;
+  /** why the request happens: the API call behind it (`dynamodb:BatchWriteItem`) or what AWS does */
+  cause: string;
   principal: string;
   identityPolicies: Array<{ name: string; document: PolicyDocument }>;
   resourcePolicy: PolicyDocument | null;
@@ -55,13 +57,12 @@ export function requestsOfCalls(calls: ReadonlyArray<RecordedCall>, model: Stack
       continue;
     }
     for (const request of requests) {
+      const cause = `${call.service}:${call.action}`;
       if (call.service === 'dynamodb') {
-        out.push(asRole(caller, fnRole, request, null, model));
+        out.push(asRole(caller, fnRole, request, null, model, cause));
       } else if (call.service === 'sns') {
-        out.push(asRole(caller, fnRole, request, model.topic.policy, model));
-        out.push(
-          ...kmsForPublish(caller, fnRole.arn, [{ name: fnRole.logicalId, documents: fnRole }], model, request.region),
-        );
+        out.push(asRole(caller, fnRole, request, model.topic.policy, model, cause));
+        out.push(...kmsForPublish(caller, fnRole.arn, fnRole, model, request.region));
       } else {
         const auditRole = model.auditRoles.get(request.account);
         const auditRoleArn = `arn:aws:iam::${request.account}:role/FleetAuditReadOnly`;
@@ -73,6 +74,7 @@ export function requestsOfCalls(calls: ReadonlyArray<RecordedCall>, model: Stack
             action: 'sts:AssumeRole',
             resource: auditRoleArn,
             resourceAccount: request.account,
+            cause: 'reaching the audited accounts through their audit role',
             principal: fnRole.arn,
             identityPolicies: fnRole.policies,
             resourcePolicy: auditRole?.trust ?? { Statement: [] },
@@ -84,6 +86,7 @@ export function requestsOfCalls(calls: ReadonlyArray<RecordedCall>, model: Stack
           action: request.action,
           resource: request.resource,
           resourceAccount: request.account,
+          cause: `${caller}: ${cause}`,
           principal: `arn:aws:sts::${request.account}:assumed-role/FleetAuditReadOnly/${AUDIT_SESSION}`,
           identityPolicies: auditRole?.policies ?? [],
           resourcePolicy: null,
@@ -113,7 +116,16 @@ export function requestsOfServices(model: StackModel): ProvenRequest[] {
     const group = (model.functionLogGroups.get(step) ?? '').replace(/:\*$/, '');
     const stream = `${group}:log-stream:2026/12/07/[$LATEST]0123456789abcdef`;
     for (const action of ['logs:CreateLogStream', 'logs:PutLogEvents']) {
-      out.push(asRole(step, role, { action, resource: stream, account, region }, null, model));
+      out.push(
+        asRole(
+          step,
+          role,
+          { action, resource: stream, account, region },
+          null,
+          model,
+          'Lambda writes the function’s logs',
+        ),
+      );
     }
   }
   for (const alarm of model.alarmArns) {
@@ -124,18 +136,20 @@ export function requestsOfServices(model: StackModel): ProvenRequest[] {
       action: 'sns:Publish',
       resource: model.topic.arn,
       resourceAccount: account,
+      cause: 'the alarm’s notification',
       principal: 'cloudwatch.amazonaws.com',
       identityPolicies: [],
       resourcePolicy: model.topic.policy ?? { Statement: [] },
       context,
     });
-    out.push(...kmsForPublish(caller, 'cloudwatch.amazonaws.com', [], model, region, context));
+    out.push(...kmsForPublish(caller, 'cloudwatch.amazonaws.com', null, model, region, context));
   }
   const serviceAssumes = (caller: string, service: string, role: RoleModel, sourceArn: string) => ({
     caller,
     action: 'sts:AssumeRole',
     resource: role.arn,
     resourceAccount: account,
+    cause: `${service} takes the role`,
     principal: service,
     identityPolicies: [],
     resourcePolicy: role.trust,
@@ -150,6 +164,7 @@ export function requestsOfServices(model: StackModel): ProvenRequest[] {
         { action: 'states:StartExecution', resource: model.schedule.stateMachineArn, account, region },
         null,
         model,
+        'the nightly run starts',
       ),
     );
   }
@@ -163,6 +178,7 @@ export function requestsOfServices(model: StackModel): ProvenRequest[] {
           { action: 'lambda:InvokeFunction', resource: fn, account, region },
           null,
           model,
+          'a Task state invokes the function',
         ),
       );
     }
@@ -173,18 +189,18 @@ export function requestsOfServices(model: StackModel): ProvenRequest[] {
 function kmsForPublish(
   caller: string,
   principal: string,
-  identity: Array<{ name: string; documents: RoleModel }>,
+  role: RoleModel | null,
   model: StackModel,
   region: string,
   extraContext: Record<string, string> = {},
 ): ProvenRequest[] {
   if (!model.topic.keyArn) return [];
-  const role = identity[0]?.documents;
   return ['kms:GenerateDataKey', 'kms:Decrypt'].map((action) => ({
     caller,
     action,
     resource: model.topic.keyArn as string,
     resourceAccount: model.hub.account,
+    cause: 'SNS encrypts the message with the topic key',
     principal,
     identityPolicies: role?.policies ?? [],
     resourcePolicy: model.topic.keyPolicy ?? { Statement: [] },
@@ -202,12 +218,14 @@ function asRole(
   request: IamRequest,
   resourcePolicy: PolicyDocument | null,
   model: StackModel,
+  cause: string,
 ): ProvenRequest {
   return {
     caller,
     action: request.action,
     resource: request.resource,
     resourceAccount: request.account || model.hub.account,
+    cause,
     principal: `arn:aws:sts::${role.account}:assumed-role/${role.arn.split('/').at(-1)}/session`,
     identityPolicies: role.policies,
     resourcePolicy,
@@ -225,6 +243,7 @@ function unattributed(caller: string, request: IamRequest | undefined): ProvenRe
     action: request?.action ?? 'unknown',
     resource: request?.resource ?? '*',
     resourceAccount: request?.account ?? '',
+    cause: 'unattributed',
     principal: 'none',
     identityPolicies: [],
     resourcePolicy: null,
