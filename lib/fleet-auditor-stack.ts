@@ -115,7 +115,14 @@ export class FleetAuditorStack extends Stack {
     table.grant(this.functions.plan.role, 'dynamodb:PutItem');
     table.grant(this.functions.assess.role, 'dynamodb:Query', 'dynamodb:PutItem');
     table.grant(this.functions.recordFailure.role, 'dynamodb:PutItem');
-    table.grant(this.functions.report.role, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem');
+    // finishRun writes the run's cluster results with BatchWriteItem, its own IAM action (lambda/aws/store.ts).
+    table.grant(
+      this.functions.report.role,
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:BatchWriteItem',
+    );
     this.alerts.topic.grantPublish(this.functions.report.role);
     acknowledgeNag(this.functions.report.role.node.findChild('DefaultPolicy'), {
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
@@ -147,6 +154,7 @@ export class FleetAuditorStack extends Stack {
       functions: Object.fromEntries(Object.entries(this.functions).map(([name, f]) => [name, f.function])),
       alarmTopic: this.alerts.topic,
     });
+    this.alerts.allowAlarmsToPublish([dashboard.runFailedAlarm, dashboard.noSuccessfulRunAlarm]);
 
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'TableName', { value: table.tableName });

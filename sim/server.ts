@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { callerOf } from './call-log.js';
 import { Fleet, type PublishedMessage } from './fleet.js';
 import { ec2Error, handleEc2 } from './protocols/ec2-query.js';
 import { handleLogs, handleSsm, jsonError, jsonRpcTarget, parseJsonBody } from './protocols/json-rpc.js';
@@ -24,12 +25,18 @@ export type SimService = 'eks' | 'ec2' | 'ssm' | 'logs' | 'sns';
 export interface SimulatedCall {
   service: SimService;
   action: string;
+  /** the function that made it (the session token, see lambda/aws/clients.ts); null: none said */
+  caller: string | null;
+  /** the request's parameters as the service read them (sim/call-log.ts turns them into IAM requests) */
+  input: Record<string, unknown>;
   /** from the access key id; null when the request carried none */
   account: string | null;
   region: string | null;
   status: number;
   /** the fault injected on this call, if any */
   fault: 'throttle' | 'serverError' | null;
+  /** logs:StartQuery only: the query id answered */
+  queryId?: string;
 }
 
 export interface SimulatorOptions {
@@ -150,6 +157,8 @@ async function handle(
   const call: SimulatedCall = {
     service,
     action,
+    caller: callerOf(request.headers),
+    input: requestInput(service, request),
     account: identity?.account ?? null,
     region: identity?.region ?? null,
     status: 200,
@@ -166,6 +175,7 @@ async function handle(
     }
     const region = fleet.region(identity.account, identity.region);
     response = dispatch(service, action, request, region, requestId);
+    if (service === 'logs' && action === 'StartQuery') call.queryId = String(JSON.parse(response.body).queryId);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     response = errorResponse(service, error, requestId);
@@ -224,6 +234,19 @@ function identifyOperation(request: SimRequest): { service: SimService; action: 
   }
   if (request.path.startsWith('/clusters')) return { service: 'eks', action: `${request.method} ${request.path}` };
   return null;
+}
+
+/** The parameters of a request, whatever its protocol: the JSON body, the form fields, or the EKS route. */
+function requestInput(service: SimService, request: SimRequest): Record<string, unknown> {
+  if (service === 'ssm' || service === 'logs') {
+    try {
+      return parseJsonBody(request.body);
+    } catch {
+      return {};
+    }
+  }
+  if (service === 'eks') return { ...(eksRoute(request) ?? {}) };
+  return Object.fromEntries(new URLSearchParams(request.body));
 }
 
 /** The account (access key id) and region of a SigV4 `Authorization` header. */

@@ -39,6 +39,11 @@ export interface TargetClientsOptions {
   sessionName?: string;
   /** where the SDK clients log their calls (the CLI's --verbose); unset: nowhere */
   logger?: Logger;
+  /**
+   * Local mode only: the function (or `cli`) these clients act for. It travels as the session token, so the
+   * simulator can record who made each call, as CloudTrail's userIdentity does in AWS (sim/call-log.ts).
+   */
+  caller?: string;
 }
 
 /** How long an assumed audit-role session lasts (the SDK refreshes it before expiry). */
@@ -50,7 +55,7 @@ export function targetClientConfig(target: AuditTarget, options: TargetClientsOp
     return {
       region: target.region,
       endpoint: options.endpoint,
-      credentials: simulatorCredentials(target.account),
+      credentials: simulatorCredentials(target.account, options.caller),
     };
   }
   const assumeRole = options.roleName !== undefined && target.account !== options.hubAccount;
@@ -71,9 +76,13 @@ export function targetClientConfig(target: AuditTarget, options: TargetClientsOp
   };
 }
 
-/** Static credentials the simulator reads the account from. */
-export function simulatorCredentials(account: string): AwsCredentialIdentity {
-  return { accessKeyId: account, secretAccessKey: 'simulated-secret' };
+/** Static credentials the simulator reads the account (and, when given, the calling function) from. */
+export function simulatorCredentials(account: string, caller?: string): AwsCredentialIdentity {
+  return {
+    accessKeyId: account,
+    secretAccessKey: 'simulated-secret',
+    ...(caller !== undefined && { sessionToken: caller }),
+  };
 }
 
 /**
@@ -108,13 +117,15 @@ export interface AlertPublisherOptions {
   endpoint?: string;
   /** unset: the default chain (real AWS) or simulator credentials for the topic's account (local mode) */
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** local mode only: the function publishing (see {@link TargetClientsOptions.caller}) */
+  caller?: string;
 }
 
 /** The SNS publisher of the hub's alert topic. */
 export function createAlertPublisher(options: AlertPublisherOptions): AlertPublisher {
   const credentials =
     options.credentials ??
-    (options.endpoint !== undefined ? simulatorCredentials(accountOfArn(options.topicArn)) : undefined);
+    (options.endpoint !== undefined ? simulatorCredentials(accountOfArn(options.topicArn), options.caller) : undefined);
   const sns = new SNSClient(
     sdkClientConfig({
       region: options.region,

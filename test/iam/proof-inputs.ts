@@ -1,0 +1,49 @@
+import type { RecordedCall } from '#sim/call-log.js';
+import { loadScenario, parseScenario } from '#sim/scenario.js';
+import { type RecordedRun, recordAuditRun } from './recorded-run.js';
+import { type StackTemplate, synthesizeFor } from './stack-policies.js';
+
+export interface ProofInputs {
+  /** the end-to-end run of the default scenario (what `npm start` audits) */
+  run: RecordedRun;
+  /**
+   * That run's calls, and those of a second run of the same fleet in which EKS fails every DescribeCluster in
+   * us-east-1, so that a cluster always fails and the recordFailure function always runs.
+   */
+  calls: RecordedCall[];
+  /** the app synthesized for the run's accounts and regions, hub where the alerts topic is */
+  templates: StackTemplate[];
+}
+
+/** What the IAM proof and the generated permissions section of docs/operations.md are made from. */
+export async function proofInputs(): Promise<ProofInputs> {
+  const scenario = loadScenario('default');
+  const run = await recordAuditRun(scenario);
+  const failing = await recordAuditRun(
+    parseScenario(
+      {
+        ...scenario,
+        faults: [
+          ...scenario.faults,
+          { api: 'eks:DescribeCluster', account: '111111111111', region: 'us-east-1', serverError: 1 },
+        ],
+      },
+      'default scenario with a failing cluster',
+    ),
+  );
+  return { run, calls: [...run.calls, ...failing.calls], templates: synthesizeFor(run.targets, run.hub) };
+}
+
+/** Placeholders for the run's account ids, regions, table and topic in the generated documentation. */
+export function documentationNames(inputs: ProofInputs): Record<string, string> {
+  const names: Record<string, string> = {
+    [inputs.run.topicArn]: '<alerts topic>',
+    [`table/${inputs.run.tableName}`]: 'table/<findings table>',
+    [inputs.run.hub.account]: '<hub account>',
+  };
+  for (const target of inputs.run.targets) {
+    if (!(target.account in names)) names[target.account] = '<audited account>';
+    names[target.region] = '<region>';
+  }
+  return names;
+}

@@ -1,0 +1,76 @@
+import { createAlertPublisher, createTargetClientsFactory } from '#aws/clients.js';
+import { AuditStore } from '#aws/store.js';
+import type { RecordedCall } from '#sim/call-log.js';
+import { startDynalite } from '#sim/dynalite.js';
+import { LOCAL_TABLE } from '#sim/local-fleet.js';
+import type { Scenario } from '#sim/scenario.js';
+import { startSimulator } from '#sim/server.js';
+import { report } from '#workflow/report.js';
+import { runWorkflow } from '#workflow/runner.js';
+import { AuditSettingsSchema } from '#workflow/settings.js';
+import { assess, discover, plan, poll, recordFailure, type StepDeps } from '#workflow/steps.js';
+
+/** The hub's six functions, by the step each runs (the names lib/fleet-auditor-stack.ts gives them). */
+export const FUNCTIONS = ['plan', 'discover', 'poll', 'assess', 'recordFailure', 'report'] as const;
+export type FunctionName = (typeof FUNCTIONS)[number];
+
+export interface RecordedRun {
+  /** the simulator's calls and dynalite's, each with the function that made it */
+  calls: RecordedCall[];
+  hub: { account: string; region: string };
+  topicArn: string;
+  tableName: string;
+  targets: Array<{ account: string; region: string }>;
+}
+
+/**
+ * One whole audit of `scenario` as the deployed functions make it: each step runs with dependencies built for its
+ * own function (its own clients, store and publisher, as each Lambda builds them at cold start), so every call the
+ * simulator and dynalite record names the function that made it. The hub is the account and region of the
+ * scenario's alerts topic.
+ */
+export async function recordAuditRun(scenario: Scenario): Promise<RecordedRun> {
+  const sim = await startSimulator(scenario);
+  const dynamo = await startDynalite({ record: true });
+  try {
+    const topicArn = sim.topicArns[0];
+    if (!topicArn) throw new Error('the scenario has no alerts topic: it names the hub');
+    const [, , , region = '', account = ''] = topicArn.split(':');
+    const hub = { account, region };
+    await new AuditStore({ tableName: LOCAL_TABLE }, dynamo.client).ensureTable();
+    const settings = AuditSettingsSchema.parse({
+      targets: sim.targets,
+      pollIntervalSeconds: Math.max(0.05, 15 * scenario.timeScale),
+      clusterDeadlineSeconds: Math.max(5, 600 * scenario.timeScale),
+    });
+    const depsOf = (caller: FunctionName): StepDeps => ({
+      clientsFor: createTargetClientsFactory({ endpoint: sim.endpoint, caller }),
+      store: new AuditStore({ tableName: LOCAL_TABLE }, dynamo.clientFor(caller, hub.account, hub.region)),
+      publisher: createAlertPublisher({ region, topicArn, endpoint: sim.endpoint, caller }),
+      settings,
+      now: () => new Date(),
+    });
+    const deps = Object.fromEntries(FUNCTIONS.map((name) => [name, depsOf(name)])) as Record<FunctionName, StepDeps>;
+    await runWorkflow(
+      {
+        plan: () => plan(deps.plan),
+        discover: (task) => discover(task, deps.discover),
+        poll: (state) => poll(state, deps.poll),
+        assess: (state) => assess(state, deps.assess),
+        recordFailure: (task, error) => recordFailure(task, error, deps.recordFailure),
+        report: (runPlan) => report(runPlan, deps.report),
+      },
+      {
+        clusterConcurrency: settings.clusterConcurrency,
+        pollIntervalMs: settings.pollIntervalSeconds * 1000,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      },
+    );
+    // dynalite's table set-up above is the local store's, not a function's: CloudFormation creates the table.
+    const calls = [...sim.calls, ...dynamo.calls.filter((call) => call.caller !== null)];
+    return { calls, hub, topicArn, tableName: LOCAL_TABLE, targets: sim.targets };
+  } finally {
+    await sim.close();
+    await dynamo.close();
+  }
+}
