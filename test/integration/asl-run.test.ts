@@ -7,7 +7,7 @@ import type { RunSummary } from '#handlers/run-summary.js';
 import { type FleetSession, openLocalFleet } from '#sim/local-fleet.js';
 import { loadScenario, type Scenario } from '#sim/scenario.js';
 import { runAudit } from '#workflow/audit-run.js';
-import { type DeployedWorkflow, deployedWorkflow, executeAuditRun, stateNames } from './asl-support.js';
+import { type DeployedWorkflow, deployedWorkflow, executeAuditRun, realHandler, stateNames } from './asl-support.js';
 
 let deployed: DeployedWorkflow;
 const dirs: string[] = [];
@@ -59,6 +59,8 @@ afterAll(async () => {
 describe('the synthesized AuditRun state machine, executed state by state against the simulated fleet', () => {
   let asl: Awaited<ReturnType<typeof executeAuditRun>>;
   let aslRun: RunResult;
+  let failedReport: Awaited<ReturnType<typeof executeAuditRun>>;
+  let failedReportFleet: FleetSession;
 
   beforeAll(async () => {
     const fleet = await freshFleet(failingDiscoverScenario());
@@ -66,7 +68,36 @@ describe('the synthesized AuditRun state machine, executed state by state agains
     const stored = await fleet.deps.store.getRun('asl-e2e-1');
     if (!stored?.result) throw new Error(`run not stored: ${JSON.stringify(stored)} ${asl.error} ${asl.cause}`);
     aslRun = stored.result;
-  }, 180_000);
+
+    // The report step failing as it did in AWS (the report role could not BatchWriteItem, issue 7).
+    failedReportFleet = await freshFleet();
+    const report = realHandler('report', failedReportFleet.deps);
+    failedReport = await executeAuditRun(deployed, {
+      deps: failedReportFleet.deps,
+      name: 'asl-report-fails',
+      override: {
+        report: async (event, context) => {
+          if ((event as { error?: unknown }).error === undefined) {
+            const denied = new Error('User is not authorized to perform: dynamodb:BatchWriteItem');
+            denied.name = 'AccessDeniedException';
+            throw denied;
+          }
+          return report(event, context);
+        },
+      },
+    });
+  }, 240_000);
+
+  it('a failing Report stores the run as FAILED with the reason and fails the execution, for the RunFailed alarm', async () => {
+    expect(failedReport.status).toBe('FAILED');
+    expect(failedReport.error).toBe('ReportFailed');
+    const stored = await failedReportFleet.deps.store.getRun('asl-report-fails');
+    expect(stored).toMatchObject({
+      status: 'FAILED',
+      result: null,
+      failure: 'report step failed: AccessDeniedException: User is not authorized to perform: dynamodb:BatchWriteItem',
+    });
+  });
 
   it('succeeds and returns the report summary of all five clusters, two of them not audited', () => {
     expect(asl.error).toBeUndefined();
@@ -81,8 +112,12 @@ describe('the synthesized AuditRun state machine, executed state by state agains
     ]);
   });
 
-  it('enters every state of the definition, RecordFailure included, so no state goes untested', () => {
-    const entered = new Set(asl.history.events.filter((e) => e.type.endsWith('StateEntered')).map((e) => e.stateName));
+  it('enters every state of the definition between a good run and a failed report, so no state goes untested', () => {
+    const entered = new Set(
+      [...asl.history.events, ...failedReport.history.events]
+        .filter((e) => e.type.endsWith('StateEntered'))
+        .map((e) => e.stateName),
+    );
     expect([...entered].sort()).toEqual(stateNames(deployed.definition as { States: Record<string, unknown> }).sort());
   });
 

@@ -64,6 +64,11 @@ export interface AuditRunOptions {
   definition?: unknown;
 }
 
+/** The real handler of a step, bound to `deps` (for an override that wraps it). */
+export function realHandler(step: StepName, deps: StepDeps): LambdaHandler {
+  return FACTORIES[step](deps);
+}
+
 /** Starts one execution of the deployed definition with the real handlers on the local Lambda service. */
 export async function executeAuditRun(
   deployed: DeployedWorkflow,
