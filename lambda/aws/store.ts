@@ -88,6 +88,8 @@ const StoredRunSchema = z.object({
   finishedAt: z.string().nullable().default(null),
   status: RunStatusSchema,
   clusterCount: z.number().int().nonnegative().default(0),
+  /** why the run could not be reported (the state machine's Catch on its Report task stored it) */
+  failure: z.string().nullable().default(null),
 });
 
 /** A run as read back: the finished result once the report step has stored it. */
@@ -96,6 +98,8 @@ export interface RunRecord {
   startedAt: string;
   status: z.infer<typeof RunStatusSchema>;
   result: RunResult | null;
+  /** set when the report step failed: the run is FAILED and has no result */
+  failure?: string;
 }
 
 /** One line of `fleet-audit runs`: a stored run without its clusters' results. */
@@ -225,6 +229,29 @@ export class AuditStore {
     );
   }
 
+  /**
+   * Marks a run whose report step failed as FAILED, with the reason, in one PutItem (the run item only): a run
+   * must not stay RUNNING because its last step failed. Cluster items already written stay; the run has no result.
+   */
+  async failRun(runId: string, startedAt: string, finishedAt: string, failure: string): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: `RUN#${runId}`,
+          sk: 'RUN',
+          runId,
+          startedAt,
+          finishedAt,
+          status: 'FAILED',
+          clusterCount: 0,
+          failure,
+          expiresAt: this.expiry(startedAt),
+        },
+      }),
+    );
+  }
+
   /** A run and, once it has finished, its whole result (read back from its cluster items in order). */
   async getRun(runId: string): Promise<RunRecord | null> {
     let run: z.infer<typeof StoredRunSchema> | null = null;
@@ -249,6 +276,7 @@ export class AuditStore {
     }
     if (!run) return null;
     const { status, startedAt, finishedAt } = run;
+    if (run.failure !== null) return { runId, startedAt, status, result: null, failure: run.failure };
     if (status === 'RUNNING' || finishedAt === null) return { runId, startedAt, status, result: null };
     if (clusters.length !== run.clusterCount) {
       throw new StoredItemError(

@@ -40,6 +40,13 @@ export const ClusterItemSchema = z.object({
 });
 export type ClusterItem = z.infer<typeof ClusterItemSchema>;
 
+/** What RecordRunFailure returns: the run is stored as FAILED with this reason. */
+export interface RunFailure {
+  runId: string;
+  status: 'FAILED';
+  failure: string;
+}
+
 /** RecordFailure's input: the Map item plus the error the iteration's Catch caught. */
 export const FailedClusterEventSchema = ClusterItemSchema.extend({ error: StatesErrorSchema });
 

@@ -1,7 +1,8 @@
 import { report } from '#workflow/report.js';
 import type { StepDeps } from '#workflow/steps.js';
-import { PlanPayloadSchema, taskOf } from './events.js';
+import { PlanPayloadSchema, type RunFailure, StatesErrorSchema, taskOf } from './events.js';
 import { logger, publishRunMetrics } from './observability.js';
+import { errorOf } from './record-failure.js';
 import { type RunSummary, summarizeRun } from './run-summary.js';
 import { deps } from './runtime.js';
 import { stepHandler } from './step-handler.js';
@@ -11,7 +12,15 @@ import { stepHandler } from './step-handler.js';
  * summary, not the whole run result, to keep the execution's last payload small.
  */
 export function createReportHandler(stepDeps: StepDeps, emitMetrics: typeof publishRunMetrics = publishRunMetrics) {
-  return stepHandler('report', PlanPayloadSchema, async (payload): Promise<RunSummary> => {
+  return stepHandler('report', ReportEventSchema, async (payload): Promise<RunSummary | RunFailure> => {
+    // RecordRunFailure: the Report task's Catch calls this function again with the error it caught.
+    if (payload.error) {
+      const caught = errorOf(payload.error);
+      const failure = `report step failed: ${caught.name}: ${caught.message}`;
+      await stepDeps.store.failRun(payload.runId, payload.startedAt, stepDeps.now().toISOString(), failure);
+      logger.error('run stored as FAILED', { runId: payload.runId, failure });
+      return { runId: payload.runId, status: 'FAILED', failure };
+    }
     const output = await report(
       {
         runId: payload.runId,
@@ -33,5 +42,8 @@ export function createReportHandler(stepDeps: StepDeps, emitMetrics: typeof publ
     return summary;
   });
 }
+
+/** Report's input: the plan; RecordRunFailure's: the plan and the error the Report task's Catch caught. */
+const ReportEventSchema = PlanPayloadSchema.extend({ error: StatesErrorSchema.optional() });
 
 export const handler = createReportHandler(deps);

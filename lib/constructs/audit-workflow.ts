@@ -99,6 +99,14 @@ export class AuditWorkflow extends Construct {
     }).itemProcessor(auditCluster);
 
     const report = this.invoke('Report', functions.report);
+    // A failed report must not leave the run RUNNING with nobody told: the same function stores the run as FAILED
+    // (one PutItem), then the execution fails, which the RunFailed alarm watches.
+    const recordRunFailure = this.invoke('RecordRunFailure', functions.report, { resultPath: '$.failure' });
+    const runFailed = new sfn.Fail(this, 'RunFailed', {
+      error: 'ReportFailed',
+      cause: 'The Report step failed; the run is stored as FAILED with the reason',
+    });
+    report.addCatch(recordRunFailure.next(runFailed), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // The /aws/vendedlogs/ prefix keeps the account's CloudWatch Logs resource policy from growing per group.

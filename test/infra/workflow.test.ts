@@ -54,13 +54,25 @@ describe('the AuditRun definition', () => {
   it('runs Plan, then the Map over the clusters, then Report, within the run time-out', () => {
     expect(definition.StartAt).toBe('Plan');
     expect(definition.TimeoutSeconds).toBe(6 * 3600);
-    expect(Object.keys(definition.States)).toEqual(['Plan', 'AuditClusters', 'Report']);
+    expect(Object.keys(definition.States)).toEqual([
+      'Plan',
+      'AuditClusters',
+      'Report',
+      'RecordRunFailure',
+      'RunFailed',
+    ]);
     expect(stateOf(definition, 'Plan')).toMatchObject({
       Type: 'Task',
       Next: 'AuditClusters',
       Parameters: { 'runId.$': '$$.Execution.Name' },
     });
-    expect(stateOf(definition, 'Report')).toMatchObject({ Type: 'Task', End: true });
+    expect(stateOf(definition, 'Report')).toMatchObject({
+      Type: 'Task',
+      End: true,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordRunFailure' }],
+    });
+    expect(stateOf(definition, 'RecordRunFailure')).toMatchObject({ Type: 'Task', Next: 'RunFailed' });
+    expect(stateOf(definition, 'RunFailed')).toMatchObject({ Type: 'Fail', Error: 'ReportFailed' });
   });
 
   it('maps over $.clusters with the configured concurrency, adding run id and start time to each item', () => {
@@ -115,6 +127,7 @@ describe('the AuditRun definition', () => {
     const tasks = [
       stateOf(definition, 'Plan'),
       stateOf(definition, 'Report'),
+      stateOf(definition, 'RecordRunFailure'),
       stateOf(processor, 'RecordFailure'),
       ...['Discover', 'Poll', 'Assess'].map((name) => stateOf(branch as Machine, name)),
     ];

@@ -304,6 +304,7 @@ describe('report handler', () => {
         { account: '111111111111', region: 'eu-west-1', name: 'dev' },
       ],
     });
+    if (!('durationSeconds' in summary)) throw new Error(`not a run summary: ${JSON.stringify(summary)}`);
 
     // Assert
     expect(summary).toMatchObject({

@@ -1,0 +1,49 @@
+/**
+ * Time as an execution sees it: Wait states, retry back-off and the execution time-out sleep on it. Durations are
+ * in the state machine's own seconds; a clock may run them faster (the simulated fleet's time scale).
+ */
+export interface ExecutionClock {
+  now(): Date;
+  /** Sleeps `ms` of the state machine's time; rejects when `signal` aborts. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/** Real time multiplied by `timeScale` (0.02: a 30 s Wait takes 0.6 s), as the simulator scales its own latencies. */
+export function scaledClock(timeScale: number): ExecutionClock {
+  return {
+    now: () => new Date(),
+    sleep: (ms, signal) => abortableTimeout(ms * timeScale, signal),
+  };
+}
+
+/** A clock whose sleeps end at once (tests of long loops). Its `now` still moves on by what was slept. */
+export function instantClock(start = new Date('2026-11-30T02:00:00.000Z')): ExecutionClock {
+  let now = start.getTime();
+  return {
+    now: () => new Date(now),
+    sleep: async (ms, signal) => {
+      if (signal.aborted) throw signal.reason;
+      now += ms;
+      await Promise.resolve();
+    },
+  };
+}
+
+/** A timer that rejects with the signal's reason when it aborts. */
+export function abortableTimeout(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

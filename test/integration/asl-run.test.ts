@@ -1,0 +1,210 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunResult } from '#audit/model.js';
+import type { RunSummary } from '#handlers/run-summary.js';
+import { type FleetSession, openLocalFleet } from '#sim/local-fleet.js';
+import { loadScenario, type Scenario } from '#sim/scenario.js';
+import { runAudit } from '#workflow/audit-run.js';
+import { type DeployedWorkflow, deployedWorkflow, executeAuditRun, realHandler, stateNames } from './asl-support.js';
+
+let deployed: DeployedWorkflow;
+const dirs: string[] = [];
+const sessions: FleetSession[] = [];
+
+/**
+ * The default fleet, with EKS in 111111111111/us-east-1 failing every DescribeCluster: search-staging's Discover
+ * fails after the SDK's retries, so the iteration's Catch and the RecordFailure task run too.
+ */
+function failingDiscoverScenario(): Scenario {
+  const scenario = loadScenario('default');
+  return {
+    ...scenario,
+    faults: [
+      ...scenario.faults,
+      { api: 'eks:DescribeCluster', account: '111111111111', region: 'us-east-1', serverErrorFirst: 1000 },
+    ],
+  };
+}
+
+async function freshFleet(scenario: string | Scenario = 'default'): Promise<FleetSession> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'fleet-audit-asl-'));
+  dirs.push(stateDir);
+  const fleet = await openLocalFleet({ stateDir, fresh: true, clusters: [], scenario });
+  sessions.push(fleet);
+  return fleet;
+}
+
+/** What a user compares between two runs of the same fleet: per cluster its status, nodes and rule ids. */
+function digestOf(result: RunResult) {
+  return result.clusters
+    .map((c) => ({
+      cluster: `${c.account}/${c.region}/${c.name}`,
+      status: c.status,
+      nodes: c.nodes,
+      rules: c.findings.map((f) => `${f.ruleId}:${f.severity}`).sort(),
+    }))
+    .sort((a, b) => a.cluster.localeCompare(b.cluster));
+}
+
+beforeAll(() => {
+  deployed = deployedWorkflow();
+}, 120_000);
+afterAll(async () => {
+  for (const session of sessions) await session.close();
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+describe('the synthesized AuditRun state machine, executed state by state against the simulated fleet', () => {
+  let asl: Awaited<ReturnType<typeof executeAuditRun>>;
+  let aslRun: RunResult;
+  let failedReport: Awaited<ReturnType<typeof executeAuditRun>>;
+  let failedReportFleet: FleetSession;
+
+  beforeAll(async () => {
+    const fleet = await freshFleet(failingDiscoverScenario());
+    asl = await executeAuditRun(deployed, { deps: fleet.deps, name: 'asl-e2e-1' });
+    const stored = await fleet.deps.store.getRun('asl-e2e-1');
+    if (!stored?.result) throw new Error(`run not stored: ${JSON.stringify(stored)} ${asl.error} ${asl.cause}`);
+    aslRun = stored.result;
+
+    // The report step failing as it did in AWS (the report role could not BatchWriteItem, issue 7).
+    failedReportFleet = await freshFleet();
+    const report = realHandler('report', failedReportFleet.deps);
+    failedReport = await executeAuditRun(deployed, {
+      deps: failedReportFleet.deps,
+      name: 'asl-report-fails',
+      override: {
+        report: async (event, context) => {
+          if ((event as { error?: unknown }).error === undefined) {
+            const denied = new Error('User is not authorized to perform: dynamodb:BatchWriteItem');
+            denied.name = 'AccessDeniedException';
+            throw denied;
+          }
+          return report(event, context);
+        },
+      },
+    });
+  }, 240_000);
+
+  it('a failing Report stores the run as FAILED with the reason and fails the execution, for the RunFailed alarm', async () => {
+    expect(failedReport.status).toBe('FAILED');
+    expect(failedReport.error).toBe('ReportFailed');
+    const stored = await failedReportFleet.deps.store.getRun('asl-report-fails');
+    expect(stored).toMatchObject({
+      status: 'FAILED',
+      result: null,
+      failure: 'report step failed: AccessDeniedException: User is not authorized to perform: dynamodb:BatchWriteItem',
+    });
+  });
+
+  it('succeeds and returns the report summary of all five clusters, two of them not audited', () => {
+    expect(asl.error).toBeUndefined();
+    expect(asl.status).toBe('SUCCEEDED');
+    const summary = asl.output as RunSummary;
+    expect(summary.runId).toBe('asl-e2e-1');
+    expect(summary.status).toBe('PARTIAL');
+    expect(summary.clusters).toBe(5);
+    expect(summary.clustersByStatus.FAILED).toBe(2);
+    expect(aslRun.clusters.find((c) => c.name === 'search-staging')?.findings.map((f) => f.ruleId)).toEqual([
+      'AUDIT-FAILED',
+    ]);
+  });
+
+  it('enters every state of the definition between a good run and a failed report, so no state goes untested', () => {
+    const entered = new Set(
+      [...asl.history.events, ...failedReport.history.events]
+        .filter((e) => e.type.endsWith('StateEntered'))
+        .map((e) => e.stateName),
+    );
+    expect([...entered].sort()).toEqual(stateNames(deployed.definition as { States: Record<string, unknown> }).sort());
+  });
+
+  it('invokes each function through the ARN the stack wired to its Task, and Plan and Report once', () => {
+    const byStep = new Map(deployed.functions.map((f) => [f.arn, f.step]));
+    const calls = asl.lambda.invocations.map((i) => `${i.stateName}→${byStep.get(i.functionArn)}`);
+    expect(new Set(calls)).toEqual(
+      new Set([
+        'Plan→plan',
+        'Discover→discover',
+        'Poll→poll',
+        'Assess→assess',
+        'RecordFailure→recordFailure',
+        'Report→report',
+      ]),
+    );
+    expect(calls.filter((c) => c === 'Plan→plan')).toHaveLength(1);
+    expect(calls.filter((c) => c === 'Report→report')).toHaveLength(1);
+  });
+
+  it('keeps a history AWS would keep: one iteration per cluster, five events per function call', () => {
+    const counts = asl.history.counts();
+    expect(counts.ExecutionStarted).toBe(1);
+    expect(counts.ExecutionSucceeded).toBe(1);
+    expect(counts.MapIterationStarted).toBe(5);
+    expect(counts.MapIterationSucceeded).toBe(5);
+    expect(counts.LambdaFunctionScheduled).toBe(asl.lambda.invocations.length);
+    expect(counts.LambdaFunctionSucceeded).toBe(asl.lambda.invocations.length - 1);
+    // search-staging's Discover fails and the Parallel's Catch records it
+    expect(counts.LambdaFunctionFailed).toBe(1);
+    expect(counts.ParallelStateFailed).toBe(1);
+    expect(asl.history.events.length).toBeLessThan(25_000);
+  });
+
+  it('stores the same run as the local runner (`fleet-audit run --local`) does for the same fleet', async () => {
+    const fleet = await freshFleet(failingDiscoverScenario());
+    const local = await runAudit(fleet.deps, { pollIntervalMs: fleet.pollIntervalMs, runId: 'runner-1' });
+
+    expect(digestOf(aslRun)).toEqual(digestOf(local.result));
+    expect(aslRun.status).toBe(local.result.status);
+  }, 180_000);
+});
+
+describe('drift between the definition and the handlers fails the run', () => {
+  it('a Poll state that stops selecting $.discovery makes every cluster fail with the poll handler naming the field', async () => {
+    // Arrange: the definition as it would be if the construct dropped Poll's inputPath
+    const definition = structuredClone(deployed.definition) as unknown as DefinitionShape;
+    const branch = definition.States.AuditClusters.ItemProcessor.States.AuditCluster.Branches[0];
+    delete branch?.States.Poll?.InputPath;
+    const fleet = await freshFleet();
+
+    // Act
+    const run = await executeAuditRun(deployed, { deps: fleet.deps, name: 'asl-drift-poll', definition });
+
+    // Assert
+    expect(run.status).toBe('SUCCEEDED');
+    const stored = await fleet.deps.store.getRun('asl-drift-poll');
+    const audited = (stored?.result?.clusters ?? []).filter((c) => c.status !== 'FAILED');
+    expect(audited).toEqual([]);
+    const failures = functionErrors(run);
+    expect(failures).toContain('InvalidEventError');
+  }, 180_000);
+
+  it('a plan handler that returns its clusters under another key fails the execution at the Map', async () => {
+    const fleet = await freshFleet();
+    const run = await executeAuditRun(deployed, {
+      deps: fleet.deps,
+      name: 'asl-drift-plan',
+      override: { plan: async () => ({ runId: 'asl-drift-plan', startedAt: new Date().toISOString(), items: [] }) },
+    });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('States.Runtime');
+    expect(run.cause).toContain("$['clusters']");
+  }, 60_000);
+});
+
+interface DefinitionShape {
+  States: {
+    AuditClusters: {
+      ItemProcessor: {
+        States: { AuditCluster: { Branches: Array<{ States: Record<string, Record<string, unknown>> }> } };
+      };
+    };
+  } & Record<string, Record<string, unknown>>;
+}
+
+function functionErrors(run: { history: { events: Array<{ type: string; error?: string }> } }): string[] {
+  return run.history.events.filter((e) => e.type === 'LambdaFunctionFailed').map((e) => e.error ?? '');
+}

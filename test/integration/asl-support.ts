@@ -1,0 +1,104 @@
+import { type CfnElement, Stack } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { type ExecutionClock, scaledClock } from '#sim/states/clock.js';
+import { type ExecutionResult, runExecution } from '#sim/states/execution.js';
+import { type LambdaHandler, LocalLambdaService } from '#sim/states/lambda-service.js';
+import type { StepDeps } from '#workflow/steps.js';
+import { buildFleet, renderDefinition, synthTemplates } from '../infra/support.js';
+import { LAMBDA_ENV } from '../unit/handlers/env.js';
+
+// Each handler module builds its AWS dependencies at import (cold start) from the environment the hub stack sets;
+// the factories it exports beside `handler` take the simulator's dependencies instead. Event parsing, logging and
+// error naming are the handler's own (lambda/handlers/step-handler.ts).
+Object.assign(process.env, LAMBDA_ENV, { POWERTOOLS_LOG_LEVEL: 'SILENT' });
+const FACTORIES = {
+  plan: (await import('#handlers/plan.js')).createPlanHandler,
+  discover: (await import('#handlers/discover.js')).createDiscoverHandler,
+  poll: (await import('#handlers/poll.js')).createPollHandler,
+  assess: (await import('#handlers/assess.js')).createAssessHandler,
+  recordFailure: (await import('#handlers/record-failure.js')).createRecordFailureHandler,
+  report: (await import('#handlers/report.js')).createReportHandler,
+} satisfies Record<string, (deps: StepDeps) => LambdaHandler>;
+export type StepName = keyof typeof FACTORIES;
+
+/** What the hub stack deploys for the workflow: its definition and, per function ARN, the step and its timeout. */
+export interface DeployedWorkflow {
+  definition: Record<string, unknown>;
+  functions: Array<{ step: StepName; arn: string; timeoutSeconds: number; memorySize: number }>;
+  template: Template;
+}
+
+/**
+ * Synthesizes the hub stack as `cdk deploy` would (bundling skipped) and reads the AuditRun definition and its
+ * functions from the template. The function ARNs in the definition are those of the template's function logical
+ * ids (test/infra/support.ts renders Fn::GetAtt that way), so each Task invokes the function the stack wired to it.
+ */
+export function deployedWorkflow(fleetAudit?: unknown): DeployedWorkflow {
+  const { app, hub } = buildFleet(fleetAudit === undefined ? {} : { fleetAudit });
+  const template = synthTemplates(app).get(hub.stackName);
+  if (!template) throw new Error('no hub template');
+  const resources = template.findResources('AWS::Lambda::Function');
+  const functions = (Object.keys(hub.functions) as StepName[]).map((step) => {
+    const fn = hub.functions[step].function;
+    const logicalId = Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement);
+    const properties = (resources[logicalId] as { Properties: { Timeout: number; MemorySize: number } }).Properties;
+    return {
+      step,
+      arn: `arn:aws:lambda:eu-west-1:111111111111:function:${logicalId}`,
+      timeoutSeconds: properties.Timeout,
+      memorySize: properties.MemorySize,
+    };
+  });
+  return { definition: renderDefinition(template), functions, template };
+}
+
+export interface AuditRunOptions {
+  deps: StepDeps;
+  name: string;
+  /** real ms per state machine second for Wait and back-off (the scenario's time scale) */
+  clock?: ExecutionClock;
+  /** replaces a step's handler (fault injection) */
+  override?: Partial<Record<StepName, LambdaHandler>>;
+  /** real ms per Lambda second (function timeouts); default 1000 */
+  lambdaMsPerSecond?: number;
+  definition?: unknown;
+}
+
+/** The real handler of a step, bound to `deps` (for an override that wraps it). */
+export function realHandler(step: StepName, deps: StepDeps): LambdaHandler {
+  return FACTORIES[step](deps);
+}
+
+/** Starts one execution of the deployed definition with the real handlers on the local Lambda service. */
+export async function executeAuditRun(
+  deployed: DeployedWorkflow,
+  options: AuditRunOptions,
+): Promise<ExecutionResult & { lambda: LocalLambdaService }> {
+  const lambda = new LocalLambdaService({ msPerSecond: options.lambdaMsPerSecond ?? 1000 });
+  for (const fn of deployed.functions) {
+    lambda.deploy(fn.arn, {
+      handler: options.override?.[fn.step] ?? FACTORIES[fn.step](options.deps),
+      timeoutSeconds: fn.timeoutSeconds,
+      memorySize: fn.memorySize,
+    });
+  }
+  const result = await runExecution({
+    definition: options.definition ?? deployed.definition,
+    lambda,
+    clock: options.clock ?? scaledClock(0.02),
+    name: options.name,
+    random: () => 1,
+  });
+  return { ...result, lambda };
+}
+
+/** Every state name of a definition, nested ones included (Parallel branches, Map processors). */
+export function stateNames(machine: { States: Record<string, unknown> }): string[] {
+  return Object.entries(machine.States).flatMap(([name, state]) => {
+    const s = state as {
+      Branches?: Array<{ States: Record<string, unknown> }>;
+      ItemProcessor?: { States: Record<string, unknown> };
+    };
+    return [name, ...(s.Branches ?? []).flatMap(stateNames), ...(s.ItemProcessor ? stateNames(s.ItemProcessor) : [])];
+  });
+}
