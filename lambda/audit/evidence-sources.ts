@@ -110,10 +110,21 @@ export function allSourcesFailed(reason: string): SourceStates {
   return { nodes: failed, logs: failed, addons: failed, history: failed };
 }
 
-/** The sources a rule needs that were not PRESENT, as one line each; empty when the rule could see everything. */
+/**
+ * Whether a source in this state leaves a rule unable to tell "gone" from "not seen". History MISSING (no earlier
+ * complete audit) does not: a comparison between runs does not exist yet, so it cannot be what hides a finding,
+ * and a rule that cannot judge at all without earlier runs says so itself (SCALE-GROWTH is then not evaluated).
+ * History that could not be read (FAILED) does block.
+ */
+function blocks(source: EvidenceSource, state: SourceState['state']): boolean {
+  if (state === 'PRESENT') return false;
+  return !(source === 'history' && state === 'MISSING');
+}
+
+/** The sources a rule needs that this run lacked, as one line each; empty when the rule could see everything. */
 export function missingSources(ruleId: RuleId, states: SourceStates): string[] {
   return RULE_SOURCES[ruleId]
-    .filter((source) => states[source].state !== 'PRESENT')
+    .filter((source) => blocks(source, states[source].state))
     .map((source) => {
       const { state, reason } = states[source];
       return `${SOURCE_LABEL[source]} ${state.toLowerCase()}${reason ? `: ${reason}` : ''}`;
