@@ -92,7 +92,7 @@ export async function openLocalFleet(
 
 /**
  * Stores the scenario's earlier audits for each cluster that has no stored snapshot yet (an empty or fresh state
- * folder), as completed runs with nothing but their Service count.
+ * folder), as completed runs with nothing but their Service count, each its day's history point.
  */
 async function seedHistory(store: AuditStore, scenario: Scenario, now: Date): Promise<void> {
   for (const account of scenario.accounts) {
@@ -118,6 +118,12 @@ async function seedHistory(store: AuditStore, scenario: Scenario, now: Date): Pr
             notEvaluated: [],
             findings: [],
             auditError: null,
+          });
+          await store.putHistoryPoint(ref, {
+            runId: `seeded-${startedAt.slice(0, 10)}`,
+            at: startedAt,
+            serviceCount: point.serviceCount,
+            restoreFailures: null,
           });
         }
       }

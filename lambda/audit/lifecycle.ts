@@ -1,9 +1,11 @@
 import type { Detection } from './assess.js';
+import { missingSources, RULE_SOURCES, type SourceStates } from './evidence-sources.js';
 import {
   type AuditStatus,
   type ClusterRef,
   type Finding,
   type NotEvaluated,
+  type RuleId,
   type Severity,
   severityRank,
 } from './model.js';
@@ -15,8 +17,10 @@ export interface CurrentAudit {
   status: AuditStatus;
   detections: ReadonlyArray<Detection>;
   notEvaluated: ReadonlyArray<NotEvaluated>;
-  /** instance ids expected but not read this run */
-  uncoveredNodes: ReadonlyArray<string>;
+  /** what each evidence source delivered this run */
+  sources: SourceStates;
+  /** why the cluster could not be audited at all (status FAILED), e.g. its account's ListClusters failed */
+  auditError: string | null;
 }
 
 /**
@@ -24,10 +28,13 @@ export interface CurrentAudit {
  *
  * - fired now, not open before → NEW; open before → WORSENED when the severity rose, else ONGOING;
  * - open before, not fired now → RESOLVED only when this run could have seen it: the cluster was audited, the rule
- *   was evaluated, and no node the finding named went unread; otherwise UNKNOWN, carried with its last evidence;
+ *   was evaluated, and every source the rule reads (RULE_SOURCES) was PRESENT. Otherwise UNKNOWN with the reason,
+ *   carried with its last evidence. A cluster can be COMPLETE while its log query failed: the source decides,
+ *   not the cluster;
  * - an active suppression turns a fired finding into SUPPRESSED (it stays listed, it is never alerted).
  *
- * `previous` is null when the cluster has no earlier run. RESOLVED findings are not carried into the next run.
+ * Every finding records the sources its rule reads (`sources`). `previous` is null when the cluster has no
+ * earlier run. RESOLVED findings are not carried into the next run.
  */
 export function applyLifecycle(
   current: CurrentAudit,
@@ -45,21 +52,32 @@ export function applyLifecycle(
         : rose(before.severity, detection.severity)
           ? 'WORSENED'
           : 'ONGOING';
-    return { ...detection, state };
+    return { ...detection, state, sources: [...RULE_SOURCES[detection.ruleId]] };
   });
   const firedNow = new Set(current.detections.map((d) => d.fingerprint));
-  const notEvaluated = new Set(current.notEvaluated.map((n) => n.ruleId));
-  const uncovered = new Set(current.uncoveredNodes);
+  const notEvaluated = new Map(current.notEvaluated.map((n) => [n.ruleId, n.reason]));
   for (const before of open.values()) {
     if (firedNow.has(before.fingerprint)) continue;
-    const unseen =
-      current.status === 'FAILED' ||
-      notEvaluated.has(before.ruleId) ||
-      (uncovered.size > 0 &&
-        (before.evidence.moreNodes > 0 || before.evidence.nodes.some((node) => uncovered.has(node))));
-    findings.push({ ...before, state: unseen ? 'UNKNOWN' : 'RESOLVED' });
+    const { stateReason: _previousReason, ...carried } = before;
+    const reason = unseenReason(current, before.ruleId, notEvaluated);
+    findings.push(
+      reason === null
+        ? { ...carried, state: 'RESOLVED', sources: [...RULE_SOURCES[before.ruleId]] }
+        : { ...carried, state: 'UNKNOWN', sources: [...RULE_SOURCES[before.ruleId]], stateReason: reason },
+    );
   }
   return findings;
+}
+
+/** Why this run cannot tell whether an open finding went away; null when it can (the finding is RESOLVED). */
+function unseenReason(current: CurrentAudit, ruleId: RuleId, notEvaluated: ReadonlyMap<RuleId, string>): string | null {
+  if (current.status === 'FAILED') {
+    return `the cluster was not audited: ${current.auditError ?? 'no node report could be read'}`;
+  }
+  const skipped = notEvaluated.get(ruleId);
+  if (skipped !== undefined) return `the rule was not evaluated: ${skipped}`;
+  const missing = missingSources(ruleId, current.sources);
+  return missing.length > 0 ? missing.join('; ') : null;
 }
 
 function rose(before: Severity, now: Severity): boolean {

@@ -152,6 +152,14 @@ export const RemediationSchema = z.object({
 });
 export type Remediation = z.infer<typeof RemediationSchema>;
 
+/**
+ * Where a rule's evidence comes from: the collector's node reports, the cluster's CloudWatch Logs Insights query,
+ * the EKS add-on descriptions, and earlier runs of the same cluster.
+ */
+export const EVIDENCE_SOURCES = ['nodes', 'logs', 'addons', 'history'] as const;
+export const EvidenceSourceSchema = z.enum(EVIDENCE_SOURCES);
+export type EvidenceSource = z.infer<typeof EvidenceSourceSchema>;
+
 export const FindingSchema = z.object({
   ruleId: RuleIdSchema,
   severity: SeveritySchema,
@@ -161,6 +169,10 @@ export const FindingSchema = z.object({
   remediation: RemediationSchema,
   /** stable identity across runs: account/region/cluster/rule */
   fingerprint: z.string(),
+  /** the sources the rule reads: all of them must be present in a run for the finding to be RESOLVED */
+  sources: z.array(EvidenceSourceSchema).optional(),
+  /** why the finding is UNKNOWN: the source that failed, was missing or partial, or why the rule was not evaluated */
+  stateReason: z.string().optional(),
 });
 export type Finding = z.infer<typeof FindingSchema>;
 

@@ -13,6 +13,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { SourceStatesSchema } from '#audit/evidence-sources.js';
 import {
   AuditStatusSchema,
   type ClusterRef,
@@ -38,14 +39,29 @@ import { type Suppression, SuppressionSchema } from '#audit/suppressions.js';
  * | item                 | pk                                   | sk                              |
  * |----------------------|--------------------------------------|---------------------------------|
  * | run record           | `RUN#<runId>`                        | `RUN`                           |
- * | digest sent          | `RUN#<runId>`                        | `DIGEST`                        |
+ * | run result, a cluster| `RUN#<runId>`                        | `CLUSTER#<position>`            |
  * | run index            | `RUNS`                               | `<startedAt>#<runId>`           |
  * | cluster snapshot     | `CLUSTER#<account>#<region>#<name>`  | `SNAPSHOT#<startedAt>#<runId>`  |
+ * | finding state        | `CLUSTER#<account>#<region>#<name>`  | `STATE`                         |
+ * | history point        | `CLUSTER#<account>#<region>#<name>`  | `DAY#<yyyy-mm-dd>`              |
+ * | digest               | `DIGEST#<digestId>`                  | `DIGEST`                        |
+ * | clusters of a target | `TARGET#<account>#<region>`          | `CLUSTERS`                      |
  * | suppression          | `SUPPRESSION`                        | `<account>/<region>/<cluster>/<ruleId>` |
  *
  * Every write is keyed by run id, so a retried step overwrites its own item with the same content (idempotent);
  * the run record is created with a condition so two runs never share an id. History items carry `expiresAt`
- * (epoch seconds) for the table's TTL. No transactions (dynalite has none): each item stands alone.
+ * (epoch seconds) for the table's TTL.
+ *
+ * No transactions (dynalite has none, and none are needed): every fact that must change together lives in one
+ * item. A cluster's finding state and the alert changes it produced (`pending`) are one item, written with one
+ * conditional PutItem (optimistic locking on `version`): a change becomes pending in the very write that makes
+ * the finding NEW, WORSENED or RESOLVED, and leaves `pending` only in a later write made after the digest that
+ * carries it was published. DynamoDB applies a single-item write atomically and checks its condition against
+ * the stored item, so no reader ever sees a state without its pending changes or two writers overwrite each other
+ * ("Optimistic locking with version number", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/BestPractices_OptimisticLocking.html);
+ * every read that decides a write is strongly consistent. A crash between two writes leaves a state that the next
+ * report step reads and completes (see lambda/workflow/report.ts), which is why no step needs two items to change
+ * at once.
  */
 
 /** What a cluster's audit stored in one run; the lifecycle of the next run reads it. */
@@ -73,11 +89,70 @@ export const ClusterSnapshotSchema = z.object({
     }),
   ),
   notEvaluated: z.array(NotEvaluatedSchema),
-  /** the findings with their lifecycle state, once the report step has run */
+  /** the findings with their lifecycle state; written by versions before the finding-state item, else null */
   findings: z.array(FindingSchema).nullable(),
   auditError: z.string().nullable(),
+  /** what each evidence source delivered; absent in snapshots of older versions (read as not known) */
+  sources: SourceStatesSchema.optional(),
 });
 export type ClusterSnapshot = z.infer<typeof ClusterSnapshotSchema>;
+
+/** An alert-worthy change (NEW, WORSENED, RESOLVED) not yet in a published digest. */
+export const PendingChangeSchema = z.object({
+  /** `<runId>/<fingerprint>`: one change per finding per run, so a retried step records it once */
+  id: z.string(),
+  runId: z.string(),
+  startedAt: z.string(),
+  finding: FindingSchema,
+  /** the digest it was given to; null until a digest takes it (a FAILED or ABANDONED digest gives it back) */
+  digestId: z.string().nullable(),
+});
+export type PendingChange = z.infer<typeof PendingChangeSchema>;
+
+/**
+ * A cluster's current finding state: the findings of the newest reported run and the changes no published digest
+ * has carried yet. `version` grows by one with every write (optimistic locking).
+ */
+export const FindingStateSchema = z.object({
+  cluster: ClusterRefSchema,
+  runId: z.string(),
+  startedAt: z.string(),
+  version: z.number().int().nonnegative(),
+  findings: z.array(FindingSchema),
+  pending: z.array(PendingChangeSchema),
+  /** changes given up because `pending` was full (digests undelivered for weeks); told in the next digest */
+  droppedChanges: z.number().int().nonnegative().default(0),
+});
+export type FindingState = z.infer<typeof FindingStateSchema>;
+
+export const DIGEST_STATUSES = ['OPEN', 'SENDING', 'SENT', 'FAILED', 'ABANDONED'] as const;
+
+/**
+ * One digest: OPEN while its report step gives it changes, SENDING from just before Publish, SENT once Publish
+ * succeeded; FAILED when Publish was refused, ABANDONED when another run's report step found it OPEN past the
+ * lease (its owner died). Changes of a FAILED or ABANDONED digest go to the next one.
+ */
+export const DigestRecordSchema = z.object({
+  digestId: z.string(),
+  runId: z.string(),
+  createdAt: z.string(),
+  status: z.enum(DIGEST_STATUSES),
+  changes: z.number().int().nonnegative().default(0),
+  messageIds: z.array(z.string()).default([]),
+  sentAt: z.string().nullable().default(null),
+  problem: z.string().nullable().default(null),
+});
+export type DigestRecord = z.infer<typeof DigestRecordSchema>;
+
+/** The clusters ListClusters last returned for an account and region. */
+const ClusterDirectorySchema = z.object({
+  account: z.string(),
+  region: z.string(),
+  names: z.array(z.string()),
+  listedAt: z.string(),
+  runId: z.string(),
+});
+export type ClusterDirectoryRecord = z.infer<typeof ClusterDirectorySchema>;
 
 const RunStatusSchema = z.enum(['RUNNING', 'COMPLETE', 'PARTIAL', 'FAILED']);
 
@@ -113,6 +188,16 @@ export interface RunSummary {
 
 /** Cluster results go in batches of 25, BatchWriteItem's limit. */
 const BATCH_WRITE_MAX = 25;
+
+/** Days of history points a run reads (SCALE-GROWTH needs a few; the projection uses every one). */
+const HISTORY_DAYS = 60;
+
+/** A run that started but has no stored result. */
+export interface UnfinishedRun {
+  runId: string;
+  startedAt: string;
+  status: z.infer<typeof RunStatusSchema>;
+}
 
 /** A store item that does not match its schema (written by another version, or damaged). */
 export class StoredItemError extends Error {
@@ -184,7 +269,7 @@ export class AuditStore {
         }),
       );
     } catch (error) {
-      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+      if (!isConditionFailure(error)) throw error;
       created = false;
     }
     await this.doc.send(
@@ -292,11 +377,21 @@ export class AuditStore {
     };
   }
 
+  /**
+   * BatchWriteItem until every item is written. DynamoDB may accept a batch yet leave some of it unwritten
+   * (`UnprocessedItems`, under throttling or an internal failure); AWS asks callers to resend those with
+   * exponential back-off (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html).
+   * The SDK's retry does not cover them: the call itself succeeded.
+   */
   private async batchPut(items: ReadonlyArray<Record<string, unknown>>): Promise<void> {
     let requests = items.map((Item) => ({ PutRequest: { Item } }));
     for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt === 8) throw new Error(`DynamoDB left ${requests.length} items unwritten after 8 attempts`);
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      if (attempt === BATCH_ATTEMPTS) {
+        throw new Error(
+          `DynamoDB left ${requests.length} items unwritten after ${BATCH_ATTEMPTS} BatchWriteItem calls`,
+        );
+      }
+      if (attempt > 0) await backOff(attempt);
       const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
       requests = (out.UnprocessedItems?.[this.tableName] ?? []).flatMap((r) =>
         r.PutRequest?.Item ? [{ PutRequest: { Item: r.PutRequest.Item } }] : [],
@@ -349,23 +444,35 @@ export class AuditStore {
   }
 
   /**
-   * Claims the right to send a run's digest: true the first time for a run, false after (a retried report step),
-   * so the digest goes out once per run.
+   * The newest run that finished (its report step stored the result), and the runs started after it that did not
+   * (killed, still running, or failed before their report step), newest first. Looks back at most `lookBack` runs.
    */
-  async claimDigest(runId: string, startedAt: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: `RUN#${runId}`, sk: 'DIGEST', runId, expiresAt: this.expiry(startedAt) },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
-      throw error;
+  async newestFinishedRun(lookBack = 50): Promise<{ run: RunRecord | null; unfinished: UnfinishedRun[] }> {
+    const unfinished: UnfinishedRun[] = [];
+    const pages = paginateQuery(
+      { client: this.doc, pageSize: 10 },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'RUNS' },
+        ScanIndexForward: false,
+      },
+    );
+    let seen = 0;
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        if (typeof item.runId !== 'string' || seen++ >= lookBack) continue;
+        const record = await this.getRun(item.runId);
+        if (record?.result) return { run: record, unfinished };
+        unfinished.push({
+          runId: item.runId,
+          startedAt: String(item.startedAt),
+          status: record?.status ?? 'RUNNING',
+        });
+      }
+      if (seen >= lookBack) break;
     }
+    return { run: null, unfinished };
   }
 
   /** Writes (or rewrites, for a retried step) a cluster's snapshot for a run. */
@@ -410,20 +517,180 @@ export class AuditStore {
     return (out.Items ?? []).map((item) => parseItem(ClusterSnapshotSchema, item, `snapshot ${item.sk}`));
   }
 
-  /** Trend points of earlier runs, oldest first, from snapshots that were audited. */
-  async history(cluster: ClusterRef, before: string, limit = 30): Promise<HistoryPoint[]> {
-    const snapshots = await this.snapshotsBefore(cluster, before, limit);
-    return snapshots
-      .filter((s) => s.status !== 'FAILED')
-      .reverse()
-      .map((s) =>
-        HistoryPointSchema.parse({
-          runId: s.runId,
-          at: s.startedAt,
-          serviceCount: s.serviceCount,
-          restoreFailures: s.restoreFailures,
+  /**
+   * Records a cluster's history point for the day of `at` (UTC): the last complete snapshot of the day wins, so a
+   * late retry of an earlier run never replaces a newer point. Only the report step writes points, so a run
+   * killed before it (or a cluster whose audit was partial or failed, which the caller leaves out) adds none.
+   */
+  async putHistoryPoint(cluster: ClusterRef, point: HistoryPoint): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: clusterKey(cluster),
+            sk: `DAY#${point.at.slice(0, 10)}`,
+            ...HistoryPointSchema.parse(point),
+            expiresAt: this.expiry(point.at),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR #at <= :at',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':at': point.at },
         }),
       );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * Trend points of the days before the day of `before` (UTC), oldest first, at most `limit` days: one per day,
+   * the last complete snapshot of that day. Runs minutes apart therefore count once, and the current run's own
+   * day is its own point.
+   */
+  async history(cluster: ClusterRef, before: string, limit = HISTORY_DAYS): Promise<HistoryPoint[]> {
+    const today = before.slice(0, 10);
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': clusterKey(cluster), ':from': 'DAY#', ':to': `DAY#${today}` },
+        ScanIndexForward: false,
+        Limit: limit + 1,
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? [])
+      .filter((item) => item.sk !== `DAY#${today}`)
+      .slice(0, limit)
+      .reverse()
+      .map((item) => parseItem(HistoryPointSchema, item, `history point ${clusterKey(cluster)} ${item.sk}`));
+  }
+
+  /** A cluster's current finding state, read strongly consistent; null before its first report. */
+  async getFindingState(cluster: ClusterRef): Promise<FindingState | null> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: clusterKey(cluster), sk: 'STATE' },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? parseItem(FindingStateSchema, out.Item, `finding state ${clusterKey(cluster)}`) : null;
+  }
+
+  /**
+   * Writes a cluster's finding state if the stored one is still the version the caller read (`state.version - 1`;
+   * for version 0: if there is none). False when another writer came first: read again and redo.
+   */
+  async putFindingState(state: FindingState): Promise<boolean> {
+    const item = FindingStateSchema.parse(state);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: clusterKey(item.cluster), sk: 'STATE', ...item },
+          ...(item.version === 0
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: '#version = :read',
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':read': item.version - 1 },
+              }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Creates a digest record, OPEN; false when one with this id exists already. */
+  async createDigest(digestId: string, runId: string, createdAt: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: `DIGEST#${digestId}`,
+            sk: 'DIGEST',
+            ...DigestRecordSchema.parse({ digestId, runId, createdAt, status: 'OPEN' }),
+            expiresAt: this.expiry(createdAt),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async getDigest(digestId: string): Promise<DigestRecord | null> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: `DIGEST#${digestId}`, sk: 'DIGEST' },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? parseItem(DigestRecordSchema, out.Item, `digest ${digestId}`) : null;
+  }
+
+  /**
+   * Moves a digest to its next status if it is still in `from` (the status the caller read): the single-item
+   * condition is what keeps two report steps from both publishing one digest. False when it was not in `from`.
+   */
+  async moveDigest(record: DigestRecord, from: DigestRecord['status']): Promise<boolean> {
+    const item = DigestRecordSchema.parse(record);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `DIGEST#${item.digestId}`, sk: 'DIGEST', ...item, expiresAt: this.expiry(item.createdAt) },
+          ConditionExpression: '#status = :from',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':from': from },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Remembers the clusters ListClusters returned for a target, so a run whose listing fails still reports them. */
+  async putClusterDirectory(record: ClusterDirectoryRecord): Promise<void> {
+    const item = ClusterDirectorySchema.parse(record);
+    await this.doc
+      .send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `TARGET#${item.account}#${item.region}`, sk: 'CLUSTERS', ...item },
+          ConditionExpression: 'attribute_not_exists(pk) OR listedAt <= :at',
+          ExpressionAttributeValues: { ':at': item.listedAt },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+  }
+
+  /** The clusters last listed for a target, or null when it was never listed. */
+  async clusterDirectory(target: { account: string; region: string }): Promise<ClusterDirectoryRecord | null> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: `TARGET#${target.account}#${target.region}`, sk: 'CLUSTERS' },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item
+      ? parseItem(ClusterDirectorySchema, out.Item, `clusters of ${target.account}/${target.region}`)
+      : null;
   }
 
   async putSuppression(suppression: Suppression): Promise<void> {
@@ -456,6 +723,19 @@ export class AuditStore {
   private expiry(startedAt: string): number {
     return Math.floor(Date.parse(startedAt) / 1000) + this.retentionSeconds;
   }
+}
+
+/** BatchWriteItem calls for one batch before the store gives up on its unprocessed items. */
+const BATCH_ATTEMPTS = 8;
+
+/** Full-jitter exponential back-off: a random wait up to 50 ms × 2^attempt, capped at 5 s. */
+function backOff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(5000, 50 * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
 function parseItem<T extends z.ZodType>(schema: T, item: Record<string, unknown>, what: string): z.output<T> {

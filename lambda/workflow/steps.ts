@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { assessCluster, type ClusterAssessment } from '#audit/assess.js';
 import { uncoveredNodes } from '#audit/coverage.js';
+import { allSourcesFailed, type SourceState, type SourceStates, sourceStates } from '#audit/evidence-sources.js';
 import { buildLogQuery, readLogSignals } from '#audit/log-query.js';
 import type {
   Addon,
   AuditStatus,
   ClusterEvidence,
   ClusterRef,
+  HistoryPoint,
   LogSignals,
   NodeCoverage,
   NodeObservation,
@@ -54,6 +56,8 @@ export interface PlannedNode {
   /** PENDING: the collector was sent to it */
   reach: 'PENDING' | 'UNREACHABLE';
   reason: string | null;
+  /** on a platform the collector can never run on (Windows, Bottlerocket): unseen in every run alike */
+  unsupported?: boolean;
 }
 
 export interface DiscoveryState extends ClusterTask {
@@ -64,6 +68,10 @@ export interface DiscoveryState extends ClusterTask {
   commandIds: string[];
   query: { queryId: string; logGroup: string } | null;
   queryProblem: string | null;
+  /** the log group does not exist (StartQuery: ResourceNotFoundException), as opposed to a query that failed */
+  logGroupMissing?: boolean;
+  /** set when the add-ons could not be read; the audit goes on without them */
+  addonProblem?: string;
   /** ISO 8601: after it, the cluster is assessed with whatever has arrived */
   deadline: string;
 }
@@ -106,23 +114,32 @@ export const refOf = (task: Pick<ClusterTask, 'account' | 'region' | 'name'>): C
   name: task.name,
 });
 
-/** plan: lists the clusters of every target; a target that cannot be listed becomes one failed task. */
+/**
+ * plan: lists the clusters of every target and remembers the list. A target that cannot be listed keeps its
+ * clusters: those its last successful listing returned become tasks carrying the listing error (each is reported
+ * FAILED, its open findings UNKNOWN, rather than vanishing). Only a target never listed before becomes one
+ * placeholder task `*`.
+ */
 export async function plan(deps: StepDeps, input: { runId?: string } = {}): Promise<RunPlan> {
   const startedAt = deps.now().toISOString();
   const runId = input.runId ?? `${startedAt.slice(0, 19).replace(/[-:]/g, '')}-${randomUUID().slice(0, 8)}`;
   await deps.store.startRun(runId, startedAt);
   const wanted = new Set(deps.settings.clusters);
+  const chosen = (names: ReadonlyArray<string>) => names.filter((name) => wanted.size === 0 || wanted.has(name)).sort();
   const perTarget = await Promise.all(
     deps.settings.targets.map(async (target: AuditTarget): Promise<ClusterTask[]> => {
+      let names: string[];
       try {
-        const names = await deps.clientsFor(target).directory.listClusters();
-        return names
-          .filter((name) => wanted.size === 0 || wanted.has(name))
-          .sort()
-          .map((name) => ({ runId, startedAt, ...target, name }));
+        names = await deps.clientsFor(target).directory.listClusters();
       } catch (error) {
-        return [{ runId, startedAt, ...target, name: '*', listError: `could not list clusters: ${messageOf(error)}` }];
+        const listError = `could not list clusters: ${messageOf(error)}`;
+        const known = await deps.store.clusterDirectory(target);
+        if (!known) return [{ runId, startedAt, ...target, name: '*', listError }];
+        const since = ` (clusters as last listed ${known.listedAt.slice(0, 10)})`;
+        return chosen(known.names).map((name) => ({ runId, startedAt, ...target, name, listError: listError + since }));
       }
+      await deps.store.putClusterDirectory({ ...target, names: [...names].sort(), listedAt: startedAt, runId });
+      return chosen(names).map((name) => ({ runId, startedAt, ...target, name }));
     }),
   );
   return { runId, startedAt, clusters: perTarget.flat() };
@@ -133,12 +150,18 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
   if (task.listError) throw new Error(task.listError);
   const { directory, commands, logs } = deps.clientsFor(task);
   const { settings } = deps;
-  const [cluster, addons, nodegroups, instances] = await Promise.all([
+  // Add-ons are one evidence source among several: without them the audit goes on, and the findings that need
+  // them stay UNKNOWN instead of the whole cluster failing.
+  const [cluster, listedAddons, nodegroups, instances] = await Promise.all([
     directory.describeCluster(task.name),
-    directory.listAddons(task.name),
+    directory.listAddons(task.name).then(
+      (addons) => ({ addons, problem: null }),
+      (error: unknown) => ({ addons: [], problem: `add-ons could not be read: ${messageOf(error)}` }),
+    ),
     directory.listNodegroups(task.name),
     directory.listInstances(task.name),
   ]);
+  const { addons } = listedAddons;
   const amiTypes = new Map(nodegroups.map((ng) => [ng.name, ng.amiType ?? '']));
   const managed = new Map(
     (await commands.describeManagedInstances(instances.map((i) => i.instanceId))).map((m) => [m.instanceId, m]),
@@ -146,17 +169,18 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
   const nodes: PlannedNode[] = instances.map((instance) => {
     const ssm = managed.get(instance.instanceId);
     const amiType = amiTypes.get(instance.nodegroup ?? '') ?? '';
-    const unreachable = (reason: string): PlannedNode => ({
+    const unreachable = (reason: string, unsupported = false): PlannedNode => ({
       instanceId: instance.instanceId,
       nodegroup: instance.nodegroup,
       reach: 'UNREACHABLE',
       reason,
+      ...(unsupported && { unsupported }),
     });
     if (instance.platform === 'windows' || ssm?.platformType === 'Windows') {
-      return unreachable('Windows node: the collector runs on Linux nodes only');
+      return unreachable('Windows node: the collector runs on Linux nodes only', true);
     }
     if (amiType.startsWith('BOTTLEROCKET') || /bottlerocket/i.test(ssm?.platformName ?? '')) {
-      return unreachable('Bottlerocket node: SSM reaches the control container, not the host');
+      return unreachable('Bottlerocket node: SSM reaches the control container, not the host', true);
     }
     if (!ssm) return unreachable('not an SSM managed node (no agent, or the instance profile lacks SSM permissions)');
     if (ssm.pingStatus !== 'Online') return unreachable(`SSM agent is ${ssm.pingStatus}`);
@@ -182,6 +206,7 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
   const logGroup = settings.logGroupPattern.replaceAll('{cluster}', task.name);
   let query: DiscoveryState['query'] = null;
   let queryProblem: string | null = null;
+  let logGroupMissing = false;
   try {
     const endTime = Math.floor(now.getTime() / 1000);
     const queryId = await logs.startQuery({
@@ -191,7 +216,10 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
       endTime,
     });
     if (queryId) query = { queryId, logGroup };
-    else queryProblem = `log group ${logGroup} does not exist`;
+    else {
+      queryProblem = `log group ${logGroup} does not exist`;
+      logGroupMissing = true;
+    }
   } catch (error) {
     queryProblem =
       errorCodeOf(error) === 'LimitExceededException'
@@ -212,6 +240,8 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
     commandIds,
     query,
     queryProblem,
+    ...(logGroupMissing && { logGroupMissing }),
+    ...(listedAddons.problem !== null && { addonProblem: listedAddons.problem }),
     deadline: new Date(now.getTime() + settings.clusterDeadlineSeconds * 1000).toISOString(),
   };
 }
@@ -228,9 +258,13 @@ export async function poll(state: DiscoveryState, deps: StepDeps): Promise<PollR
   return { done: commandsDone && queryDone, commandsDone, queryDone };
 }
 
-/** assess: reads node reports and query results, evaluates the rules and stores the cluster's snapshot. */
+/**
+ * assess: reads node reports and query results, evaluates the rules and stores the cluster's snapshot with what
+ * each evidence source delivered. A log query or history read that fails leaves that source FAILED and the audit
+ * goes on: the lifecycle then keeps findings that need it UNKNOWN.
+ */
 export async function assess(state: DiscoveryState, deps: StepDeps): Promise<ClusterOutcome> {
-  const { commands, logs } = deps.clientsFor(state);
+  const { commands } = deps.clientsFor(state);
   const invocations = new Map(
     (await Promise.all(state.commandIds.map((id) => commands.readInvocations(id))))
       .flat()
@@ -247,20 +281,32 @@ export async function assess(state: DiscoveryState, deps: StepDeps): Promise<Clu
       return { ...base, reach: 'FAILED', reason, report: null };
     }
     const parsed = parseNodeReport(invocation.output ?? '');
-    return parsed.ok
-      ? { ...base, reach: 'REACHED', reason: null, report: parsed.report }
-      : { ...base, reach: 'FAILED', reason: `collector output unreadable: ${parsed.problem}`, report: null };
-  });
-  let signals: LogSignals | null = null;
-  if (state.query) {
-    const results = await logs.getQueryResults(state.query.queryId);
-    if (results.status === 'Complete') {
-      signals = readLogSignals(state.query.logGroup, deps.settings.logWindowHours, results.rows);
-    } else if (!TERMINAL_QUERY.has(results.status)) {
-      await stopUnfinishedQuery(state.query.queryId, logs);
+    if (!parsed.ok) {
+      return { ...base, reach: 'FAILED', reason: `collector output unreadable: ${parsed.problem}`, report: null };
     }
-  }
+    // The report names the instance it ran on (IMDS); another node's id means the output is not this node's.
+    const named = parsed.report.node?.instanceId ?? null;
+    if (named !== null && named !== node.instanceId) {
+      return {
+        ...base,
+        reach: 'FAILED',
+        reason: `collector output names instance ${named}, not this node`,
+        report: null,
+      };
+    }
+    return { ...base, reach: 'REACHED', reason: null, report: parsed.report };
+  });
+  const { signals, problem: logProblem } = await logSignalsOf(state, deps);
   const cluster = refOf(state);
+  let history: HistoryPoint[] = [];
+  let historyProblem: SourceState | null = null;
+  try {
+    history = await deps.store.history(cluster, state.startedAt);
+    if (history.length === 0)
+      historyProblem = { state: 'MISSING', reason: 'no earlier complete audit of this cluster' };
+  } catch (error) {
+    historyProblem = { state: 'FAILED', reason: `history could not be read: ${messageOf(error)}` };
+  }
   const evidence: ClusterEvidence = {
     cluster,
     kubernetesVersion: state.kubernetesVersion,
@@ -268,13 +314,48 @@ export async function assess(state: DiscoveryState, deps: StepDeps): Promise<Clu
     addons: state.addons,
     nodes,
     logs: signals,
-    history: await deps.store.history(cluster, state.startedAt),
+    history,
     auditError: null,
     observedAt: deps.now().toISOString(),
   };
+  const unsupported = new Set(state.nodes.filter((n) => n.unsupported).map((n) => n.instanceId));
+  const sources = sourceStates(nodes, unsupported, {
+    logs: logProblem,
+    addons: state.addonProblem ? { state: 'FAILED', reason: state.addonProblem } : null,
+    history: historyProblem,
+  });
   const assessment = assessCluster(evidence, deps.settings.thresholds);
-  await deps.store.putSnapshot(snapshotOf(state, assessment, evidence));
+  await deps.store.putSnapshot(snapshotOf(state, assessment, evidence, sources));
   return outcomeOf(state, assessment);
+}
+
+/** The log query's counts, or why the log source has none this run. */
+async function logSignalsOf(
+  state: DiscoveryState,
+  deps: StepDeps,
+): Promise<{ signals: LogSignals | null; problem: SourceState | null }> {
+  if (!state.query) {
+    const reason = state.queryProblem ?? 'no log query ran';
+    return { signals: null, problem: { state: state.logGroupMissing ? 'MISSING' : 'FAILED', reason } };
+  }
+  const { logGroup, queryId } = state.query;
+  try {
+    const { logs } = deps.clientsFor(state);
+    const results = await logs.getQueryResults(queryId);
+    if (results.status === 'Complete') {
+      return { signals: readLogSignals(logGroup, deps.settings.logWindowHours, results.rows), problem: null };
+    }
+    if (!TERMINAL_QUERY.has(results.status)) await stopUnfinishedQuery(queryId, logs);
+    const reason = TERMINAL_QUERY.has(results.status)
+      ? `log query on ${logGroup} ended ${results.status}`
+      : `log query on ${logGroup} did not finish before the deadline (${results.status})`;
+    return { signals: null, problem: { state: 'FAILED', reason } };
+  } catch (error) {
+    return {
+      signals: null,
+      problem: { state: 'FAILED', reason: `log query results on ${logGroup} could not be read: ${messageOf(error)}` },
+    };
+  }
 }
 
 /**
@@ -306,7 +387,7 @@ export async function recordFailure(task: ClusterTask, error: unknown, deps: Ste
     observedAt: deps.now().toISOString(),
   };
   const assessment = assessCluster(evidence, deps.settings.thresholds);
-  await deps.store.putSnapshot(snapshotOf(task, assessment, evidence));
+  await deps.store.putSnapshot(snapshotOf(task, assessment, evidence, allSourcesFailed(messageOf(error))));
   return outcomeOf(task, assessment);
 }
 
@@ -321,7 +402,12 @@ function outcomeOf(task: ClusterTask, assessment: ClusterAssessment): ClusterOut
   };
 }
 
-function snapshotOf(task: ClusterTask, assessment: ClusterAssessment, evidence: ClusterEvidence): ClusterSnapshot {
+function snapshotOf(
+  task: ClusterTask,
+  assessment: ClusterAssessment,
+  evidence: ClusterEvidence,
+  sources: SourceStates,
+): ClusterSnapshot {
   return {
     runId: task.runId,
     startedAt: task.startedAt,
@@ -337,6 +423,7 @@ function snapshotOf(task: ClusterTask, assessment: ClusterAssessment, evidence: 
     notEvaluated: assessment.notEvaluated,
     findings: null,
     auditError: evidence.auditError,
+    sources,
   };
 }
 

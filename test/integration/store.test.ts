@@ -135,30 +135,67 @@ describe('AuditStore on dynalite', () => {
     expect((await store.getRun('big'))?.result).toEqual(result);
   });
 
-  it('rewrites a snapshot idempotently and returns history oldest first, without failed audits or the current run', async () => {
-    // Arrange
-    await store.putSnapshot(snapshot('a', '2026-10-01T00:00:00.000Z', 400));
-    await store.putSnapshot(snapshot('b', '2026-10-02T00:00:00.000Z', null, 'FAILED'));
+  it('rewrites a snapshot idempotently and keeps it apart from the history points', async () => {
     await store.putSnapshot(snapshot('c', '2026-10-03T00:00:00.000Z', 450));
     await store.putSnapshot(snapshot('c', '2026-10-03T00:00:00.000Z', 450));
     await store.putSnapshot(snapshot('d', '2026-10-04T00:00:00.000Z', 500));
 
-    // Act
-    const history = await store.history(cluster, '2026-10-04T00:00:00.000Z');
-
-    // Assert
-    expect(history).toEqual([
-      { runId: 'a', at: '2026-10-01T00:00:00.000Z', serviceCount: 400, restoreFailures: 2 },
-      { runId: 'c', at: '2026-10-03T00:00:00.000Z', serviceCount: 450, restoreFailures: 2 },
-    ]);
     expect((await store.snapshotsBefore(cluster, '2026-10-04T00:00:00.000Z', 1)).map((s) => s.runId)).toEqual(['c']);
     expect((await store.getSnapshot(cluster, 'd', '2026-10-04T00:00:00.000Z'))?.serviceCount).toBe(500);
   });
 
-  it('lets a run claim its digest once, so a retried report step does not send it twice', async () => {
-    expect(await store.claimDigest('r9', '2026-11-09T00:00:00.000Z')).toBe(true);
-    expect(await store.claimDigest('r9', '2026-11-09T00:00:00.000Z')).toBe(false);
-    expect(await store.claimDigest('r10', '2026-11-10T00:00:00.000Z')).toBe(true);
+  it('keeps one history point a day, the last of the day, and returns the days before the current one oldest first', async () => {
+    // Arrange: two runs minutes apart on 1 Oct, a late retry of the earlier one, a point on the current day
+    const point = (runId: string, at: string, serviceCount: number) => ({
+      runId,
+      at,
+      serviceCount,
+      restoreFailures: 2,
+    });
+    const other = { ...cluster, name: 'history-days' };
+    await store.putHistoryPoint(other, point('a1', '2026-10-01T02:00:00.000Z', 400));
+    await store.putHistoryPoint(other, point('a2', '2026-10-01T02:09:00.000Z', 410));
+    await store.putHistoryPoint(other, point('a1', '2026-10-01T02:00:00.000Z', 400));
+    await store.putHistoryPoint(other, point('c', '2026-10-03T02:00:00.000Z', 450));
+    await store.putHistoryPoint(other, point('d', '2026-10-04T01:00:00.000Z', 500));
+
+    // Act
+    const history = await store.history(other, '2026-10-04T02:00:00.000Z');
+
+    // Assert
+    expect(history).toEqual([
+      point('a2', '2026-10-01T02:09:00.000Z', 410),
+      point('c', '2026-10-03T02:00:00.000Z', 450),
+    ]);
+  });
+
+  it('moves a digest between statuses only from the status the caller read, so two report steps never both send it', async () => {
+    expect(await store.createDigest('r9', 'r9', '2026-11-09T00:00:00.000Z')).toBe(true);
+    expect(await store.createDigest('r9', 'r9', '2026-11-09T00:00:00.000Z')).toBe(false);
+    const open = await store.getDigest('r9');
+    expect(open?.status).toBe('OPEN');
+    if (!open) throw new Error('digest r9 was not stored');
+
+    expect(await store.moveDigest({ ...open, status: 'SENDING', changes: 3 }, 'OPEN')).toBe(true);
+    expect(await store.moveDigest({ ...open, status: 'ABANDONED' }, 'OPEN')).toBe(false);
+    expect(await store.getDigest('r9')).toMatchObject({ status: 'SENDING', changes: 3 });
+  });
+
+  it('writes a finding state only over the version it read', async () => {
+    const state = {
+      cluster: { ...cluster, name: 'versions' },
+      runId: 'r1',
+      startedAt: '2026-11-01T00:00:00.000Z',
+      version: 0,
+      findings: [],
+      pending: [],
+      droppedChanges: 0,
+    };
+    expect(await store.putFindingState(state)).toBe(true);
+    expect(await store.putFindingState(state)).toBe(false);
+    expect(await store.putFindingState({ ...state, runId: 'r2', version: 1 })).toBe(true);
+    expect(await store.putFindingState({ ...state, runId: 'r3', version: 1 })).toBe(false);
+    expect((await store.getFindingState(state.cluster))?.runId).toBe('r2');
   });
 
   it('keeps suppressions with their reason, owner and expiry', async () => {

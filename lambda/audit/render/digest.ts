@@ -15,10 +15,26 @@ export interface DigestEntry {
   findings: Finding[];
 }
 
+/** What the digest says about its own delivery, beside the findings. */
+export interface DigestNotes {
+  /** the digest's id: the same on a resend, so a subscriber can tell a repeat */
+  digestId: string;
+  /** changes of earlier runs whose digest was never delivered, carried in this one */
+  earlierChanges: number;
+  /** changes given up because too many waited undelivered */
+  droppedChanges: number;
+  /** this digest was published before, by a report step that died before recording it */
+  repeated: boolean;
+}
+
 const CHATBOT_DESCRIPTION_MAX = 3500;
 
-/** The run's one digest: what is new, worse or resolved, cluster by cluster. */
-export function renderDigest(run: RunResult, entries: ReadonlyArray<DigestEntry>): AlertMessage {
+/** The digest: what is new, worse or resolved, cluster by cluster, with what it carries from earlier runs. */
+export function renderDigest(
+  run: RunResult,
+  entries: ReadonlyArray<DigestEntry>,
+  notes: DigestNotes = { digestId: run.runId, earlierChanges: 0, droppedChanges: 0, repeated: false },
+): AlertMessage {
   const all = entries.flatMap((e) => e.findings);
   const count = (state: Finding['state']) => all.filter((f) => f.state === state).length;
   const parts = [
@@ -29,8 +45,20 @@ export function renderDigest(run: RunResult, entries: ReadonlyArray<DigestEntry>
     .filter(([n]) => Number(n) > 0)
     .map(([n, word]) => `${n} ${word}`);
   const subject = `EKS fleet audit: ${parts.join(', ')} (${plural(entries.length, 'cluster')})`;
+  const delivery = [
+    notes.repeated
+      ? `This digest (${notes.digestId}) may have been delivered before: its sender stopped before recording it.`
+      : null,
+    notes.earlierChanges > 0
+      ? `${plural(notes.earlierChanges, 'change')} from earlier runs whose digest was not delivered.`
+      : null,
+    notes.droppedChanges > 0
+      ? `${plural(notes.droppedChanges, 'older change')} not shown: too many waited undelivered; see the report.`
+      : null,
+  ].filter((line): line is string => line !== null);
   const text = [
-    `Run ${run.runId} (${run.status}), ${run.clusters.length} clusters audited.`,
+    `Run ${run.runId} (${run.status}), ${run.clusters.length} clusters audited. Digest ${notes.digestId}.`,
+    ...delivery,
     '',
     ...entries.flatMap(({ cluster, findings }) => [
       `${clusterLabel(cluster)} — score ${cluster.score ?? 'n/a'}, ${cluster.status}, ` +
@@ -48,6 +76,7 @@ export function renderDigest(run: RunResult, entries: ReadonlyArray<DigestEntry>
         `*${clusterLabel(cluster)}* (score ${cluster.score ?? 'n/a'})\n` +
         findings.map((f) => `• ${f.state} *${f.severity}* \`${f.ruleId}\` ${f.evidence.summary}`).join('\n'),
     )
+    .concat(delivery.length > 0 ? [delivery.join('\n')] : [])
     .join('\n\n');
   const highest = worstSeverity(all.filter((f) => f.state !== 'RESOLVED').map((f) => f.severity));
   const accounts = new Set(entries.map((e) => e.cluster.account ?? '-'));
@@ -70,7 +99,7 @@ export function renderDigest(run: RunResult, entries: ReadonlyArray<DigestEntry>
             'remediation of every finding.',
         ],
       },
-      metadata: { threadId: `fleet-audit-${run.runId}`, summary: subject.slice(0, 100) },
+      metadata: { threadId: `fleet-audit-${notes.digestId}`, summary: subject.slice(0, 100) },
     },
     attributes: {
       severity: highest ?? 'INFO',

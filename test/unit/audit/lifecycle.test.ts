@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Detection } from '#audit/assess.js';
+import { allSourcesFailed, type SourceStates } from '#audit/evidence-sources.js';
 import { alertable, applyLifecycle, type CurrentAudit } from '#audit/lifecycle.js';
 import type { Finding, RuleId, Severity } from '#audit/model.js';
 import type { Suppression } from '#audit/suppressions.js';
@@ -19,8 +20,19 @@ function detection(ruleId: RuleId, severity: Severity, nodes: string[] = ['i-1']
 }
 const finding = (d: Detection, state: Finding['state']): Finding => ({ ...d, state });
 
+const PRESENT = { state: 'PRESENT', reason: null } as const;
+const ALL_PRESENT: SourceStates = { nodes: PRESENT, logs: PRESENT, addons: PRESENT, history: PRESENT };
+
 function audit(detections: Detection[], extra: Partial<CurrentAudit> = {}): CurrentAudit {
-  return { cluster, status: 'COMPLETE', detections, notEvaluated: [], uncoveredNodes: [], ...extra };
+  return {
+    cluster,
+    status: 'COMPLETE',
+    detections,
+    notEvaluated: [],
+    sources: ALL_PRESENT,
+    auditError: null,
+    ...extra,
+  };
 }
 
 describe('applyLifecycle', () => {
@@ -53,24 +65,77 @@ describe('applyLifecycle', () => {
   it('resolves a finding only when the run could have seen it', () => {
     const previous = [finding(detection('CNI-RESTARTS', 'HIGH', ['i-1']), 'ONGOING')];
     expect(applyLifecycle(audit([]), previous, [], NOW)[0]?.state).toBe('RESOLVED');
-    expect(applyLifecycle(audit([], { status: 'FAILED' }), previous, [], NOW)[0]?.state).toBe('UNKNOWN');
     expect(
-      applyLifecycle(audit([], { notEvaluated: [{ ruleId: 'CNI-RESTARTS', reason: 'no data' }] }), previous, [], NOW)[0]
+      applyLifecycle(audit([], { status: 'FAILED', sources: allSourcesFailed('AccessDenied') }), previous, [], NOW)[0]
         ?.state,
     ).toBe('UNKNOWN');
-    expect(applyLifecycle(audit([], { status: 'PARTIAL', uncoveredNodes: ['i-1'] }), previous, [], NOW)[0]?.state).toBe(
-      'UNKNOWN',
-    );
-    expect(applyLifecycle(audit([], { status: 'PARTIAL', uncoveredNodes: ['i-9'] }), previous, [], NOW)[0]?.state).toBe(
-      'RESOLVED',
-    );
+    expect(
+      applyLifecycle(audit([], { notEvaluated: [{ ruleId: 'CNI-RESTARTS', reason: 'no data' }] }), previous, [], NOW)[0]
+        ?.stateReason,
+    ).toBe('the rule was not evaluated: no data');
+  });
+
+  it('keeps a finding UNKNOWN, with the reason, when a source its rule reads failed, even on a COMPLETE cluster', () => {
+    const previous = [
+      finding(detection('XT-LOCK-CONTENTION', 'HIGH'), 'NEW'),
+      finding(detection('CNI-RESTARTS', 'MEDIUM'), 'NEW'),
+      finding(detection('KP-IPTABLES-SCALE', 'HIGH'), 'NEW'),
+    ];
+    const logsFailed: SourceStates = {
+      ...ALL_PRESENT,
+      logs: { state: 'FAILED', reason: 'log query on /aws/eks/payments/cluster ended Failed' },
+    };
+
+    const out = applyLifecycle(audit([], { sources: logsFailed }), previous, [], NOW);
+
+    expect(out.map((f) => [f.ruleId, f.state, f.stateReason])).toEqual([
+      [
+        'XT-LOCK-CONTENTION',
+        'UNKNOWN',
+        'the CloudWatch log query failed: log query on /aws/eks/payments/cluster ended Failed',
+      ],
+      [
+        'CNI-RESTARTS',
+        'UNKNOWN',
+        'the CloudWatch log query failed: log query on /aws/eks/payments/cluster ended Failed',
+      ],
+      // KP-IPTABLES-SCALE reads node reports only: the failed log query cannot hide it.
+      ['KP-IPTABLES-SCALE', 'RESOLVED', undefined],
+    ]);
+    expect(out[0]?.sources).toEqual(['nodes', 'logs']);
+  });
+
+  it('keeps a finding UNKNOWN when its node reports were partial, and resolves it once they are all read', () => {
+    const previous = [finding(detection('IPT-MIXED-BACKEND', 'HIGH'), 'NEW')];
+    const partial: SourceStates = { ...ALL_PRESENT, nodes: { state: 'PARTIAL', reason: '1 of 3 nodes not read' } };
+
+    expect(applyLifecycle(audit([], { status: 'PARTIAL', sources: partial }), previous, [], NOW)[0]).toMatchObject({
+      state: 'UNKNOWN',
+      stateReason: 'node reports partial: 1 of 3 nodes not read',
+    });
+    expect(applyLifecycle(audit([]), previous, [], NOW)[0]?.state).toBe('RESOLVED');
   });
 
   it('keeps an UNKNOWN finding UNKNOWN with its last evidence until it can be judged, and drops RESOLVED ones', () => {
     const unknown = finding(detection('CNI-RESTARTS', 'HIGH'), 'UNKNOWN');
     const resolved = finding(detection('IPT-MIXED-BACKEND', 'HIGH'), 'RESOLVED');
-    const out = applyLifecycle(audit([], { status: 'FAILED' }), [unknown, resolved], [], NOW);
-    expect(out).toEqual([unknown]);
+    const out = applyLifecycle(
+      audit([], {
+        status: 'FAILED',
+        sources: allSourcesFailed('timeout'),
+        auditError: 'could not list clusters: timeout',
+      }),
+      [unknown, resolved],
+      [],
+      NOW,
+    );
+    expect(out).toEqual([
+      {
+        ...unknown,
+        sources: ['nodes', 'logs'],
+        stateReason: 'the cluster was not audited: could not list clusters: timeout',
+      },
+    ]);
   });
 
   it('suppresses a fired finding while the suppression lasts', () => {

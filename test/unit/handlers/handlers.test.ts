@@ -32,7 +32,16 @@ function fakeDeps(overrides: { clients?: Partial<TargetClients>; store?: Partial
   } as unknown as TargetClients;
   return {
     clientsFor: () => clients,
-    store: { startRun: async () => true, putSnapshot: async () => {}, ...overrides.store } as unknown as AuditStore,
+    store: {
+      startRun: async () => true,
+      putSnapshot: async () => {},
+      clusterDirectory: async () => null,
+      putClusterDirectory: async () => {},
+      getFindingState: async () => null,
+      putFindingState: async () => true,
+      putHistoryPoint: async () => {},
+      ...overrides.store,
+    } as unknown as AuditStore,
     publisher: null,
     settings: AuditSettingsSchema.parse({
       targets: [
@@ -61,6 +70,15 @@ const discovery = (change: Partial<DiscoveryState> = {}): DiscoveryState => ({
   ...change,
 });
 
+/** Clients whose ListClusters is refused. */
+const listingDenied: Partial<TargetClients> = {
+  directory: {
+    listClusters: async () => {
+      throw new Error('AccessDenied');
+    },
+  } as unknown as TargetClients['directory'],
+};
+
 describe('plan handler', () => {
   it('returns the slim plan: the execution name as run id, clusters with account, region and name only', async () => {
     // Arrange
@@ -82,15 +100,9 @@ describe('plan handler', () => {
     });
   });
 
-  it('keeps a target that could not be listed as one item with its error', async () => {
+  it('keeps a target never listed before that could not be listed as one item with its error', async () => {
     const deps = fakeDeps({
-      clients: {
-        directory: {
-          listClusters: async () => {
-            throw new Error('AccessDenied');
-          },
-        } as unknown as TargetClients['directory'],
-      },
+      clients: listingDenied,
     });
     const plan = await createPlanHandler(deps)({});
     expect(plan.clusters[0]).toEqual({
@@ -99,6 +111,36 @@ describe('plan handler', () => {
       name: '*',
       listError: 'could not list clusters: AccessDenied',
     });
+  });
+
+  it('keeps the clusters a failed listing last returned, each with the listing error', async () => {
+    const deps = fakeDeps({
+      clients: listingDenied,
+      store: {
+        clusterDirectory: async ({ account, region }: { account: string; region: string }) => ({
+          account,
+          region,
+          names: ['prod', 'dev'],
+          listedAt: '2026-11-29T02:00:00.000Z',
+          runId: 'run-0',
+        }),
+      } as unknown as Partial<AuditStore>,
+    });
+    const plan = await createPlanHandler(deps)({});
+    expect(plan.clusters.slice(0, 2)).toEqual([
+      {
+        account: '111111111111',
+        region: 'eu-west-1',
+        name: 'dev',
+        listError: 'could not list clusters: AccessDenied (clusters as last listed 2026-11-29)',
+      },
+      {
+        account: '111111111111',
+        region: 'eu-west-1',
+        name: 'prod',
+        listError: 'could not list clusters: AccessDenied (clusters as last listed 2026-11-29)',
+      },
+    ]);
   });
 
   it('rejects a run id that is not a string with a named error', async () => {
