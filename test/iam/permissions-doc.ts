@@ -30,11 +30,10 @@ export function renderPermissions(
     const used = requests.filter((r) => roles.some((x) => r.identityPolicies === x.policies));
     lines.push(`#### ${title} (\`${display(role.arn.split('/').at(-1) ?? '')}\`)`, '');
     lines.push(`Trusted by: ${trustedBy(role.trust).map(display).join('; ')}.`, '');
-    lines.push('| actions | resources | conditions | needed for |', '| --- | --- | --- | --- |');
-    for (const statement of role.policies.flatMap((p) => p.document.Statement)) {
-      lines.push(row(statement, used, display, (r) => r.cause, false, unrecorded));
-    }
-    lines.push('');
+    const rows = role.policies
+      .flatMap((p) => p.document.Statement)
+      .map((statement) => cells(statement, used, display, (r) => r.cause, unrecorded));
+    lines.push(...table(['actions', 'resources', 'conditions', 'needed for'], rows), '');
   };
   for (const [step, role] of model.functionRoles) roleSection(`The ${step} function`, [role]);
   roleSection('The audit role in each audited account', [...model.auditRoles.values()]);
@@ -51,14 +50,12 @@ export function renderPermissions(
     if (!document) return;
     const used = requests.filter((r) => r.resourcePolicy === document);
     lines.push(`#### ${title}`, '');
-    lines.push('| effect | principal | actions | conditions | needed for |', '| --- | --- | --- | --- | --- |');
-    for (const statement of document.Statement) {
-      const principal = display(JSON.stringify(statement.Principal ?? '*'));
-      lines.push(
-        `| ${statement.Effect} | \`${principal}\` ${row(statement, used, display, (r) => `${r.caller}: ${r.cause}`, true)}`,
-      );
-    }
-    lines.push('');
+    const rows = document.Statement.map((statement) => [
+      statement.Effect,
+      `\`${display(JSON.stringify(statement.Principal ?? '*'))}\``,
+      ...cells(statement, used, display, (r) => `${r.caller}: ${r.cause}`),
+    ]);
+    lines.push(...table(['effect', 'principal', 'actions', 'resources', 'conditions', 'needed for'], rows), '');
   };
   resourceSection('The alerts topic policy', model.topic.policy);
   resourceSection('The alerts topic key policy', model.topic.keyPolicy);
@@ -66,14 +63,23 @@ export function renderPermissions(
   return lines.join('\n');
 }
 
-function row(
+/** A Markdown table with its columns padded to one width, as the formatter (Biome) writes it. */
+function table(header: string[], rows: string[][]): string[] {
+  const width = (text: string) => [...text].length;
+  const widths = header.map((h, i) => Math.max(3, width(h), ...rows.map((r) => width(r[i] ?? ''))));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => c + ' '.repeat((widths[i] ?? 0) - width(c))).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+/** One statement as table cells: actions, resources, conditions and what of the run it allowed. */
+function cells(
   statement: Statement,
   requests: ReadonlyArray<ProvenRequest>,
   display: (text: string) => string,
   why: (request: ProvenRequest) => string,
-  continued = false,
   unrecorded?: string,
-): string {
+): string[] {
   const actions = [statement.Action ?? []].flat();
   const patterns = actions.map((a) => new RegExp(`^${a.toLowerCase().replace(/\*/g, '.*')}$`));
   const needed = [
@@ -83,13 +89,12 @@ function row(
   const conditions = Object.entries(statement.Condition ?? {}).flatMap(([operator, keys]) =>
     Object.entries(keys).map(([key, value]) => `${operator} ${key} ${display(JSON.stringify(value))}`),
   );
-  const cells = [
+  return [
     actions.map((a) => `\`${a}\``).join(', '),
     resources.map((r) => `\`${r}\``).join(', '),
     conditions.map((c) => `\`${c}\``).join('; ') || '—',
     statement.Effect === 'Deny' ? 'denies it' : needed.map((n) => display(n)).join('; ') || unrecorded || '**nothing**',
   ];
-  return `${continued ? '' : '| '}${continued ? '| ' : ''}${cells.join(' | ')} |`;
 }
 
 function trustedBy(trust: PolicyDocument): string[] {
