@@ -3,6 +3,8 @@ import type { Terminal } from './terminal.js';
 
 /** A run observer that can be put away: it stops its clock and clears its line. */
 export interface RunReporter extends RunObserver {
+  /** one warning line on stderr; on a terminal the progress line is erased first and drawn again after it */
+  note(line: string): void;
   stop(): void;
 }
 
@@ -45,10 +47,11 @@ export function runReporter(terminal: Terminal, now: () => number = Date.now): R
         terminal.debug(
           `assess ${o.name}: ${o.status}, score ${o.score ?? 'none'}, ${o.nodes.reached}/${o.nodes.expected} nodes read`,
         ),
+      note: (line) => terminal.warn(line),
       stop: () => {},
     };
   }
-  if (!terminal.progress) return { stop: () => {} };
+  if (!terminal.progress) return { note: (line) => terminal.warn(line), stop: () => {} };
   const { stderr } = terminal;
   let shown = '';
   const draw = () => {
@@ -75,6 +78,12 @@ export function runReporter(terminal: Terminal, now: () => number = Date.now): R
       state.reached += o.nodes.reached;
       // a cluster that failed before discovery was never counted as expected
       state.expected = Math.max(state.expected, state.reached);
+      draw();
+    },
+    note: (line) => {
+      if (shown) stderr.write('\r\u001b[2K');
+      shown = '';
+      terminal.warn(line);
       draw();
     },
     stop: () => {

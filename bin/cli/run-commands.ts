@@ -103,13 +103,15 @@ export function registerRunCommands(program: Command, context: CliContext): void
             for (const name of t.names) process.stdout.write(`${t.account}/${t.region}/${name}\n`);
           return;
         }
-        const reporter = flags.json ? { stop: () => {} } : runReporter(terminal);
+        const reporter = flags.json
+          ? { note: (line: string) => terminal.warn(line), stop: () => {} }
+          : runReporter(terminal);
         let output: Awaited<ReturnType<typeof runAudit>>;
         try {
           output = await runAudit(session.fleet.deps, {
             pollIntervalMs: session.fleet.pollIntervalMs,
             observer: reporter,
-            warn: (line) => terminal.warn(line),
+            warn: (line) => reporter.note(line),
           });
         } finally {
           reporter.stop();

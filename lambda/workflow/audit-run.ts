@@ -3,8 +3,8 @@ import { type RunnerOptions, runWorkflow, type WorkflowSteps } from './runner.js
 import { assess, discover, plan, poll, recordFailure, type StepDeps } from './steps.js';
 
 /**
- * The real steps bound to their dependencies. `warn` gets one line for each cluster whose log query did not run
- * (no log group, the concurrent-query quota in use, …): the cluster is audited, its log signals are unknown.
+ * The real steps bound to their dependencies. `warn` gets one line for each cluster whose log query could not start
+ * (the concurrent-query quota in use, a denied call, …): the cluster is audited, its log signals are unknown.
  */
 export function auditSteps(
   deps: StepDeps,
@@ -14,7 +14,9 @@ export function auditSteps(
     plan: () => plan(deps, { runId: input.runId }),
     discover: async (task) => {
       const state = await discover(task, deps);
-      if (state.queryProblem) input.warn?.(state.queryProblem);
+      // A missing log group is the cluster's own evidence (its report says so); a query that could not start is
+      // the account's problem (quota, permission) and worth a line while the run goes on.
+      if (state.queryProblem && !state.logGroupMissing) input.warn?.(state.queryProblem);
       return state;
     },
     poll: (state) => poll(state, deps),

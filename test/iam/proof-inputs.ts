@@ -8,7 +8,8 @@ export interface ProofInputs {
   run: RecordedRun;
   /**
    * That run's calls, and those of a second run of the same fleet in which EKS fails every DescribeCluster in
-   * us-east-1, so that a cluster always fails and the recordFailure function always runs.
+   * us-east-1, so that a cluster always fails and the recordFailure function always runs, and in which every log
+   * query outlasts its cluster's deadline, so that the assess function stops it (logs:StopQuery).
    */
   calls: RecordedCall[];
   /** the app synthesized for the run's accounts and regions, hub where the alerts topic is */
@@ -23,6 +24,8 @@ export async function proofInputs(): Promise<ProofInputs> {
     parseScenario(
       {
         ...scenario,
+        // a simulated hour: past the recorded run's cluster deadline (600 simulated seconds)
+        timing: { ...scenario.timing, queryMs: 3_600_000 },
         faults: [
           ...scenario.faults,
           { api: 'eks:DescribeCluster', account: '111111111111', region: 'us-east-1', serverError: 1 },

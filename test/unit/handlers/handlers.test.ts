@@ -272,6 +272,7 @@ describe('record-failure handler', () => {
       name: 'prod',
       status: 'FAILED',
       score: null,
+      nodes: { expected: 0, reached: 0, failed: 0, unreachable: 0 },
     });
     expect(putSnapshot).toHaveBeenCalledOnce();
     expect(putSnapshot.mock.calls[0]?.[0]).toMatchObject({
