@@ -20,7 +20,7 @@ export interface FleetAuditorStackProps extends StackProps {
 }
 
 /**
- * The hub (ARCHITECTURE §3): findings table, alerts topic, the six step functions, the AuditRun state machine,
+ * The hub (docs/operations.md, What gets deployed): findings table, alerts topic, the six step functions, the AuditRun state machine,
  * the nightly schedule and the dashboard with its alarms. When the hub's own account is audited, the hub also
  * holds that account's read-only audit role, and its collector document when the hub's region is audited too;
  * every other account and region gets a member stack (lib/member-stack.ts).

@@ -33,7 +33,7 @@ export function adhocEvidence(name: string, sources: ReadonlyArray<ReportSource>
   };
 }
 
-/** An assessment as the ClusterResult of ARCHITECTURE §6, every finding in `state`. */
+/** An assessment as the ClusterResult of the `--json` output, every finding in `state`. */
 export function clusterResultOf(
   evidence: ClusterEvidence,
   assessment: ClusterAssessment,

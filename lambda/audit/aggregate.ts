@@ -1,5 +1,5 @@
 /**
- * Aggregates across nodes. Nearest-rank percentiles over the non-null values (ARCHITECTURE §7):
+ * Aggregates across nodes. Nearest-rank percentiles over the non-null values (docs/rules.md):
  * the p-th percentile of n sorted values is the value at rank ceil(p/100 × n).
  */
 export function percentile(values: ReadonlyArray<number | null | undefined>, p: number): number | null {

@@ -24,7 +24,7 @@ export interface CurrentAudit {
 }
 
 /**
- * Gives each finding its state against the previous run's findings (ARCHITECTURE §7–8):
+ * Gives each finding its state against the previous run's findings (docs/rules.md, finding states):
  *
  * - fired now, not open before → NEW; open before → WORSENED when the severity rose, else ONGOING;
  * - open before, not fired now → RESOLVED only when this run could have seen it: the cluster was audited, the rule

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { NodeReportSchema } from './node-report.js';
 
-/** Severities, most severe first (ARCHITECTURE §6). */
+/** Severities, most severe first (the fixed `--json` output). */
 export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'] as const;
 export const SeveritySchema = z.enum(SEVERITIES);
 export type Severity = z.infer<typeof SeveritySchema>;
@@ -27,7 +27,7 @@ export const FINDING_STATES = ['NEW', 'ONGOING', 'WORSENED', 'RESOLVED', 'UNKNOW
 export const FindingStateSchema = z.enum(FINDING_STATES);
 export type FindingState = z.infer<typeof FindingStateSchema>;
 
-/** The fixed rule ids (ARCHITECTURE §7). */
+/** The fixed rule ids (docs/rules.md). */
 export const RULE_IDS = [
   'KP-IPTABLES-SCALE',
   'XT-LOCK-CONTENTION',
@@ -191,7 +191,7 @@ export type AuditStatus = z.infer<typeof AuditStatusSchema>;
 export const NotEvaluatedSchema = z.object({ ruleId: RuleIdSchema, reason: z.string() });
 export type NotEvaluated = z.infer<typeof NotEvaluatedSchema>;
 
-/** One cluster in `run --json` / `score --json` (ARCHITECTURE §6). */
+/** One cluster in `run --json` / `score --json` (the fixed `--json` output). */
 export const ClusterResultSchema = z.object({
   account: z.string().nullable(),
   region: z.string().nullable(),

@@ -6,7 +6,7 @@ const positive = (value: number) => z.number().positive().default(value);
 const share = (value: number) => z.number().gt(0).lte(1).default(value);
 
 /**
- * Rule thresholds (ARCHITECTURE §7), defaults as there. A partial object is filled with the defaults; an unknown
+ * Rule thresholds (docs/rules.md), defaults as there. A partial object is filled with the defaults; an unknown
  * key is an error, so a misspelt threshold never silently keeps its default.
  *
  * Comparisons are strict (`value > threshold`) except the three §7 spells with ≥, marked "inclusive". Each

@@ -34,7 +34,7 @@ import {
 import { type Suppression, SuppressionSchema } from '#audit/suppressions.js';
 
 /**
- * The audit's one DynamoDB table (ARCHITECTURE §8). Keys:
+ * The audit's one DynamoDB table (docs/operations.md). Keys:
  *
  * | item                 | pk                                   | sk                              |
  * |----------------------|--------------------------------------|---------------------------------|

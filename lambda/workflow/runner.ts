@@ -38,7 +38,7 @@ export interface RunnerOptions {
 }
 
 /**
- * Runs an audit the way the state machine does (ARCHITECTURE §2): plan, then a Map over clusters with a
+ * Runs an audit the way the state machine does (docs/operations.md, The state machine): plan, then a Map over clusters with a
  * concurrency cap — discover, Wait, poll, repeated until poll says done (it enforces the deadline), assess — with
  * a Catch that records the cluster as failed so the run goes on; then report.
  */

@@ -19,7 +19,7 @@ import type { AuditStore, ClusterSnapshot } from '#aws/store.js';
 import type { AuditSettings } from './settings.js';
 
 /**
- * The steps of one audit run as plain async functions (ARCHITECTURE §2). Each takes and returns small JSON
+ * The steps of one audit run as plain async functions (docs/operations.md, The state machine). Each takes and returns small JSON
  * payloads, as the Step Functions states do; raw node output never travels in a payload: `assess` reads it
  * from SSM itself. The local runner and the Lambda handlers call these same functions.
  */

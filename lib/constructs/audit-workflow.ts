@@ -41,7 +41,7 @@ export const LAMBDA_SERVICE_ERRORS = [
 ];
 
 /**
- * The "AuditRun" Standard state machine (ARCHITECTURE §2):
+ * The "AuditRun" Standard state machine (docs/operations.md, The state machine):
  *
  * ```
  * Plan → AuditClusters (Map over $.clusters, MaxConcurrency N)

@@ -9,7 +9,7 @@ export interface CollectorDocumentProps {
 }
 
 /**
- * The project's own SSM Command document that runs collector/collect.sh on a node (ARCHITECTURE §4): never
+ * The project's own SSM Command document that runs collector/collect.sh on a node (see collector/collect.sh): never
  * `AWS-RunShellScript` with a script built from strings. Its content changes ship as a new default version
  * (`UpdateMethod: NewVersion`), so the fixed name survives updates instead of failing on replacement.
  */

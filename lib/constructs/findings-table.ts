@@ -15,7 +15,7 @@ export interface FindingsTableProps {
 }
 
 /**
- * The audit's one DynamoDB table (ARCHITECTURE §8): string keys `pk`/`sk`, on-demand billing, point-in-time
+ * The audit's one DynamoDB table (docs/operations.md): string keys `pk`/`sk`, on-demand billing, point-in-time
  * recovery, encryption with the AWS managed key (`aws/dynamodb`: every use is in CloudTrail, no key to pay for or
  * rotate), TTL on `expiresAt`, deletion protection, and retained when the stack goes.
  */

@@ -20,7 +20,7 @@ export interface KubeRulesetOptions {
   readonly namespace?: string;
 }
 
-/** What the ruleset holds, in the collector's terms (ARCHITECTURE §4). */
+/** What the ruleset holds, in the collector's terms (see collector/collect.sh). */
 export interface KubeRulesetCounts {
   readonly rules: { total: number; nat: number; filter: number; mangle: number; raw: number };
   readonly chains: { nat: number; filter: number; mangle: number };

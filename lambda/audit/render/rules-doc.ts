@@ -113,7 +113,7 @@ export function renderRulesMarkdown(): string {
     '',
     '- A null (unknown) field is never read as zero. A rule with none of its evidence yields no finding and appears in the cluster’s `notEvaluated` with the reason.',
     '- Aggregates across nodes use the nearest-rank method over the nodes that reported a value: the p-th percentile of n sorted values is the value at rank ⌈p/100 × n⌉. Each rule says which aggregate it judges. p50/p95/max of every node metric, per cluster and per node group, are in the assessment’s `metrics`.',
-    '- Every comparison is strict (`>`), except the three ARCHITECTURE §7 writes with ≥, which are marked “inclusive”.',
+    '- Every comparison is strict (`>`), except the three the catalogue writes with ≥, which are marked “inclusive”.',
     '- AUDIT-FAILED replaces every other rule for its cluster.',
     '',
     ...table(

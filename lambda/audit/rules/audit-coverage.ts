@@ -33,7 +33,7 @@ export const EXPECTED_ERRORS: ReadonlyArray<ExpectedError> = [
     doc: '`lock: no lock file at …` when `iptables.backend` is `nft` or `none`',
     why:
       'only iptables-legacy uses the xtables lock file, so a node whose kube-proxy rules are in nft (or in no ' +
-      'iptables backend) may well have none (ARCHITECTURE §4); with legacy or mixed rules it leaves contention unmeasured',
+      'iptables backend) may well have none (see collector/collect.sh); with legacy or mixed rules it leaves contention unmeasured',
   },
   {
     // collect.sh: "iptables: no backend holds kube-proxy rules"

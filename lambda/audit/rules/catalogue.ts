@@ -12,7 +12,7 @@ import type { Rule } from './rule.js';
 import { scaleGrowth } from './scale-growth.js';
 import { xtLockContention } from './xt-lock-contention.js';
 
-/** The rule catalogue in the order of ARCHITECTURE §7 (RULE_IDS); findings are listed most severe first. */
+/** The rule catalogue in the fixed order of RULE_IDS; findings are listed most severe first. */
 export const CATALOGUE: ReadonlyArray<Rule> = [
   kpIptablesScale,
   xtLockContention,

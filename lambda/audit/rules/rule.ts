@@ -28,7 +28,7 @@ export type RuleOutcome =
   | { kind: 'passed' }
   | { kind: 'not-evaluated'; reason: string };
 
-/** One entry of the catalogue (ARCHITECTURE §7): documentation plus a pure evaluation. */
+/** One entry of the catalogue (docs/rules.md): documentation plus a pure evaluation. */
 export interface Rule {
   id: RuleId;
   title: string;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS, loadThresholds, ThresholdsError, thresholdsFromJson } from '#audit/thresholds.js';
 
 describe('thresholds', () => {
-  it('defaults to ARCHITECTURE §7', () => {
+  it('defaults to the documented thresholds', () => {
     expect(DEFAULT_THRESHOLDS).toMatchObject({
       servicesMedium: 500,
       servicesHigh: 1000,
