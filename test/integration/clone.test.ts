@@ -15,7 +15,7 @@ let parent: string;
 let clone: string;
 
 beforeAll(async () => {
-  // A user's clone: the committed tree only, in a folder with no ../shared beside it.
+  // A user's clone: the committed tree only, in a folder with no developers' shared folder beside it.
   parent = await mkdtemp(join(tmpdir(), 'fleet-audit-clone-'));
   clone = join(parent, 'repo');
   await run('git', ['clone', '--quiet', '--no-hardlinks', repoRoot, clone]);
@@ -26,7 +26,7 @@ afterAll(async () => {
   if (parent) await rm(parent, { recursive: true, force: true });
 });
 
-describe('a fresh clone of the repository, with no ../shared', () => {
+describe('a fresh clone of the repository, with no shared folder beside it', () => {
   it('passes the tests that read real-system fixtures, from its own test/fixtures', async () => {
     // Arrange: nothing of the developers' shared folder is reachable from the clone
     expect(existsSync(join(parent, 'shared'))).toBe(false);
