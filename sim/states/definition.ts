@@ -43,19 +43,23 @@ const common = { Comment: z.string().optional() };
 const io = { InputPath: NullablePath.optional(), OutputPath: NullablePath.optional() };
 const transition = { Next: z.string().optional(), End: z.literal(true).optional() };
 const handling = { Retry: z.array(Retrier).optional(), Catch: z.array(Catcher).optional() };
+/** What Task, Parallel and Map share: they produce a result (selected and placed), can retry and catch, and move on. */
+const working = {
+  ResultSelector: Template.optional(),
+  ResultPath: NullablePath.optional(),
+  ...common,
+  ...io,
+  ...transition,
+  ...handling,
+};
 
 const Task = z
   .object({
     Type: z.literal('Task'),
     Resource: z.string(),
     Parameters: Template.optional(),
-    ResultSelector: Template.optional(),
-    ResultPath: NullablePath.optional(),
     TimeoutSeconds: z.number().int().positive().optional(),
-    ...common,
-    ...io,
-    ...transition,
-    ...handling,
+    ...working,
   })
   .strict();
 
@@ -196,12 +200,7 @@ const ParallelSchema: z.ZodType<ParallelState> = z.lazy(() =>
       Type: z.literal('Parallel'),
       Branches: z.array(MachineSchema).min(1),
       Parameters: Template.optional(),
-      ResultSelector: Template.optional(),
-      ResultPath: NullablePath.optional(),
-      ...common,
-      ...io,
-      ...transition,
-      ...handling,
+      ...working,
     })
     .strict(),
 );
@@ -223,12 +222,7 @@ const MapSchema: z.ZodType<MapState> = z.lazy(() =>
       ItemsPath: Path.optional(),
       ItemSelector: Template.optional(),
       MaxConcurrency: z.number().int().min(0).optional(),
-      ResultSelector: Template.optional(),
-      ResultPath: NullablePath.optional(),
-      ...common,
-      ...io,
-      ...transition,
-      ...handling,
+      ...working,
     })
     .strict(),
 );
