@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { assessCluster } from '#audit/assess.js';
 import { type ClusterEvidence, SEVERITIES, type Severity } from '#audit/model.js';
-import { scoreCluster, scoreFleet } from '#audit/scoring.js';
 import { CATALOGUE } from '#audit/rules/catalogue.js';
+import { scoreCluster, scoreFleet } from '#audit/scoring.js';
 import { DEFAULT_THRESHOLDS } from '#audit/thresholds.js';
 import {
   addon,
