@@ -9,7 +9,7 @@ const share = (value: number) => z.number().gt(0).lte(1).default(value);
  * Rule thresholds (docs/rules.md), defaults as there. A partial object is filled with the defaults; an unknown
  * key is an error, so a misspelt threshold never silently keeps its default.
  *
- * Comparisons are strict (`value > threshold`) except the three §7 spells with ≥, marked "inclusive". Each
+ * Comparisons are strict (`value > threshold`) except the ones marked "inclusive" (≥). Each
  * threshold's description (`.describe`) is what docs/rules.md lists.
  */
 export const ThresholdsSchema = z
@@ -28,17 +28,41 @@ export const ThresholdsSchema = z
       .positive()
       .default(1000)
       .describe('Services above which KP-IPTABLES-SCALE is HIGH and SCALE-GROWTH warns MEDIUM'),
-    lockBusyMedium: count(0).describe('busy lock samples on a node above which XT-LOCK-CONTENTION is MEDIUM'),
-    lockBusyShareHigh: share(0.25).describe(
-      'a node’s busy share (busy / samples) at or above which XT-LOCK-CONTENTION is HIGH (inclusive, as §7)',
+    lockWaitedMedium: count(0).describe(
+      'samples with a writer queued for the xtables lock (`lock.waited`) on a node above which XT-LOCK-CONTENTION is MEDIUM',
     ),
+    lockWaitedShareHigh: share(0.1).describe(
+      'a node’s waited share (waited / samples) at or above which XT-LOCK-CONTENTION is HIGH (inclusive)',
+    ),
+    lockWaitersHigh: z
+      .number()
+      .int()
+      .positive()
+      .default(2)
+      .describe(
+        'writers queued for the lock in one sample (`lock.waitersMax`) at or above which XT-LOCK-CONTENTION is HIGH (inclusive)',
+      ),
     lockErrorsHigh: count(0).describe(
       'kube-proxy xtables-lock error lines in the window above which XT-LOCK-CONTENTION is HIGH',
     ),
-    saveMsMedium: count(1000).describe('p95 of iptables.saveMs (ms) above which IPT-SLOW-SYNC is MEDIUM'),
-    saveMsHigh: count(5000).describe('p95 of iptables.saveMs (ms) above which IPT-SLOW-SYNC is HIGH'),
-    syncP99SecondsMedium: positive(1).describe('p95 of kubeProxy.syncP99Seconds above which IPT-SLOW-SYNC is MEDIUM'),
-    syncP99SecondsHigh: positive(5).describe('p95 of kubeProxy.syncP99Seconds above which IPT-SLOW-SYNC is HIGH'),
+    saveMsMedium: count(1000).describe(
+      'p95 of iptables.saveMs (ms) on iptables-legacy nodes above which IPT-SLOW-SYNC is MEDIUM',
+    ),
+    saveMsHigh: count(5000).describe(
+      'p95 of iptables.saveMs (ms) on iptables-legacy nodes above which IPT-SLOW-SYNC is HIGH',
+    ),
+    saveMsNftMedium: count(4000).describe(
+      'p95 of iptables.saveMs (ms) on iptables-nft nodes above which IPT-SLOW-SYNC is MEDIUM (an nft save of the same ruleset is about 4.5× slower)',
+    ),
+    saveMsNftHigh: count(20000).describe(
+      'p95 of iptables.saveMs (ms) on iptables-nft nodes above which IPT-SLOW-SYNC is HIGH',
+    ),
+    syncP99SecondsMedium: positive(1).describe(
+      'p95 of the sync p99’s lower bound (kubeProxy.syncP99LowerSeconds) above which IPT-SLOW-SYNC is MEDIUM',
+    ),
+    syncP99SecondsHigh: positive(5).describe(
+      'p95 of the sync p99’s lower bound above which IPT-SLOW-SYNC is HIGH (a p99 beyond the top bucket is ≥ 16.384 s)',
+    ),
     slowRestoresMedium: count(0).describe(
       'slow "iptables restore" trace lines in the window above which IPT-SLOW-SYNC is MEDIUM',
     ),
@@ -46,21 +70,24 @@ export const ThresholdsSchema = z
       'iptables-restore failure lines in the window above which KP-SYNC-FAILING is HIGH',
     ),
     staleSyncFactor: positive(2).describe(
-      'KP-SYNC-FAILING is CRITICAL when lastSyncAgeSeconds > staleSyncFactor × syncPeriod + staleSyncGraceSeconds',
+      'KP-SYNC-FAILING is CRITICAL when a change waited for a sync (lastQueuedAgeSeconds) longer than max(staleSyncFactor × minSyncPeriod, staleSyncFloorSeconds) + staleSyncGraceSeconds, or in ipvs mode when lastSyncAgeSeconds > staleSyncFactor × syncPeriod + staleSyncGraceSeconds',
     ),
-    staleSyncGraceSeconds: count(60).describe('seconds added to staleSyncFactor × syncPeriod before a sync is stale'),
+    staleSyncFloorSeconds: count(60).describe(
+      'least seconds a queued change may wait before the grace starts (kube-proxy’s own healthz allows a minute and more)',
+    ),
+    staleSyncGraceSeconds: count(60).describe('seconds added to the limit before a sync is stuck'),
     awsNodeRestartsMedium: count(0).describe('aws-node restarts on a node above which CNI-RESTARTS is MEDIUM'),
     awsNodeRestartsHigh: z
       .number()
       .int()
       .positive()
       .default(3)
-      .describe('aws-node restarts on a node at or above which CNI-RESTARTS is HIGH (inclusive, as §7)'),
+      .describe('aws-node restarts on a node at or above which CNI-RESTARTS is HIGH (inclusive)'),
     ipamdApiUnreachableMedium: count(0).describe(
       'ipamd "Unable to reach API Server" lines above which CNI-RESTARTS is MEDIUM',
     ),
     uncoveredShareMedium: share(0.25).describe(
-      'share of expected nodes not audited at or above which AUDIT-COVERAGE is MEDIUM (inclusive, as §7)',
+      'share of expected nodes not audited at or above which AUDIT-COVERAGE is MEDIUM (inclusive)',
     ),
     growthMinSnapshots: z
       .number()
@@ -75,6 +102,7 @@ export const ThresholdsSchema = z
     const ordered: Array<[keyof typeof t, keyof typeof t]> = [
       ['servicesMedium', 'servicesHigh'],
       ['saveMsMedium', 'saveMsHigh'],
+      ['saveMsNftMedium', 'saveMsNftHigh'],
       ['syncP99SecondsMedium', 'syncP99SecondsHigh'],
       ['awsNodeRestartsMedium', 'awsNodeRestartsHigh'],
     ];

@@ -1,14 +1,13 @@
 import { max as maxOf } from '../aggregate.js';
 import type { Remediation } from '../model.js';
 import { compareVersions, formatVersion } from '../versions.js';
-import { plural, sentence, vpcCniVersion } from './facts.js';
+import { awsNodeRestartsInWindow, plural, sentence, vpcCniVersion } from './facts.js';
 import { LINKS } from './links.js';
 import {
   API_INDEPENDENT_START_VPC_CNI,
   addonRemediation,
   CLUSTER_ENDPOINT_MIN_VPC_CNI,
   clusterEndpointChange,
-  SUGGESTED_PROBE_TIMEOUT_SECONDS,
 } from './remediation.js';
 import { affectedNodes, type ReportedNode, type Rule, type RuleContext } from './rule.js';
 
@@ -23,7 +22,8 @@ export const cniRestarts: Rule = {
     '(aws/amazon-vpc-cni-k8s#2948, #2945).',
   severities: ['HIGH', 'MEDIUM'],
   judges:
-    'Per node: `restarts.awsNode` and `logs.ipamdApiUnreachable`. MEDIUM when any node has restarts above ' +
+    'Per node: restarts inside the log window `restarts.awsNodeInWindow` (v1 reports: the pod’s lifetime ' +
+    '`restarts.awsNode`; one bad night must not stay HIGH for the node’s whole life) and `logs.ipamdApiUnreachable`. MEDIUM when any node has restarts above ' +
     '`awsNodeRestartsMedium` or API-unreachable lines above `ipamdApiUnreachableMedium`, or CloudWatch counts ' +
     'ipamd API-unreachable lines or aws-node liveness-probe kills (cluster-wide, no node named); HIGH when one ' +
     'node has both, or restarts at or above `awsNodeRestartsHigh`.',
@@ -31,12 +31,13 @@ export const cniRestarts: Rule = {
   notEvaluatedWhen: 'no node reported aws-node restarts or ipamd log counts, and no CloudWatch result is available',
   remediation:
     'On the vpc-cni add-on: set `env.CLUSTER_ENDPOINT` to the cluster endpoint where a node runs without it ' +
-    '(VPC CNI v1.12.1+), and raise `livenessProbeTimeoutSeconds`/`readinessProbeTimeoutSeconds` (default 10) ' +
-    'when aws-node restarted; upgrade to VPC CNI v1.19.4+ when older.',
+    '(VPC CNI v1.12.1+); upgrade to VPC CNI v1.19.4+ when older; when aws-node restarted, give its probes more ' +
+    'room with `initialDelaySeconds`/`failureThreshold`: the probe command (grpc-health-probe) has its own 5 s ' +
+    'limits, so raising `timeoutSeconds` alone does not help.',
   links: [LINKS.cniIssue2948, LINKS.cniIssue2945, LINKS.eksVpcCni, LINKS.cniPr3243, LINKS.cniPr2138],
   evaluate(context) {
     const { evidence, nodes, thresholds: t } = context;
-    const restarts = (n: ReportedNode) => n.report.restarts?.awsNode ?? null;
+    const restarts = (n: ReportedNode) => awsNodeRestartsInWindow(n.report);
     const unreachable = (n: ReportedNode) => n.report.logs?.ipamdApiUnreachable ?? null;
     const known = nodes.filter((n) => restarts(n) !== null || unreachable(n) !== null);
     const cw = evidence.logs;
@@ -58,7 +59,8 @@ export const cniRestarts: Rule = {
     const maxRestarts = maxOf(known.map(restarts));
     const summary = sentence([
       restarted.length > 0
-        ? `aws-node restarted on ${plural(restarted.length, 'node')} (up to ${plural(maxRestarts ?? 0, 'time')})`
+        ? `aws-node restarted on ${plural(restarted.length, 'node')} in the window (up to ` +
+          `${plural(maxRestarts ?? 0, 'time')})`
         : null,
       cutOff.length > 0 ? `ipamd could not reach the API server on ${plural(cutOff.length, 'node')}` : null,
       both.length > 0 ? `${plural(both.length, 'node')} had both` : null,
@@ -107,14 +109,12 @@ function restartRemediation(context: RuleContext, probeKills: boolean): Remediat
     );
   }
   if (probeKills) {
-    Object.assign(change, {
-      livenessProbeTimeoutSeconds: SUGGESTED_PROBE_TIMEOUT_SECONDS,
-      readinessProbeTimeoutSeconds: SUGGESTED_PROBE_TIMEOUT_SECONDS,
-    });
     steps.push(
-      `raise the aws-node probe timeouts from 10 s to ${SUGGESTED_PROBE_TIMEOUT_SECONDS} s (our suggestion; the ` +
-        'keys are from the VPC CNI Helm chart and are expected, not verified, in the add-on schema: check with ' +
-        '`aws eks describe-addon-configuration --addon-name vpc-cni --addon-version <version>`)',
+      'give the aws-node probes more room: raise their `initialDelaySeconds` and `failureThreshold` (the probe ' +
+        'command, grpc-health-probe, runs with `-connect-timeout=5s -rpc-timeout=5s` in the aws-node manifest, ' +
+        'config/master/aws-k8s-cni.yaml, so raising `timeoutSeconds` alone does not help); whether the add-on’s ' +
+        'configurationValues accept these keys is unverified: check with `aws eks describe-addon-configuration ' +
+        '--addon-name vpc-cni --addon-version <version>`',
     );
   }
   if (cni.version !== null && compareVersions(cni.version, API_INDEPENDENT_START_VPC_CNI) < 0) {

@@ -46,6 +46,60 @@ export function windowCount(
   return { logged, nodeSum, cloudWatch, count: Math.max(nodeSum ?? 0, cloudWatch ?? 0) };
 }
 
+/**
+ * Whether the xtables lock can be contended on a node. Only iptables-legacy takes it (iptables/xshared.c
+ * `xtables_lock_or_exit`, called by the legacy iptables, ip6tables and iptables-restore; xtables-restore.c, the
+ * nft restore, ignores `-w`), and aws-node creates /run/xtables.lock on every node, so the lock file proves
+ * nothing: the collector's `lock.applicable` is false where no legacy writer can exist. v1 reports (null) count.
+ */
+export function lockApplicable(report: NodeReport): boolean {
+  return report.lock?.applicable !== false;
+}
+
+/** waited / samples of a node's lock probes: the share of samples with a writer queued; null when unknown. */
+export function lockWaitedShare(report: NodeReport): number | null {
+  const lock = report.lock;
+  if (lock?.waited == null || lock.samples == null || lock.samples === 0) return null;
+  return lock.waited / lock.samples;
+}
+
+/**
+ * kube-proxy's sync-duration buckets: 0.001 × 2^k s up to 16.384 s (kubernetes pkg/proxy/metrics/metrics.go,
+ * `SyncProxyRulesLatency`: `metrics.ExponentialBuckets(0.001, 2, 15)`).
+ */
+const KUBE_PROXY_SYNC_BUCKETS = Array.from({ length: 15 }, (_, k) => Math.round(0.001 * 2 ** k * 1000) / 1000);
+
+/**
+ * The lower bound of the bucket holding a node's sync p99: what the sync took at least. v2 reports carry it (in
+ * `+Inf` it is 16.384: beyond the top bucket, not unknown). A v1 report has only the upper bound: on kube-proxy's
+ * buckets the lower bound is the previous bucket's (or 0); anything else, or a null p99 (v1 gave null in `+Inf`
+ * too), is unknown.
+ */
+export function syncP99Lower(report: NodeReport): number | null {
+  const kubeProxy = report.kubeProxy;
+  if (kubeProxy?.syncP99LowerSeconds != null || report.schema !== 'fleet-audit.collector/v1') {
+    return kubeProxy?.syncP99LowerSeconds ?? null;
+  }
+  const upper = kubeProxy?.syncP99Seconds ?? null;
+  if (upper === null) return null;
+  const index = KUBE_PROXY_SYNC_BUCKETS.findIndex((bound) => Math.abs(bound - upper) < 1e-9);
+  if (index < 0) return null;
+  return index === 0 ? 0 : (KUBE_PROXY_SYNC_BUCKETS[index - 1] ?? null);
+}
+
+/** The backend whose save `iptables.saveMs` timed: nft on nft nodes, legacy on legacy and mixed ones. */
+export function saveBackend(report: NodeReport): 'legacy' | 'nft' | null {
+  const backend = report.iptables?.backend;
+  if (backend === 'nft') return 'nft';
+  return backend === 'legacy' || backend === 'mixed' ? 'legacy' : null;
+}
+
+/** aws-node restarts inside the log window; a v1 report only knew the pod's lifetime count, so that is read. */
+export function awsNodeRestartsInWindow(report: NodeReport): number | null {
+  if (report.schema === 'fleet-audit.collector/v1') return report.restarts?.awsNode ?? null;
+  return report.restarts?.awsNodeInWindow ?? null;
+}
+
 /** busy / samples of a node's lock probes; null without samples (no lock file, e.g. iptables-nft). */
 export function lockBusyShare(report: NodeReport): number | null {
   const lock = report.lock;

@@ -18,6 +18,12 @@ export const LINKS = {
   k8sPr85771: 'https://github.com/kubernetes/kubernetes/pull/85771',
   k8sIssue48107: 'https://github.com/kubernetes/kubernetes/issues/48107',
   k8sIssue107965: 'https://github.com/kubernetes/kubernetes/issues/107965',
+  iptablesXshared: 'https://git.netfilter.org/iptables/tree/iptables/xshared.c',
+  k8sProxyMetrics: 'https://github.com/kubernetes/kubernetes/blob/master/pkg/proxy/metrics/metrics.go',
+  k8sBoundedFrequencyRunner: 'https://github.com/kubernetes/kubernetes/blob/master/pkg/proxy/iptables/proxier.go',
+  k8sProxyHealthz: 'https://github.com/kubernetes/kubernetes/blob/master/pkg/proxy/healthcheck/proxier_health.go',
+  k8sPr90175: 'https://github.com/kubernetes/kubernetes/pull/90175',
+  k8sProxyDefaults: 'https://github.com/kubernetes/kubernetes/blob/master/pkg/proxy/apis/config/v1alpha1/defaults.go',
   iptablesWrappers: 'https://github.com/kubernetes-sigs/iptables-wrappers',
   ssmTroubleshooting: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/troubleshooting-managed-nodes.html',
   ssmManagedInstanceCore:

@@ -101,13 +101,21 @@ export function addonRemediation(
       : '';
   const yaml =
     merged.format === 'yaml' ? ' The command keeps the current values in YAML, as written, with their comments.' : '';
+  // kube-proxy reads its configuration once at start: running pods keep the old one until restarted
+  // (cmd/kube-proxy/app/server.go loads --config at start and never watches it)
+  const restart = addon === 'kube-proxy' ? ` && ${KUBE_PROXY_RESTART}` : '';
+  const restartText =
+    addon === 'kube-proxy' ? ' Then restart kube-proxy (the command does): running pods keep their old configuration.' : '';
   return {
-    summary: `${summary}${unseen}${yaml}`,
+    summary: `${summary}${restartText}${unseen}${yaml}`,
     configurationValues: merged.values,
-    command: updateAddonCommand(evidence.cluster, addon, merged.format === 'yaml' ? merged.text : merged.values),
+    command: `${updateAddonCommand(evidence.cluster, addon, merged.format === 'yaml' ? merged.text : merged.values)}${restart}`,
     links: [...links],
   };
 }
+
+/** Restarts kube-proxy's pods so they read a changed configuration. */
+export const KUBE_PROXY_RESTART = 'kubectl -n kube-system rollout restart daemonset/kube-proxy';
 
 /** The `env.CLUSTER_ENDPOINT` change for aws-node, with the cluster's endpoint when the evidence has it. */
 export function clusterEndpointChange(evidence: ClusterEvidence): Configuration {
@@ -117,7 +125,7 @@ export function clusterEndpointChange(evidence: ClusterEvidence): Configuration 
 /** Text shared by remediations that touch the kube-proxy add-on. */
 export const SELF_MANAGED_KUBE_PROXY =
   'If kube-proxy is self-managed rather than an EKS add-on, make the same change in ConfigMap ' +
-  'kube-system/kube-proxy-config and run `kubectl -n kube-system rollout restart daemonset/kube-proxy`.';
+  'kube-system/kube-proxy-config and restart it the same way.';
 
 function kernelBelowNftablesMinimum(kernel: string | null | undefined): boolean {
   const match = /^(\d+)\.(\d+)/.exec(kernel ?? '');
