@@ -114,10 +114,68 @@ export const ThresholdsSchema = z
   });
 
 export type Thresholds = z.output<typeof ThresholdsSchema>;
+
+const KP_IPTABLES = 'kubernetes pkg/util/iptables/iptables.go';
+const JUDGEMENT = 'our judgement';
+
+/**
+ * Where each default comes from: the upstream file or issue it rests on, or "our judgement" with the reason.
+ * docs/rules.md prints it beside the threshold.
+ */
+export const THRESHOLD_SOURCES: Readonly<Record<keyof Thresholds, string>> = {
+  servicesMedium:
+    `${JUDGEMENT}: the VPC CNI maintainers see aws-node start-up and lock problems from several hundred Services in ` +
+    'iptables mode (aws/amazon-vpc-cni-k8s#2948)',
+  servicesHigh:
+    'EKS best practices (best-practices/ipvs.html): the latency issue "often seen when running large clusters ' +
+    'with over 1,000 services" in iptables mode',
+  lockWaitedMedium: `any queued writer lost time: kube-proxy waits at most 5 s (\`iptables-restore -w 5\`, ${KP_IPTABLES})`,
+  lockWaitedShareHigh: `${JUDGEMENT}: a writer queued in one probe sample of ten means waits on most syncs`,
+  lockWaitersHigh: `${JUDGEMENT}: two writers queued at once means kube-proxy and aws-node both wait (aws/amazon-vpc-cni-k8s#2948)`,
+  lockErrorsHigh:
+    'a lock time-out fails the whole kube-proxy sync (kubernetes/kubernetes#85771, "Another app is currently ' +
+    'holding the xtables lock")',
+  saveMsMedium: `${JUDGEMENT}: a one-second save means restores of the same ruleset hold the lock about as long`,
+  saveMsHigh: `kube-proxy gives up on the lock after 5 s (\`-w 5\`, ${KP_IPTABLES})`,
+  saveMsNftMedium:
+    'saveMsMedium scaled by the measured nft/legacy save ratio (docs/benchmarks.md, `npm run bench:collector`)',
+  saveMsNftHigh: 'saveMsHigh scaled by the measured nft/legacy save ratio (docs/benchmarks.md)',
+  syncP99SecondsMedium:
+    `${JUDGEMENT} on kube-proxy's buckets (0.001 × 2^k s, kubernetes pkg/proxy/metrics/metrics.go): a p99 of at ` +
+    'least 1.024 s',
+  syncP99SecondsHigh: `kube-proxy's 5 s lock wait (${KP_IPTABLES}): p99 syncs of at least 8.192 s exceed it`,
+  slowRestoresMedium: `kube-proxy traces a restore only when it takes over 2 s (\`trace.LogIfLong(2 * time.Second)\`, ${KP_IPTABLES})`,
+  restoreFailuresHigh:
+    'a failed restore leaves the node on stale rules until the next try (kubernetes/kubernetes#85771)',
+  staleSyncFactor:
+    'kube-proxy’s healthz reports unhealthy when a queued change waits longer than 2 × syncPeriod ' +
+    '(kubernetes cmd/kube-proxy/app/server.go, `NewProxierHealthServer(..., 2*config.SyncPeriod.Duration)`)',
+  staleSyncFloorSeconds:
+    'the healthz limit with the default syncPeriod of 30 s (2 × 30 s; kubernetes pkg/proxy/apis/config/v1alpha1/defaults.go)',
+  staleSyncGraceSeconds: `${JUDGEMENT}: one more minute for a sync that is merely slow, not stuck`,
+  awsNodeRestartsMedium: `${JUDGEMENT}: any restart in the window costs a node its pod networking for a while`,
+  awsNodeRestartsHigh: `${JUDGEMENT}: three restarts in a day is a crash loop, not an accident`,
+  ipamdApiUnreachableMedium:
+    'ipamd logs it when it cannot reach the API server at start (aws/amazon-vpc-cni-k8s cmd/aws-k8s-agent, #3243)',
+  uncoveredShareMedium: `${JUDGEMENT}: with a quarter of the nodes unseen the cluster's verdict is not representative`,
+  growthMinSnapshots: `${JUDGEMENT}: the fewest points a line can be fitted through with a residual`,
+  growthHorizonDays: `${JUDGEMENT}: a month gives time to plan a proxy-mode change`,
+};
 export type ThresholdsInput = z.input<typeof ThresholdsSchema>;
 export type ThresholdName = keyof Thresholds;
 
 export const DEFAULT_THRESHOLDS: Thresholds = ThresholdsSchema.parse({});
+
+/**
+ * Thresholds of earlier releases whose rule changed meaning: a configuration that still sets one is told what
+ * replaced it, rather than only that the name is unknown.
+ */
+const RETIRED_THRESHOLDS: Readonly<Record<string, string>> = {
+  lockBusyMedium:
+    'retired: XT-LOCK-CONTENTION now judges writers waiting for the lock, not the lock being held; use lockWaitedMedium',
+  lockBusyShareHigh:
+    'retired: XT-LOCK-CONTENTION now judges writers waiting for the lock, not the lock being held; use lockWaitedShareHigh (default 0.1) or lockWaitersHigh',
+};
 
 /** Thresholds that failed validation; the message is one line naming the field. */
 export class ThresholdsError extends Error {
@@ -134,6 +192,8 @@ export function loadThresholds(input: unknown): Thresholds {
   const issue = parsed.error.issues[0];
   if (!issue) throw new ThresholdsError('thresholds: invalid');
   if (issue.code === 'unrecognized_keys') {
+    const retired = issue.keys.find((key) => key in RETIRED_THRESHOLDS);
+    if (retired) throw new ThresholdsError(`field ${retired}: ${RETIRED_THRESHOLDS[retired]}`);
     const known = Object.keys(DEFAULT_THRESHOLDS).join(', ');
     throw new ThresholdsError(`field ${issue.keys.join(', ')}: not a threshold (known: ${known})`);
   }

@@ -3,7 +3,13 @@ import { SEVERITIES } from '../model.js';
 import { CATALOGUE } from '../rules/catalogue.js';
 import type { Rule } from '../rules/rule.js';
 import { FREE_STATES, SEVERITY_CEILING, SEVERITY_COST } from '../scoring.js';
-import { DEFAULT_THRESHOLDS, type ThresholdName, type Thresholds, ThresholdsSchema } from '../thresholds.js';
+import {
+  DEFAULT_THRESHOLDS,
+  THRESHOLD_SOURCES,
+  type ThresholdName,
+  type Thresholds,
+  ThresholdsSchema,
+} from '../thresholds.js';
 
 /** A rule as `rules --json` prints it: its documentation and the thresholds it reads with their values. */
 export interface RuleDoc {
@@ -113,7 +119,7 @@ export function renderRulesMarkdown(): string {
     '',
     '- A null (unknown) field is never read as zero. A rule with none of its evidence yields no finding and appears in the cluster’s `notEvaluated` with the reason.',
     '- Aggregates across nodes use the nearest-rank method over the nodes that reported a value: the p-th percentile of n sorted values is the value at rank ⌈p/100 × n⌉. Each rule says which aggregate it judges. p50/p95/max of every node metric, per cluster and per node group, are in the assessment’s `metrics`.',
-    '- Every comparison is strict (`>`), except the three the catalogue writes with ≥, which are marked “inclusive”.',
+    '- Every comparison is strict (`>`), except the thresholds marked “inclusive” (≥).',
     '- AUDIT-FAILED replaces every other rule for its cluster.',
     '',
     ...table(
@@ -127,8 +133,13 @@ export function renderRulesMarkdown(): string {
     'Set them as a JSON object: in a file for `fleet-audit score --thresholds FILE`, or as `fleetAudit.thresholds` in cdk.json context for the deployed audit. Keys you leave out keep their defaults. An unknown key or a bad value is rejected with one line naming the field.',
     '',
     ...table(
-      ['Threshold', 'Default', 'Meaning'],
-      (Object.keys(t) as ThresholdName[]).map((n) => [`\`${n}\``, String(t[n]), thresholdDescription(n)]),
+      ['Threshold', 'Default', 'Meaning', 'Source'],
+      (Object.keys(t) as ThresholdName[]).map((n) => [
+        `\`${n}\``,
+        String(t[n]),
+        thresholdDescription(n),
+        THRESHOLD_SOURCES[n],
+      ]),
     ),
     '',
     '## Rules',
@@ -173,7 +184,7 @@ export function renderRulesMarkdown(): string {
     'These facts come from the project’s research notes, where they are marked unverified [U] or only partly verified [P]. Remediations that depend on them say so.',
     '',
     '- [U] Whether the EKS kube-proxy add-on schema exposes `iptables.minSyncPeriod` (and `ipvs.`/`nftables.minSyncPeriod`). IPT-SLOW-SYNC’s remediation gives the `describe-addon-configuration` check and the ConfigMap fallback.',
-    '- [P] The vpc-cni add-on accepting `livenessProbeTimeoutSeconds`/`readinessProbeTimeoutSeconds` and `env.CLUSTER_ENDPOINT`: the Helm chart and README have them, and the add-on schema is expected to mirror the chart. The suggested probe timeout of 30 s is our own judgement; the default is 10 s.',
+    '- [P] The vpc-cni add-on accepting `env.CLUSTER_ENDPOINT`: the Helm chart and README have it, and the add-on schema is expected to mirror the chart. Raising the probes’ `timeoutSeconds` is not suggested: the probe command has its own 5 s limits (`grpc-health-probe -connect-timeout=5s -rpc-timeout=5s`, aws/amazon-vpc-cni-k8s config/master/aws-k8s-cni.yaml). Whether the add-on accepts `initialDelaySeconds`/`failureThreshold` for the probes is unverified; CNI-RESTARTS says how to check.',
     '- [P] `update-addon --configuration-values` sets an add-on’s configuration as a whole rather than merging it (eksctl’s docs say all options are passed together). Remediations therefore merge their change into the current values from DescribeAddon. When the audit did not see the add-on, as with `fleet-audit score`, the remediation says to merge by hand.',
     '- [U] A kube-proxy v1.29.3-specific lock-wait problem: no source was found, so there is no advisory for it.',
     '- [U] Collecting on Bottlerocket nodes through SSM: AUDIT-COVERAGE counts them as unreachable unless their reports arrive.',

@@ -19,9 +19,11 @@ export const cniApiDependency: Rule = {
     'kube-proxy has to write first. With many Services in iptables mode that first sync is slow and contends ' +
     'for the xtables lock with aws-node itself, so new nodes start slowly and aws-node can crash-loop. The ' +
     'maintainers’ first workaround in aws/amazon-vpc-cni-k8s#2948 is to set CLUSTER_ENDPOINT. From VPC CNI ' +
-    'v1.19.4 ipamd waits 30 s for the API server and then proceeds without it (aws/amazon-vpc-cni-k8s#3243, ' +
-    'cmd/aws-k8s-agent/main.go), except with pod ENIs (`ENABLE_POD_ENI`) or custom networking ' +
-    '(`AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG`), which still need it at start: there the dependency is only LOW.',
+    'v1.19.4 ipamd waits only 30 s for the API server and then proceeds without it, reading maxPods from its ' +
+    'local eni-max-pods.txt (aws/amazon-vpc-cni-k8s#3243, released on release-1.19 through #3256), unless pod ' +
+    'ENIs (`ENABLE_POD_ENI`, security groups for pods) or custom networking (`AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG`) ' +
+    'are on, which still need the API server at start. Where both are known to be off the dependency costs at ' +
+    'most 30 s per node start, so it is only LOW.',
   severities: ['MEDIUM', 'LOW'],
   judges:
     'p50 over iptables-mode nodes of `iptables.kubeServiceChains` above `servicesMedium`, and at least one ' +

@@ -109,6 +109,9 @@ function restartRemediation(context: RuleContext, probeKills: boolean): Remediat
     );
   }
   if (probeKills) {
+    // The aws-node DaemonSet's liveness and readiness probes run `/app/grpc-health-probe -addr=:50051
+    // -connect-timeout=5s -rpc-timeout=5s` (aws/amazon-vpc-cni-k8s config/master/aws-k8s-cni.yaml, read at
+    // 0055425): the command gives up after 5 s whatever the probe's timeoutSeconds (10 there) allows.
     steps.push(
       'give the aws-node probes more room: raise their `initialDelaySeconds` and `failureThreshold` (the probe ' +
         'command, grpc-health-probe, runs with `-connect-timeout=5s -rpc-timeout=5s` in the aws-node manifest, ' +

@@ -11,7 +11,7 @@ import {
   windowCount,
 } from './facts.js';
 import { LINKS } from './links.js';
-import { proxyModeRemediation } from './remediation.js';
+import { kubectlContextNote, kubeProxyRestartInCluster, proxyModeRemediation } from './remediation.js';
 import { affectedNodes, type ReportedNode, type Rule, type RuleContext } from './rule.js';
 
 /** The most recent earlier run that knew the restore-failure sum. */
@@ -42,19 +42,23 @@ interface Staleness {
  */
 function staleness(node: ReportedNode, factor: number, floor: number, grace: number): Staleness | null {
   const kubeProxy = node.report.kubeProxy;
+  const judged: Staleness[] = [];
   const queued = kubeProxy?.lastQueuedAgeSeconds ?? null;
   if (queued !== null) {
     // kube-proxy runs with a minSyncPeriod of 1 s when the config says 0s (v1alpha1 defaulting)
     const minSync = parseGoDuration(kubeProxy?.minSyncPeriod) ?? 1;
     const limit = Math.max(factor * minSync, floor) + grace;
-    return { stale: queued > limit, limit, age: queued, signal: 'queued' };
+    judged.push({ stale: queued > limit, limit, age: queued, signal: 'queued' });
   }
-  if (kubeProxy?.mode !== 'ipvs') return null;
-  const age = kubeProxy.lastSyncAgeSeconds ?? null;
-  const period = parseGoDuration(kubeProxy.syncPeriod);
-  if (age === null || period === null) return null;
-  const limit = factor * period + grace;
-  return { stale: age > limit, limit, age, signal: 'ipvs-sync' };
+  // ipvs resyncs at least every syncPeriod (pkg/proxy/ipvs/proxier.go passes syncPeriod as the runner's
+  // maxInterval), so there an old last sync is stuck even with nothing queued
+  const age = kubeProxy?.lastSyncAgeSeconds ?? null;
+  const period = parseGoDuration(kubeProxy?.syncPeriod);
+  if (kubeProxy?.mode === 'ipvs' && age !== null && period !== null) {
+    const limit = factor * period + grace;
+    judged.push({ stale: age > limit, limit, age, signal: 'ipvs-sync' });
+  }
+  return judged.find((j) => j.stale) ?? judged[0] ?? null;
 }
 
 /** kube-proxy's iptables-restore fails (lock time-outs) or a queued change is not being synced. */
@@ -169,20 +173,20 @@ export const kpSyncFailing: Rule = {
         },
         ...affectedNodes([...stale.map((j) => j.node), ...failingNodes].map((n) => n.instanceId)),
       },
-      remediation: stale.length > 0 ? staleRemediation() : proxyOrLogs(context),
+      remediation: stale.length > 0 ? staleRemediation(context) : proxyOrLogs(context),
     };
   },
 };
 
-function staleRemediation(): Remediation {
+function staleRemediation({ evidence }: RuleContext): Remediation {
   return {
     summary:
       'kube-proxy stopped applying queued changes on these nodes. Read why first (`kubectl -n kube-system logs -l ' +
       'k8s-app=kube-proxy --since=1h | grep -E "Sync failed|xtables|Failed to execute"`), then restart it. If the ' +
       'logs show xtables-lock time-outs, the lasting fix is moving kube-proxy off iptables mode (see ' +
-      'KP-IPTABLES-SCALE and XT-LOCK-CONTENTION).',
+      `KP-IPTABLES-SCALE and XT-LOCK-CONTENTION). ${kubectlContextNote(evidence.cluster)}`,
     configurationValues: null,
-    command: 'kubectl -n kube-system rollout restart daemonset/kube-proxy',
+    command: kubeProxyRestartInCluster(evidence.cluster),
     links: [LINKS.k8sVirtualIps, LINKS.eksManagingKubeProxy],
   };
 }

@@ -30,8 +30,6 @@ export const IPVS_DEPRECATED_FROM = versionOf(KUBERNETES_IPVS_DEPRECATED);
 export const CLUSTER_ENDPOINT_MIN_VPC_CNI = versionOf(VPC_CNI_CLUSTER_ENDPOINT);
 /** First VPC CNI version whose ipamd no longer exits when the API server is unreachable at start (#3243). */
 export const API_INDEPENDENT_START_VPC_CNI = versionOf(VPC_CNI_API_INDEPENDENT_START);
-/** aws-node probe timeout we suggest (the default is 10 s); a judgement, not a sourced figure. */
-export const SUGGESTED_PROBE_TIMEOUT_SECONDS = 30;
 
 /** Quotes a word for POSIX shells. */
 export function shellQuote(text: string): string {
@@ -101,21 +99,64 @@ export function addonRemediation(
       : '';
   const yaml =
     merged.format === 'yaml' ? ' The command keeps the current values in YAML, as written, with their comments.' : '';
-  // kube-proxy reads its configuration once at start: running pods keep the old one until restarted
-  // (cmd/kube-proxy/app/server.go loads --config at start and never watches it)
-  const restart = addon === 'kube-proxy' ? ` && ${KUBE_PROXY_RESTART}` : '';
-  const restartText =
-    addon === 'kube-proxy' ? ' Then restart kube-proxy (the command does): running pods keep their old configuration.' : '';
+  const kubeProxy = addon === 'kube-proxy';
+  const restartText = kubeProxy
+    ? ` Then restart kube-proxy (the command waits for the add-on update, then does): running pods keep their old ` +
+      `configuration. ${kubectlContextNote(evidence.cluster)}`
+    : '';
+  const update = updateAddonCommand(evidence.cluster, addon, merged.format === 'yaml' ? merged.text : merged.values);
   return {
     summary: `${summary}${restartText}${unseen}${yaml}`,
     configurationValues: merged.values,
-    command: `${updateAddonCommand(evidence.cluster, addon, merged.format === 'yaml' ? merged.text : merged.values)}${restart}`,
+    command: kubeProxy ? `${update} && ${kubeProxyRestartCommand(evidence.cluster)}` : update,
     links: [...links],
   };
 }
 
-/** Restarts kube-proxy's pods so they read a changed configuration. */
+/**
+ * Restarts kube-proxy's pods so they read a changed configuration. kube-proxy does watch its config file and exits
+ * on a Write or Rename event (kubernetes cmd/kube-proxy/app/options.go, `eventHandler`), but the EKS add-on mounts
+ * the file from a ConfigMap, and kubelet updates a ConfigMap volume by writing a new timestamped directory and
+ * swapping the `..data` symlink (kubernetes pkg/volume/util/atomic_writer.go): the watched file is removed, not
+ * written, so running pods keep the configuration they started with until they are restarted.
+ */
 export const KUBE_PROXY_RESTART = 'kubectl -n kube-system rollout restart daemonset/kube-proxy';
+
+/** The kubeconfig context `aws eks update-kubeconfig` creates for a cluster (its ARN); null when unknown. */
+export function kubeconfigContext(cluster: ClusterRef): string | null {
+  if (!cluster.account || !cluster.region) return null;
+  const partition = cluster.region.startsWith('cn-')
+    ? 'aws-cn'
+    : cluster.region.startsWith('us-gov-')
+      ? 'aws-us-gov'
+      : 'aws';
+  return `arn:${partition}:eks:${cluster.region}:${cluster.account}:cluster/${cluster.name}`;
+}
+
+/**
+ * Waits for the add-on update to finish (`aws eks wait addon-active` polls DescribeAddon until ACTIVE), then
+ * restarts kube-proxy in this cluster's kubeconfig context, never the current one, which may be another cluster.
+ */
+export function kubeProxyRestartCommand(cluster: ClusterRef): string {
+  const wait = `aws eks wait addon-active --cluster-name ${shellQuote(cluster.name)} --addon-name kube-proxy${regionFlag(cluster)}`;
+  return `${wait} && ${kubeProxyRestartInCluster(cluster)}`;
+}
+
+/** KUBE_PROXY_RESTART in the cluster's own kubeconfig context when it is known. */
+export function kubeProxyRestartInCluster(cluster: ClusterRef): string {
+  const context = kubeconfigContext(cluster);
+  return context === null
+    ? KUBE_PROXY_RESTART
+    : KUBE_PROXY_RESTART.replace('kubectl', `kubectl --context ${shellQuote(context)}`);
+}
+
+/** Says which kubeconfig context the command's kubectl uses. */
+export function kubectlContextNote(cluster: ClusterRef): string {
+  const context = kubeconfigContext(cluster);
+  return context === null
+    ? 'Point kubectl at this cluster first.'
+    : `kubectl uses the context \`aws eks update-kubeconfig\` names after the cluster ARN (${context}).`;
+}
 
 /** The `env.CLUSTER_ENDPOINT` change for aws-node, with the cluster's endpoint when the evidence has it. */
 export function clusterEndpointChange(evidence: ClusterEvidence): Configuration {

@@ -8,9 +8,16 @@ import { kpIptablesScale } from '#audit/rules/kp-iptables-scale.js';
 import { DEFAULT_THRESHOLDS } from '#audit/thresholds.js';
 import { addon, clusterEvidence, reached } from './evidence-builders.js';
 
-/** The argv a command line hands to `aws`, through a real bash. */
+/**
+ * The argv a command line hands to `aws eks update-addon`, through a real bash; the rest of the chain (the
+ * add-on waiter, kubectl's restart) is run against stubs that print nothing.
+ */
 const argvOf = (command: string) =>
-  execFileSync('bash', ['-c', `aws() { printf '%s\\0' "$@"; }; ${command}`], { encoding: 'utf8' })
+  execFileSync(
+    'bash',
+    ['-c', `aws() { if [ "$2" = update-addon ]; then printf '%s\\0' "$@"; fi; }; kubectl() { :; }; ${command}`],
+    { encoding: 'utf8' },
+  )
     .split('\0')
     .slice(0, -1);
 

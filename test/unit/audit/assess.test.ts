@@ -74,11 +74,18 @@ describe('assessCluster', () => {
   });
 
   it('lists findings most severe first, then in catalogue order, and scores them', () => {
-    // Arrange: 1,200 Services without CLUSTER_ENDPOINT, one busy lock, one unreachable node of five
+    // Arrange: 1,200 Services without CLUSTER_ENDPOINT on pod-ENI nodes (which need the API server at start), a
+    // writer queued for the lock in one probe sample, one unreachable node of five
     const evidence = clusterEvidence({
       nodes: [
-        ...reachedNodes(3, { iptables: { kubeServiceChains: 1200 }, awsNode: { clusterEndpointSet: false } }),
-        reached('i-busy', { iptables: { kubeServiceChains: 1200 }, lock: { samples: 20, busy: 2 } }),
+        ...reachedNodes(3, {
+          iptables: { kubeServiceChains: 1200 },
+          awsNode: { clusterEndpointSet: false, podEni: true },
+        }),
+        reached('i-busy', {
+          iptables: { kubeServiceChains: 1200 },
+          lock: { samples: 20, busy: 2, waited: 1, waitersMax: 1 },
+        }),
         unreachable('i-gone'),
       ],
       history: [historyPoint(30, 1100, 0), historyPoint(20, 1150, 0), historyPoint(10, 1180, 0)],

@@ -11,19 +11,21 @@ type Section<K extends keyof NodeReportInput> = NonNullable<NodeReportInput[K]>;
 
 /** A change to a report: per section, the fields to set (null for unknown), or null for a missing section. */
 export type ReportPatch = {
-  [K in Exclude<keyof NodeReportInput, 'schema'>]?: K extends 'errors'
-    ? string[]
-    : K extends 'iptables'
-      ?
-          | (Partial<Omit<Section<'iptables'>, 'rules' | 'chains'>> & {
-              rules?: Partial<NonNullable<Section<'iptables'>['rules']>> | null;
-              chains?: Partial<NonNullable<Section<'iptables'>['chains']>> | null;
-            })
-          | null
-      : Partial<Section<K>> | null;
+  [K in keyof NodeReportInput]?: K extends 'schema'
+    ? NodeReportInput['schema']
+    : K extends 'errors'
+      ? string[]
+      : K extends 'iptables'
+        ?
+            | (Partial<Omit<Section<'iptables'>, 'rules' | 'chains'>> & {
+                rules?: Partial<NonNullable<Section<'iptables'>['rules']>> | null;
+                chains?: Partial<NonNullable<Section<'iptables'>['chains']>> | null;
+              })
+            | null
+        : Partial<Section<K>> | null;
 };
 
-/** A healthy iptables-legacy node: 100 Services, quick saves and syncs, idle lock, no restarts or log signals. */
+/** A healthy iptables-legacy node (collector v2): 100 Services, quick saves and syncs, idle lock, nothing queued, no restarts or log signals. */
 export const HEALTHY: NodeReportInput = {
   schema: COLLECTOR_SCHEMA,
   collectedAt: '2026-06-01T02:00:00Z',
@@ -45,21 +47,36 @@ export const HEALTHY: NodeReportInput = {
     kubeServiceChains: 100,
     kubeEndpointChains: 200,
     saveMs: 40,
+    legacyTablesWarning: false,
   },
-  lock: { path: '/run/xtables.lock', samples: 20, busy: 0, windowMs: 2000, holders: [] },
+  lock: {
+    path: '/run/xtables.lock',
+    applicable: true,
+    samples: 20,
+    busy: 0,
+    waited: 0,
+    waitersMax: 0,
+    windowMs: 2000,
+    holders: [],
+    waiters: [],
+  },
   kubeProxy: {
     mode: 'iptables',
+    iptablesBackend: 'legacy',
     syncCount: 100,
     syncSecondsSum: 5,
-    syncP99Seconds: 0.1,
+    syncP99Seconds: 0.128,
+    syncP99LowerSeconds: 0.064,
     lastSyncAgeSeconds: 10,
+    lastQueuedAgeSeconds: 0,
     restoreFailures: 0,
     partialRestoreFailures: 0,
     minSyncPeriod: '1s',
     syncPeriod: '30s',
+    configSource: 'configz',
   },
-  awsNode: { clusterEndpointSet: true, version: 'v1.20.0-eksbuild.1' },
-  restarts: { awsNode: 0, kubeProxy: 0 },
+  awsNode: { clusterEndpointSet: true, version: 'v1.20.0-eksbuild.1', podEni: false, customNetworking: false },
+  restarts: { awsNode: 0, kubeProxy: 0, awsNodeInWindow: 0, kubeProxyInWindow: 0 },
   logs: {
     windowHours: 24,
     kubeProxyLockErrors: 0,

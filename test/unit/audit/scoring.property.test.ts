@@ -21,9 +21,14 @@ interface NodeSignals {
   services: number | null;
   saveMs: number | null;
   samples: number;
-  busy: number | null;
+  /** samples with a writer queued for the lock (v2 `lock.waited`) */
+  waited: number | null;
+  waitersMax: number | null;
+  /** the sync p99's lower bound (v2 `syncP99LowerSeconds`) */
   syncP99: number | null;
   lastSyncAge: number | null;
+  /** how long a queued change has waited (v2 `lastQueuedAgeSeconds`) */
+  queuedAge: number | null;
   syncPeriod: string | null;
   restoreCounter: number | null;
   lockErrors: number | null;
@@ -59,9 +64,11 @@ const nodeSignals: fc.Arbitrary<NodeSignals> = fc
     services: maybe(count(2500)),
     saveMs: maybe(count(8000)),
     samples: count(20),
-    busy: maybe(count(20)),
-    syncP99: maybe(fc.double({ min: 0, max: 10, noNaN: true })),
-    lastSyncAge: maybe(count(400)),
+    waited: maybe(count(20)),
+    waitersMax: maybe(count(3)),
+    syncP99: maybe(fc.double({ min: 0, max: 20, noNaN: true })),
+    lastSyncAge: maybe(count(4000)),
+    queuedAge: maybe(count(400)),
     syncPeriod: fc.constantFrom('30s', '1m0s', null, 'bogus'),
     restoreCounter: maybe(count(50)),
     lockErrors: maybe(count(5)),
@@ -72,7 +79,7 @@ const nodeSignals: fc.Arbitrary<NodeSignals> = fc
     backend: fc.constantFrom('legacy' as const, 'nft' as const, 'mixed' as const, 'none' as const, null),
     endpointSet: fc.constantFrom(true, false, null),
   })
-  .map((n) => ({ ...n, busy: n.busy === null ? null : Math.min(n.busy, n.samples) }));
+  .map((n) => ({ ...n, waited: n.waited === null ? null : Math.min(n.waited, n.samples) }));
 
 const clusterSignals = (node: fc.Arbitrary<NodeSignals>, extra: { unreachable: number; cloudWatch: boolean }) =>
   fc.record({
@@ -97,16 +104,18 @@ const clusterSignals = (node: fc.Arbitrary<NodeSignals>, extra: { unreachable: n
 function patchOf(n: NodeSignals): ReportPatch {
   return {
     iptables: { backend: n.backend, kubeServiceChains: n.services, saveMs: n.saveMs },
-    lock: { samples: n.samples, busy: n.busy },
+    lock: { samples: n.samples, busy: n.waited, waited: n.waited, waitersMax: n.waitersMax },
     kubeProxy: {
       mode: n.mode,
-      syncP99Seconds: n.syncP99,
+      syncP99Seconds: null,
+      syncP99LowerSeconds: n.syncP99,
       lastSyncAgeSeconds: n.lastSyncAge,
+      lastQueuedAgeSeconds: n.queuedAge,
       syncPeriod: n.syncPeriod,
       restoreFailures: n.restoreCounter,
     },
     awsNode: { clusterEndpointSet: n.endpointSet, version: null },
-    restarts: { awsNode: n.restarts },
+    restarts: { awsNode: n.restarts, awsNodeInWindow: n.restarts },
     logs: {
       kubeProxyLockErrors: n.lockErrors,
       kubeProxyRestoreFailures: n.restoreLogs,
@@ -148,7 +157,10 @@ const NODE_WORSENINGS: Record<string, Worsening> = {
   saveMs: (n, d) => (n.saveMs === null ? null : { ...n, saveMs: n.saveMs + d }),
   syncP99: (n, d) => (n.syncP99 === null ? null : { ...n, syncP99: n.syncP99 + d / 100 }),
   lastSyncAge: (n, d) => (n.lastSyncAge === null ? null : { ...n, lastSyncAge: n.lastSyncAge + d }),
-  busy: (n, d) => (n.busy === null || n.busy === n.samples ? null : { ...n, busy: Math.min(n.samples, n.busy + d) }),
+  waited: (n, d) =>
+    n.waited === null || n.waited === n.samples ? null : { ...n, waited: Math.min(n.samples, n.waited + d) },
+  waitersMax: (n, d) => (n.waitersMax === null ? null : { ...n, waitersMax: n.waitersMax + d }),
+  queuedAge: (n, d) => (n.queuedAge === null ? null : { ...n, queuedAge: n.queuedAge + d }),
   restoreCounter: (n, d) => (n.restoreCounter === null ? null : { ...n, restoreCounter: add(n.restoreCounter, d) }),
   lockErrors: (n, d) => (n.lockErrors === null ? null : { ...n, lockErrors: add(n.lockErrors, d) }),
   restoreLogs: (n, d) => (n.restoreLogs === null ? null : { ...n, restoreLogs: add(n.restoreLogs, d) }),
@@ -207,9 +219,12 @@ describe('cluster score properties', () => {
     services: maybe(count(500)),
     saveMs: maybe(count(1000)),
     samples: count(20),
-    busy: fc.constantFrom(0, null),
+    waited: fc.constantFrom(0, null),
+    waitersMax: fc.constantFrom(0, null),
     syncP99: maybe(fc.double({ min: 0, max: 1, noNaN: true })),
+    // quiet iptables/nftables nodes may not sync for an hour; ipvs ones resync every syncPeriod
     lastSyncAge: maybe(count(120)),
+    queuedAge: maybe(count(120)),
     syncPeriod: fc.constantFrom('30s', '1m0s', null),
     restoreCounter: maybe(count(50)),
     lockErrors: fc.constantFrom(0, null),
@@ -257,9 +272,11 @@ describe('a cluster whose nodes reported nothing measurable', () => {
           services: null,
           saveMs: null,
           samples: 0,
-          busy: 0,
+          waited: 0,
+          waitersMax: 0,
           syncP99: null,
           lastSyncAge: null,
+          queuedAge: null,
           syncPeriod: '30s',
           restoreCounter: null,
           lockErrors: null,

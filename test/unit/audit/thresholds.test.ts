@@ -6,7 +6,12 @@ describe('thresholds', () => {
     expect(DEFAULT_THRESHOLDS).toMatchObject({
       servicesMedium: 500,
       servicesHigh: 1000,
-      lockBusyShareHigh: 0.25,
+      lockWaitedMedium: 0,
+      lockWaitedShareHigh: 0.1,
+      lockWaitersHigh: 2,
+      saveMsNftMedium: 4000,
+      saveMsNftHigh: 20000,
+      staleSyncFloorSeconds: 60,
       saveMsMedium: 1000,
       saveMsHigh: 5000,
       syncP99SecondsMedium: 1,
@@ -28,7 +33,12 @@ describe('thresholds', () => {
   it.each([
     [{ servicesHigh: 'many' }, 'field servicesHigh: Invalid input: expected number, received string'],
     [{ servicesMedium: -1 }, 'field servicesMedium: Too small: expected number to be >0'],
-    [{ lockBusyShareHigh: 1.5 }, 'field lockBusyShareHigh: Too big: expected number to be <=1'],
+    [{ lockWaitedShareHigh: 1.5 }, 'field lockWaitedShareHigh: Too big: expected number to be <=1'],
+    [{ lockBusyShareHigh: 0.25 }, 'field lockBusyShareHigh: retired: XT-LOCK-CONTENTION now judges writers waiting'],
+    [
+      { saveMsNftMedium: 9000, saveMsNftHigh: 8000 },
+      'field saveMsNftHigh: must be at least saveMsNftMedium (9000), is 8000',
+    ],
     [{ servicesMedium: 800, servicesHigh: 700 }, 'field servicesHigh: must be at least servicesMedium (800), is 700'],
     [{ servicesHihg: 1500 }, /^field servicesHihg: not a threshold \(known: servicesMedium, servicesHigh, /],
     [[1, 2], 'field (top level): Invalid input: expected object, received array'],

@@ -13,15 +13,49 @@ const node = (
   awsNode: { clusterEndpointSet },
 });
 
+/** A node on VPC CNI v1.20.0 (ipamd proceeds without the API server after 30 s) with these features. */
+const recentCni = (podEni: boolean | null, customNetworking: boolean | null) => ({
+  ...node(900, false),
+  awsNode: { clusterEndpointSet: false, version: 'v1.20.0-eksbuild.1', podEni, customNetworking },
+});
+
 describe('CNI-API-DEPENDENCY', () => {
   it.each([
     [500, false, 'passed'],
     [501, false, 'MEDIUM'],
     [5000, false, 'MEDIUM'],
     [501, true, 'passed'],
-  ])('with %i Services and CLUSTER_ENDPOINT set = %s is %s', (services, set, expected) => {
-    const evidence = clusterEvidence({ nodes: [reached('i-01', node(services, set))] });
+  ])('with %i Services and CLUSTER_ENDPOINT set = %s is %s (VPC CNI v1.18.1)', (services, set, expected) => {
+    const evidence = clusterEvidence({
+      addons: { vpcCni: addon('vpc-cni', 'v1.18.1-eksbuild.3'), kubeProxy: null },
+      nodes: [reached('i-01', node(services, set))],
+    });
     expect(verdict(evaluate(cniApiDependency, evidence))).toBe(expected);
+  });
+
+  it.each([
+    ['pod ENIs and custom networking both off', recentCni(false, false), 'LOW'],
+    ['pod ENIs on', recentCni(true, false), 'MEDIUM'],
+    ['custom networking on', recentCni(false, true), 'MEDIUM'],
+    ['pod ENIs unknown', recentCni(null, false), 'MEDIUM'],
+  ])('on VPC CNI v1.20.0 with %s is %s', (_case, patch, expected) => {
+    const evidence = clusterEvidence({
+      addons: { vpcCni: addon('vpc-cni', 'v1.20.0-eksbuild.1'), kubeProxy: null },
+      nodes: [reached('i-01', patch)],
+    });
+    expect(verdict(evaluate(cniApiDependency, evidence))).toBe(expected);
+  });
+
+  it('says why it is only LOW', () => {
+    const evidence = clusterEvidence({
+      addons: { vpcCni: addon('vpc-cni', 'v1.20.0-eksbuild.1'), kubeProxy: null },
+      nodes: [reached('i-01', recentCni(false, false))],
+    });
+    expect(fired(evaluate(cniApiDependency, evidence)).evidence.summary).toBe(
+      'CLUSTER_ENDPOINT is unset on 1 of 1 iptables-mode nodes that reported it, with 900 Services (p50 over 1 ' +
+        'nodes, threshold 500); VPC CNI v1.20.0 proceeds without the API server after 30 s (no pod ENIs or custom ' +
+        'networking on these nodes).',
+    );
   });
 
   it.each([
@@ -61,6 +95,8 @@ describe('CNI-API-DEPENDENCY', () => {
       threshold: 500,
       nodesWithoutClusterEndpoint: 1,
       nodesReportingClusterEndpoint: 2,
+      nodesNeedingApiAtStart: 0,
+      vpcCniVersion: 'v1.20.0-eksbuild.1',
       endpoint: ENDPOINT,
     });
     expect(outcome.evidence.nodes).toEqual(['i-02']);

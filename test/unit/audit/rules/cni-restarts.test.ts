@@ -11,8 +11,9 @@ import {
   verdict,
 } from '../evidence-builders.js';
 
-const node = (awsNode: number | null, ipamdApiUnreachable: number | null) => ({
-  restarts: { awsNode },
+/** v2: restarts inside the log window; the pod's lifetime count is set higher to show it is not what is read. */
+const node = (awsNodeInWindow: number | null, ipamdApiUnreachable: number | null) => ({
+  restarts: { awsNode: (awsNodeInWindow ?? 0) + 7, awsNodeInWindow },
   logs: { ipamdApiUnreachable },
 });
 
@@ -29,6 +30,26 @@ describe('CNI-RESTARTS', () => {
   ])('judges %s restarts and %s API-unreachable lines on a node', (restarts, unreachable, expected) => {
     const evidence = clusterEvidence({ nodes: [reached('i-01', node(restarts, unreachable))] });
     expect(verdict(evaluate(cniRestarts, evidence))).toBe(expected);
+  });
+
+  it('does not count restarts before the window: one bad night does not stay for the node’s whole life', () => {
+    const evidence = clusterEvidence({
+      nodes: [reached('i-01', { restarts: { awsNode: 9, awsNodeInWindow: 0 }, logs: { ipamdApiUnreachable: 0 } })],
+    });
+    expect(evaluate(cniRestarts, evidence)).toEqual({ kind: 'passed' });
+  });
+
+  it('reads the lifetime count of a v1 report, which knew no window', () => {
+    const evidence = clusterEvidence({
+      nodes: [
+        reached('i-01', {
+          schema: 'fleet-audit.collector/v1',
+          restarts: { awsNode: 3, awsNodeInWindow: null },
+          logs: { ipamdApiUnreachable: 0 },
+        }),
+      ],
+    });
+    expect(verdict(evaluate(cniRestarts, evidence))).toBe('HIGH');
   });
 
   it('needs both signals on the same node for HIGH', () => {
@@ -62,7 +83,7 @@ describe('CNI-RESTARTS', () => {
     });
   });
 
-  it('sets CLUSTER_ENDPOINT and longer probe timeouts, merged with the add-on configuration', () => {
+  it('sets CLUSTER_ENDPOINT merged with the add-on configuration, and says probe timeouts alone do not help', () => {
     // Arrange
     const evidence = clusterEvidence({
       addons: {
@@ -81,20 +102,24 @@ describe('CNI-RESTARTS', () => {
     // Assert
     expect(outcome.severity).toBe('HIGH');
     expect(outcome.evidence.summary).toBe(
-      'aws-node restarted on 1 node (up to 4 times); ipamd could not reach the API server on 1 node; 1 node had both.',
+      'aws-node restarted on 1 node in the window (up to 4 times); ipamd could not reach the API server on 1 node; ' +
+        '1 node had both.',
     );
     expect(outcome.evidence.nodes).toEqual(['i-01']);
     expect(outcome.remediation.configurationValues).toEqual({
       env: { ENABLE_PREFIX_DELEGATION: 'true', CLUSTER_ENDPOINT: ENDPOINT },
-      livenessProbeTimeoutSeconds: 30,
-      readinessProbeTimeoutSeconds: 30,
     });
     expect(outcome.remediation.command).toBe(
       'aws eks update-addon --cluster-name prod --addon-name vpc-cni --configuration-values ' +
-        `'{"env":{"ENABLE_PREFIX_DELEGATION":"true","CLUSTER_ENDPOINT":"${ENDPOINT}"},"livenessProbeTimeoutSeconds":30,"readinessProbeTimeoutSeconds":30}' ` +
+        `'{"env":{"ENABLE_PREFIX_DELEGATION":"true","CLUSTER_ENDPOINT":"${ENDPOINT}"}}' ` +
         '--resolve-conflicts PRESERVE --region eu-west-1',
     );
     expect(outcome.remediation.summary).toContain('upgrade the VPC CNI from v1.18.1 to v1.19.4 or later');
+    expect(outcome.remediation.summary).toContain(
+      'raise their `initialDelaySeconds` and `failureThreshold` (the probe command, grpc-health-probe, runs with ' +
+        '`-connect-timeout=5s -rpc-timeout=5s`',
+    );
+    expect(outcome.remediation.summary).toContain('so raising `timeoutSeconds` alone does not help');
   });
 
   it('does not offer CLUSTER_ENDPOINT to a VPC CNI older than v1.12.1', () => {

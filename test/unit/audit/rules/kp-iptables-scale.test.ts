@@ -146,8 +146,12 @@ describe('KP-IPTABLES-SCALE', () => {
       // Assert
       expect(remediation.configurationValues).toEqual({ mode: 'nftables' });
       expect(remediation.command).toBe(
-        `aws eks update-addon --cluster-name prod --addon-name kube-proxy --configuration-values '{"mode":"nftables"}' --resolve-conflicts PRESERVE --region eu-west-1`,
+        `aws eks update-addon --cluster-name prod --addon-name kube-proxy --configuration-values '{"mode":"nftables"}' --resolve-conflicts PRESERVE --region eu-west-1 && ` +
+          'aws eks wait addon-active --cluster-name prod --addon-name kube-proxy --region eu-west-1 && ' +
+          'kubectl --context arn:aws:eks:eu-west-1:111122223333:cluster/prod -n kube-system rollout restart daemonset/kube-proxy',
       );
+      // running kube-proxy pods keep their old mode until restarted
+      expect(remediation.summary).toContain('Then restart kube-proxy');
       expect(remediation.links).toContain('https://docs.aws.amazon.com/eks/latest/best-practices/nftables.html');
     });
 
