@@ -72,9 +72,10 @@ export const xtLockContention: Rule = {
 
     const high = lockErrors > t.lockErrorsHigh || highShareNodes.length > 0 || queueNodes.length > 0;
     const maxShare = maxOf(shares);
-    const holders = distinct(waitedNodes.flatMap((n) => n.report.lock?.holders ?? []));
-    const waiters = distinct(waitedNodes.flatMap((n) => n.report.lock?.waiters ?? []));
+    // who held the lock is evidence wherever it was held, also without waiters; who waited, where writers waited
     const busyNodes = applicable.filter((n) => (n.report.lock?.busy ?? 0) > 0);
+    const holders = distinct(busyNodes.flatMap((n) => n.report.lock?.holders ?? []));
+    const waiters = distinct(waitedNodes.flatMap((n) => n.report.lock?.waiters ?? []));
     const summary = sentence([
       waitedNodes.length > 0
         ? `writers queued for the xtables lock on ${waitedNodes.length} of ${probed.length} sampled iptables-legacy ` +
