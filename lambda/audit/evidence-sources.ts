@@ -130,3 +130,12 @@ export function missingSources(ruleId: RuleId, states: SourceStates): string[] {
       return `${SOURCE_LABEL[source]} ${state.toLowerCase()}${reason ? `: ${reason}` : ''}`;
     });
 }
+
+/**
+ * Not-evaluated reasons that mean the rule does not apply to the cluster any more, as its evidence shows (not that
+ * evidence is missing): an open finding of that rule is RESOLVED, not UNKNOWN. A cluster whose nodes all moved to
+ * iptables-nft (e.g. to Amazon Linux 2023) has no xtables lock to contend for.
+ */
+export const NOT_APPLICABLE: Readonly<Partial<Record<RuleId, string>>> = {
+  'XT-LOCK-CONTENTION': 'iptables-nft does not use the xtables lock',
+};

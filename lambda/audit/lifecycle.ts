@@ -1,5 +1,5 @@
 import type { Detection } from './assess.js';
-import { missingSources, RULE_SOURCES, type SourceStates } from './evidence-sources.js';
+import { missingSources, NOT_APPLICABLE, RULE_SOURCES, type SourceStates } from './evidence-sources.js';
 import {
   type AuditStatus,
   type ClusterRef,
@@ -28,7 +28,8 @@ export interface CurrentAudit {
  *
  * - fired now, not open before → NEW; open before → WORSENED when the severity rose, else ONGOING;
  * - open before, not fired now → RESOLVED only when this run could have seen it: the cluster was audited, the rule
- *   was evaluated, and every source the rule reads (RULE_SOURCES) was PRESENT. Otherwise UNKNOWN with the reason,
+ *   was evaluated (or its evidence shows it no longer applies, NOT_APPLICABLE), and every source the rule reads
+ *   (RULE_SOURCES) was PRESENT. Otherwise UNKNOWN with the reason,
  *   carried with its last evidence. A cluster can be COMPLETE while its log query failed: the source decides,
  *   not the cluster;
  * - an active suppression turns a fired finding into SUPPRESSED (it stays listed, it is never alerted).
@@ -60,9 +61,15 @@ export function applyLifecycle(
     if (firedNow.has(before.fingerprint)) continue;
     const { stateReason: _previousReason, ...carried } = before;
     const reason = unseenReason(current, before.ruleId, notEvaluated);
+    const inapplicable = notEvaluated.get(before.ruleId);
     findings.push(
       reason === null
-        ? { ...carried, state: 'RESOLVED', sources: [...RULE_SOURCES[before.ruleId]] }
+        ? {
+            ...carried,
+            state: 'RESOLVED',
+            sources: [...RULE_SOURCES[before.ruleId]],
+            ...(inapplicable === undefined ? {} : { stateReason: `no longer applies: ${inapplicable}` }),
+          }
         : { ...carried, state: 'UNKNOWN', sources: [...RULE_SOURCES[before.ruleId]], stateReason: reason },
     );
   }
@@ -75,7 +82,7 @@ function unseenReason(current: CurrentAudit, ruleId: RuleId, notEvaluated: Reado
     return `the cluster was not audited: ${current.auditError ?? 'no node report could be read'}`;
   }
   const skipped = notEvaluated.get(ruleId);
-  if (skipped !== undefined) return `the rule was not evaluated: ${skipped}`;
+  if (skipped !== undefined && skipped !== NOT_APPLICABLE[ruleId]) return `the rule was not evaluated: ${skipped}`;
   const missing = missingSources(ruleId, current.sources);
   return missing.length > 0 ? missing.join('; ') : null;
 }

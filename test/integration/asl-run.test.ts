@@ -14,8 +14,9 @@ const dirs: string[] = [];
 const sessions: FleetSession[] = [];
 
 /**
- * The default fleet, with EKS in 111111111111/us-east-1 failing every DescribeCluster: search-staging's Discover
- * fails after the SDK's retries, so the iteration's Catch and the RecordFailure task run too.
+ * The default fleet, with EKS in 111111111111/us-east-1 failing every DescribeCluster: the Discover of that
+ * region's two clusters (ledger-prod, search-staging) fails after the SDK's retries, so the iteration's Catch and
+ * the RecordFailure task run too.
  */
 function failingDiscoverScenario(): Scenario {
   const scenario = loadScenario('default');
@@ -99,14 +100,15 @@ describe('the synthesized AuditRun state machine, executed state by state agains
     });
   });
 
-  it('succeeds and returns the report summary of all five clusters, two of them not audited', () => {
+  it('succeeds and returns the report summary of all six clusters, three of them not audited', () => {
     expect(asl.error).toBeUndefined();
     expect(asl.status).toBe('SUCCEEDED');
     const summary = asl.output as RunSummary;
     expect(summary.runId).toBe('asl-e2e-1');
     expect(summary.status).toBe('PARTIAL');
-    expect(summary.clusters).toBe(5);
-    expect(summary.clustersByStatus.FAILED).toBe(2);
+    expect(summary.clusters).toBe(6);
+    // edge-gateway (Bottlerocket only) and the two clusters whose DescribeCluster fails
+    expect(summary.clustersByStatus.FAILED).toBe(3);
     expect(aslRun.clusters.find((c) => c.name === 'search-staging')?.findings.map((f) => f.ruleId)).toEqual([
       'AUDIT-FAILED',
     ]);
@@ -142,13 +144,13 @@ describe('the synthesized AuditRun state machine, executed state by state agains
     const counts = asl.history.counts();
     expect(counts.ExecutionStarted).toBe(1);
     expect(counts.ExecutionSucceeded).toBe(1);
-    expect(counts.MapIterationStarted).toBe(5);
-    expect(counts.MapIterationSucceeded).toBe(5);
+    expect(counts.MapIterationStarted).toBe(6);
+    expect(counts.MapIterationSucceeded).toBe(6);
     expect(counts.LambdaFunctionScheduled).toBe(asl.lambda.invocations.length);
-    expect(counts.LambdaFunctionSucceeded).toBe(asl.lambda.invocations.length - 1);
-    // search-staging's Discover fails and the Parallel's Catch records it
-    expect(counts.LambdaFunctionFailed).toBe(1);
-    expect(counts.ParallelStateFailed).toBe(1);
+    expect(counts.LambdaFunctionSucceeded).toBe(asl.lambda.invocations.length - 2);
+    // ledger-prod's and search-staging's Discover fail and the Parallel's Catch records each
+    expect(counts.LambdaFunctionFailed).toBe(2);
+    expect(counts.ParallelStateFailed).toBe(2);
     expect(asl.history.events.length).toBeLessThan(25_000);
   });
 

@@ -208,7 +208,8 @@ describe('fleet-audit mistakes that used to pass with exit 0', () => {
     // Assert
     expect(oneLine(outcome)).toBe(
       'fleet-audit: --clusters: no cluster named nosuch in 111111111111/eu-west-1, 111111111111/us-east-1, ' +
-        '222222222222/eu-west-1 (there: catalog-prod, checkout-prod, edge-gateway, ml-platform, search-staging)',
+        '222222222222/eu-west-1 (there: catalog-prod, checkout-prod, edge-gateway, ledger-prod, ml-platform, ' +
+        'search-staging)',
     );
     expect(runs).toMatchObject({ code: 0, stdout: `No run stored in ${dir}.\n` });
   });
@@ -287,7 +288,7 @@ describe('fleet-audit text output on a terminal and off it', () => {
     const runs = await fleetAudit(['runs', '--local', '--state-dir', stateDir('piped')]);
     expect(runs.stdout.split('\n')[0]).toBe('RUN                       STARTED              STATUS   CLUSTERS');
     expect(runs.stdout.split('\n')[1]).toMatch(
-      /^\d{8}T\d{6}-[0-9a-f]{8} {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}PARTIAL {3,}5$/,
+      /^\d{8}T\d{6}-[0-9a-f]{8} {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}PARTIAL {3,}6$/,
     );
   });
 
@@ -306,7 +307,7 @@ describe('fleet-audit text output on a terminal and off it', () => {
     expect(outcome.code).toBe(0);
     expect(outcome.stdout).toContain('\u001b[1m');
     expect(outcome.stdout).toMatch(
-      new RegExp(`\r\\${ESC}\\[2Kfleet-audit: \\d/5 clusters done · \\d+/\\d+ nodes read · 0:\\d\\d`),
+      new RegExp(`\r\\${ESC}\\[2Kfleet-audit: \\d/6 clusters done · \\d+/\\d+ nodes read · 0:\\d\\d`),
     );
     expect(shownLines(outcome.stdout).filter((l) => l.length > 80)).toEqual([]);
   });
@@ -318,6 +319,6 @@ describe('fleet-audit text output on a terminal and off it', () => {
     expect(plain.stdout).not.toMatch(new RegExp(`\\${ESC}\\[\\d+m`));
     expect(shownLines(plain.stdout).filter((l) => l.length > 80)).toEqual([]);
     expect(json.stdout).not.toContain('clusters done');
-    expect(JSON.parse(json.stdout.trim()).clusters).toHaveLength(5);
+    expect(JSON.parse(json.stdout.trim()).clusters).toHaveLength(6);
   });
 });

@@ -86,7 +86,7 @@ describe('the HTML report in headless Chromium', () => {
     const tbody = dom.slice(dom.indexOf('<table class="clusters">'), dom.indexOf('</tbody>'));
     const rowNames = [...tbody.matchAll(/<th scope="row"><a href="#cluster-\d+">([^<]*)<\/a><\/th>/g)].map((m) => m[1]);
     expect(rowNames.sort()).toEqual(run.clusters.map((c) => domText(c.name)).sort());
-    expect(rowNames).toHaveLength(6);
+    expect(rowNames).toHaveLength(7);
     expect(dom).toContain(domText(HOSTILE));
     expect(dom).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(dom).not.toMatch(/<script/i);

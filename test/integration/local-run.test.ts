@@ -45,6 +45,7 @@ describe('fleet-audit run --local, end to end against the simulated fleet', () =
     expect(result.clusters.map((c) => `${c.account}/${c.region}/${c.name}`).sort()).toEqual([
       '111111111111/eu-west-1/catalog-prod',
       '111111111111/eu-west-1/checkout-prod',
+      '111111111111/us-east-1/ledger-prod',
       '111111111111/us-east-1/search-staging',
       '222222222222/eu-west-1/edge-gateway',
       '222222222222/eu-west-1/ml-platform',
@@ -57,6 +58,17 @@ describe('fleet-audit run --local, end to end against the simulated fleet', () =
     expect(healthy.status).toBe('COMPLETE');
     expect(healthy.nodes).toEqual({ expected: 14, reached: 14, unreachable: 0, failed: 0 });
     expect(healthy.findings.filter((f) => severityRank(f.severity) >= severityRank('MEDIUM'))).toEqual([]);
+    // Amazon Linux 2023: iptables-nft never takes the xtables lock, though the lock file exists
+    expect(healthy.notEvaluated).toContainEqual({
+      ruleId: 'XT-LOCK-CONTENTION',
+      reason: 'iptables-nft does not use the xtables lock',
+    });
+
+    // quiet: no Service change for 45 minutes, so no sync either, and nothing queued: healthy, not stuck
+    const quiet = byName(result.clusters, 'ledger-prod');
+    expect(quiet.score).toBe(100);
+    expect(quiet.findings).toEqual([]);
+    expect(quiet.notEvaluated.map((n) => n.ruleId)).not.toContain('KP-SYNC-FAILING');
 
     const trouble = byName(result.clusters, 'checkout-prod');
     expect(trouble.findings.find((f) => f.ruleId === 'KP-IPTABLES-SCALE')?.severity).toBe('HIGH');
@@ -129,12 +141,14 @@ describe('fleet-audit run --local, end to end against the simulated fleet', () =
     const out = await fleetAudit(['run', '--local', '--fresh', '--state-dir', stateDir]);
 
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/^Fleet audit \S+ — PARTIAL: 5 clusters in 2 regions\n/);
+    expect(out.stdout).toMatch(/^Fleet audit \S+ — PARTIAL: 6 clusters in 2 regions\n/);
     expect(out.stdout).toMatch(
-      /\nFleet score \d+ \(node-weighted over 4 audited clusters; worst\n {2}111111111111\/eu-west-1\/checkout-prod at 0; 1 not audited\)\n/,
+      /\nFleet score \d+ \(node-weighted over 5 audited clusters; worst\n {2}111111111111\/eu-west-1\/checkout-prod at 0; 1 not audited\)\n/,
     );
     expect(out.stdout).toMatch(/111111111111\/eu-west-1\/checkout-prod\s+\d+\s+PARTIAL\s+17\/18/);
     expect(out.stdout).toMatch(/222222222222\/eu-west-1\/edge-gateway\s+—\s+FAILED\s+0\/3/);
+    // the quiet cluster: no sync for 45 minutes and nothing queued is healthy, not a stuck kube-proxy
+    expect(out.stdout).toMatch(/111111111111\/us-east-1\/ledger-prod\s+100\s+COMPLETE\s+6\/6/);
     expect(out.stdout).toContain('HIGH     KP-IPTABLES-SCALE [NEW]');
   });
 

@@ -131,6 +131,7 @@ export const kpSyncFailing: Rule = {
     if (stale.length === 0 && !failing) return { kind: 'passed' };
 
     const ages = stale.map((j) => j.age);
+    const failedLogging = logged.filter((n) => (n.report.logs?.kubeProxyRestoreFailures ?? 0) > 0);
     const queuedStale = stale.filter((j) => j.signal === 'queued');
     const ipvsStale = stale.filter((j) => j.signal === 'ipvs-sync');
     const summary = sentence([
@@ -144,7 +145,10 @@ export const kpSyncFailing: Rule = {
           `${round2(maxOf(ipvsStale.map((j) => j.age)) ?? 0)} s ago (limit ` +
           `${round2(Math.min(...ipvsStale.map((j) => j.limit)))} s)`
         : null,
-      loggedFailures > t.restoreFailuresHigh ? `kube-proxy logged ${loggedFailures} iptables-restore failures` : null,
+      loggedFailures > t.restoreFailuresHigh
+        ? `kube-proxy logged ${loggedFailures} iptables-restore failures` +
+          (failedLogging.length > 0 ? ` (on ${plural(failedLogging.length, 'node')})` : ' (CloudWatch, no node named)')
+        : null,
       rising
         ? `the restore-failure counter rose from ${previous?.restoreFailures} to ${current} since ${previous?.at}`
         : null,

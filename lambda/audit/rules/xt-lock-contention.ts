@@ -1,4 +1,5 @@
 import { max as maxOf } from '../aggregate.js';
+import { NOT_APPLICABLE } from '../evidence-sources.js';
 import type { Remediation } from '../model.js';
 import {
   distinct,
@@ -50,7 +51,7 @@ export const xtLockContention: Rule = {
     const { evidence, thresholds: t } = context;
     const applicable = context.nodes.filter((n) => lockApplicable(n.report));
     if (applicable.length === 0 && context.nodes.length > 0) {
-      return { kind: 'not-evaluated', reason: 'iptables-nft does not use the xtables lock' };
+      return { kind: 'not-evaluated', reason: NOT_APPLICABLE['XT-LOCK-CONTENTION'] ?? 'not applicable' };
     }
     const scoped = { ...context, nodes: applicable };
     const probed = applicable.filter((n) => lockWaitedShare(n.report) !== null);

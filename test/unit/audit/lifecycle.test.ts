@@ -75,6 +75,24 @@ describe('applyLifecycle', () => {
     ).toBe('the rule was not evaluated: no data');
   });
 
+  it('resolves a lock finding once every node runs iptables-nft, which has no lock, and says why', () => {
+    const previous = [finding(detection('XT-LOCK-CONTENTION', 'HIGH'), 'ONGOING')];
+    const nft = { ruleId: 'XT-LOCK-CONTENTION' as const, reason: 'iptables-nft does not use the xtables lock' };
+    const [resolved] = applyLifecycle(audit([], { notEvaluated: [nft] }), previous, [], NOW);
+    expect(resolved).toMatchObject({
+      state: 'RESOLVED',
+      stateReason: 'no longer applies: iptables-nft does not use the xtables lock',
+    });
+    // the same rule not evaluated for want of evidence stays UNKNOWN
+    const missing = { ruleId: 'XT-LOCK-CONTENTION' as const, reason: 'no iptables-legacy node counted lock waiters' };
+    expect(applyLifecycle(audit([], { notEvaluated: [missing] }), previous, [], NOW)[0]?.state).toBe('UNKNOWN');
+    // and the node reports it would read must still be there
+    const partial = { ...ALL_PRESENT, nodes: { state: 'PARTIAL', reason: '2 of 5 nodes read' } } as const;
+    expect(applyLifecycle(audit([], { notEvaluated: [nft], sources: partial }), previous, [], NOW)[0]?.state).toBe(
+      'UNKNOWN',
+    );
+  });
+
   it('keeps a finding UNKNOWN, with the reason, when a source its rule reads failed, even on a COMPLETE cluster', () => {
     const previous = [
       finding(detection('XT-LOCK-CONTENTION', 'HIGH'), 'NEW'),

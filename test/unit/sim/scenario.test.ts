@@ -35,7 +35,7 @@ describe('the default scenario', () => {
   const reachable = (cluster: string) =>
     nodesOf(cluster).filter((n) => n.ssm === 'online' && n.platform === 'linux' && n.fault === null);
 
-  it('holds five clusters in two accounts and two regions', () => {
+  it('holds six clusters in two accounts and two regions', () => {
     // Act
     const layout = scenario.accounts.flatMap((a) =>
       a.regions.flatMap((r) => r.clusters.map((c) => `${a.id}/${r.name}/${c.name}`)),
@@ -45,6 +45,7 @@ describe('the default scenario', () => {
     expect(layout).toEqual([
       '111111111111/eu-west-1/checkout-prod',
       '111111111111/eu-west-1/catalog-prod',
+      '111111111111/us-east-1/ledger-prod',
       '111111111111/us-east-1/search-staging',
       '222222222222/eu-west-1/ml-platform',
       '222222222222/eu-west-1/edge-gateway',
@@ -61,7 +62,7 @@ describe('the default scenario', () => {
     // Assert
     expect(outcomes.filter((o) => !o.ok)).toEqual([]);
     expect(outcomes.filter((o) => o.bytes >= 2400)).toEqual([]);
-    expect(nodes).toHaveLength(57);
+    expect(nodes).toHaveLength(63);
   });
 
   it('gives every node a distinct, well-formed instance id and the same id on every load', () => {
@@ -119,11 +120,20 @@ describe('the default scenario', () => {
     expect(reports.every((r) => (r.iptables?.saveMs ?? 0) > 2000)).toBe(true);
     expect(busyNodes).toHaveLength(6);
     expect(busyNodes.some((r) => (r.lock?.busy ?? 0) / (r.lock?.samples ?? 1) >= 0.25)).toBe(true);
-    expect(busyNodes.map((r) => r.lock?.holders)).toContainEqual(['iptables-restor', 'aws-k8s-agent']);
+    expect(busyNodes.map((r) => r.lock?.holders)).toContainEqual([
+      'kube-proxy/iptables-restor',
+      'aws-k8s-agent/iptables',
+    ]);
+    // contention is waiting: five of the six nodes that held the lock also had writers queued, two at once
+    const waited = reports.filter((r) => (r.lock?.waited ?? 0) > 0);
+    expect(waited).toHaveLength(5);
+    expect(Math.max(...waited.map((r) => r.lock?.waitersMax ?? 0))).toBe(2);
+    expect(reports.every((r) => r.lock?.applicable === true && r.kubeProxy?.iptablesBackend === 'legacy')).toBe(true);
     expect(restartCounts.sort()).toEqual([3, 4, 5, 7]);
     expect(reports.filter((r) => (r.logs?.ipamdApiUnreachable ?? 0) > 0)).toHaveLength(3);
     expect(reports.every((r) => r.awsNode?.clusterEndpointSet === false)).toBe(true);
-    expect(reports.filter((r) => (r.kubeProxy?.lastSyncAgeSeconds ?? 0) > 2 * 30 + 60)).toHaveLength(1);
+    // one node's restores have failed for an hour, with a change queued since then
+    expect(reports.filter((r) => (r.kubeProxy?.lastQueuedAgeSeconds ?? 0) > 120)).toHaveLength(1);
     expect(nodesOf('checkout-prod').filter((n) => n.fault === 'timeout')).toHaveLength(1);
   });
 
@@ -139,9 +149,22 @@ describe('the default scenario', () => {
     expect(cni?.configurationValues).toEqual({ env: { CLUSTER_ENDPOINT: cluster.endpoint } });
     expect(reports).toHaveLength(14);
     expect(reports.every((r) => r.iptables?.kubeServiceChains === 80)).toBe(true);
-    expect(reports.every((r) => r.lock?.busy === 0 && r.restarts?.awsNode === 0)).toBe(true);
+    expect(reports.every((r) => r.lock?.busy === 0 && r.restarts?.awsNodeInWindow === 0)).toBe(true);
+    // a node that restarted aws-node weeks ago, outside the window
+    expect(reports.filter((r) => (r.restarts?.awsNode ?? 0) > 0)).toHaveLength(1);
     expect(reports.every((r) => (r.iptables?.saveMs ?? 0) < 1000 && (r.kubeProxy?.syncP99Seconds ?? 0) < 1)).toBe(true);
+    // Amazon Linux 2023: iptables-nft, which never takes the lock aws-node's lock file is for
+    expect(reports.every((r) => r.iptables?.backend === 'nft' && r.lock?.applicable === false)).toBe(true);
     expect(nodesOf('catalog-prod').filter((n) => n.provisioner === 'karpenter')).toHaveLength(4);
+  });
+
+  it('describes ledger-prod as healthy and quiet: no sync for 45 minutes, nothing queued', () => {
+    const reports = readReports(reachable('ledger-prod'));
+    expect(reports).toHaveLength(6);
+    expect(reports.every((r) => (r.kubeProxy?.lastSyncAgeSeconds ?? 0) > 2000)).toBe(true);
+    expect(reports.every((r) => r.kubeProxy?.lastQueuedAgeSeconds === 0 && r.kubeProxy?.mode === 'iptables')).toBe(
+      true,
+    );
   });
 
   it('describes search-staging as in between, with a mixed-backend node and two nodes SSM cannot reach', () => {

@@ -155,7 +155,7 @@ describe('KP-SYNC-FAILING', () => {
     expect(outcome.severity).toBe('CRITICAL');
     expect(outcome.evidence.summary).toBe(
       'A Service or endpoint change has waited up to 400 s for a sync on 1 node (limit 120 s); kube-proxy logged 12 ' +
-        'iptables-restore failures.',
+        'iptables-restore failures (on 1 node).',
     );
     expect(outcome.evidence.nodes).toEqual(['i-01']);
     expect(outcome.evidence.values).toMatchObject({ staleNodes: 1, judgedNodes: 2, maxQueuedAgeSeconds: 400 });
