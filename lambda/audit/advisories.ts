@@ -42,6 +42,8 @@ export const VPC_CNI_CLUSTER_ENDPOINT = 'v1.12.1';
 export const VPC_CNI_API_INDEPENDENT_START = 'v1.19.4';
 /** First VPC CNI version EKS documents as compatible with kube-proxy nftables mode. */
 export const VPC_CNI_NFTABLES = 'v1.23.0';
+/** First kube-proxy version whose iptables mode writes partial syncs by default (MinimizeIPTablesRestore beta). */
+export const KUBE_PROXY_PARTIAL_SYNC_DEFAULT = 'v1.27.0';
 /** Kubernetes version from which kube-proxy IPVS mode is deprecated. */
 export const KUBERNETES_IPVS_DEPRECATED = '1.35';
 
@@ -89,6 +91,41 @@ export const ADVISORIES: ReadonlyArray<Advisory> = [
     fix: 'Upgrade the vpc-cni add-on to v1.23.0 or later, or run kube-proxy in another mode until then.',
     action: { upgrade: 'vpc-cni', to: VPC_CNI_NFTABLES },
     source: 'https://docs.aws.amazon.com/eks/latest/best-practices/nftables.html',
+  },
+  {
+    id: 'KUBE-PROXY-FULL-RESTORE',
+    addon: 'kube-proxy',
+    versions: { below: KUBE_PROXY_PARTIAL_SYNC_DEFAULT },
+    kubernetes: null,
+    proxyMode: 'iptables',
+    severity: 'MEDIUM',
+    title: 'kube-proxy before 1.27 rewrites the whole ruleset on every sync',
+    text:
+      'kube-proxy writes only the Service chains that changed since the last sync when MinimizeIPTablesRestore ' +
+      '(KEP-3453) is on: alpha and off by default in 1.26, beta and on by default from 1.27 ' +
+      '(kubernetes/kubernetes#115138). Before that every sync restores the whole ruleset, holding the xtables ' +
+      'lock for all of it.',
+    fix:
+      'Upgrade the cluster and its kube-proxy add-on to 1.28 or later, one minor version at a time; meanwhile keep ' +
+      'minSyncPeriod at its 1 s default or above so bursts of changes batch into one write.',
+    action: null,
+    source: 'https://github.com/kubernetes/kubernetes/pull/115138',
+  },
+  {
+    id: 'KUBE-PROXY-PARTIAL-SYNC-BETA',
+    addon: 'kube-proxy',
+    versions: { atLeast: KUBE_PROXY_PARTIAL_SYNC_DEFAULT, below: 'v1.28.0' },
+    kubernetes: null,
+    proxyMode: 'iptables',
+    severity: 'LOW',
+    title: 'kube-proxy 1.27 writes partial syncs only while a beta feature gate stays on',
+    text:
+      'In 1.27 partial syncs (MinimizeIPTablesRestore, KEP-3453) are a beta feature, on by default but still ' +
+      'switchable off with `--feature-gates=MinimizeIPTablesRestore=false`, which brings back whole-ruleset writes ' +
+      '(kubernetes/kubernetes#115138).',
+    fix: 'Check kube-proxy’s feature gates keep MinimizeIPTablesRestore on, and plan the upgrade to 1.28 or later.',
+    action: null,
+    source: 'https://github.com/kubernetes/kubernetes/pull/115138',
   },
   {
     id: 'IPVS-DEPRECATED',

@@ -397,8 +397,9 @@ describe('fleet-audit score on real collector output', () => {
       {
         ruleId: 'ADDON-VERSION-RISK',
         reason:
-          'kube-proxy mode not reported by every node; Kubernetes version unknown (advisories not judged: ' +
-          'NFTABLES-NEEDS-VPC-CNI-1.23, IPVS-DEPRECATED)',
+          'kube-proxy mode not reported by every node; kube-proxy add-on version unknown; Kubernetes version ' +
+          'unknown (advisories not judged: NFTABLES-NEEDS-VPC-CNI-1.23, KUBE-PROXY-FULL-RESTORE, ' +
+          'KUBE-PROXY-PARTIAL-SYNC-BETA, IPVS-DEPRECATED)',
       },
       { ruleId: 'SCALE-GROWTH', reason: '0 earlier runs with a Service count; 3 needed' },
     ]);

@@ -110,7 +110,14 @@ describe.concurrent('fleet-audit score', () => {
     expect(cluster?.score).toBe(56);
     expect(cluster?.findings[0]?.evidence.nodes).toEqual(['i-0aaa', 'node-b.json']);
     expect(cluster?.findings[0]?.fingerprint).toBe('-/-/payments/KP-IPTABLES-SCALE');
+    // node reports carry no kube-proxy version, so the kube-proxy advisories cannot be judged from them alone
     expect(cluster?.notEvaluated).toEqual([
+      {
+        ruleId: 'ADDON-VERSION-RISK',
+        reason:
+          'kube-proxy add-on version unknown (advisories not judged: KUBE-PROXY-FULL-RESTORE, ' +
+          'KUBE-PROXY-PARTIAL-SYNC-BETA)',
+      },
       { ruleId: 'SCALE-GROWTH', reason: '0 earlier runs with a Service count; 3 needed' },
     ]);
   });
@@ -131,7 +138,8 @@ describe.concurrent('fleet-audit score', () => {
         '        --resolve-conflicts PRESERVE',
       ].join('\n'),
     );
-    expect(stdout).toContain('Not evaluated:\n  SCALE-GROWTH: 0 earlier runs with a Service count; 3 needed');
+    expect(stdout).toContain('Not evaluated:\n  ADDON-VERSION-RISK: kube-proxy add-on version unknown');
+    expect(stdout).toContain('\n  SCALE-GROWTH: 0 earlier runs with a Service count; 3 needed');
   });
 
   it('names every bad file on its own line, scores nothing and exits 2', async ({ expect }) => {

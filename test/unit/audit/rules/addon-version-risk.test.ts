@@ -4,10 +4,15 @@ import { addonVersionRisk } from '#audit/rules/addon-version-risk.js';
 import { parseVersion } from '#audit/versions.js';
 import { addon, clusterEvidence, evaluate, fired, reached, verdict } from '../evidence-builders.js';
 
-const cluster = (cni: string | null, k8s: string | null, mode: 'iptables' | 'ipvs' | 'nftables' | null = 'iptables') =>
+const cluster = (
+  cni: string | null,
+  k8s: string | null,
+  mode: 'iptables' | 'ipvs' | 'nftables' | null = 'iptables',
+  kubeProxy: string | null = 'v1.31.2-eksbuild.3',
+) =>
   clusterEvidence({
     kubernetesVersion: k8s,
-    addons: { vpcCni: addon('vpc-cni', cni), kubeProxy: null },
+    addons: { vpcCni: addon('vpc-cni', cni), kubeProxy: kubeProxy === null ? null : addon('kube-proxy', kubeProxy) },
     nodes: [reached('i-01', { kubeProxy: { mode }, awsNode: { version: null } })],
   });
 
@@ -25,6 +30,24 @@ describe('ADDON-VERSION-RISK', () => {
     const outcome = evaluate(addonVersionRisk, cluster(cni, k8s, mode));
     expect(verdict(outcome)).toBe(expected);
     if (advisories) expect(fired(outcome).evidence.values.advisories).toBe(advisories);
+  });
+
+  it.each([
+    ['v1.26.15-eksbuild.2', 'iptables', 'MEDIUM', 'KUBE-PROXY-FULL-RESTORE'],
+    ['v1.27.16-eksbuild.9', 'iptables', 'LOW', 'KUBE-PROXY-PARTIAL-SYNC-BETA'],
+    ['v1.28.15-eksbuild.4', 'iptables', 'passed', null],
+  ] as const)('kube-proxy add-on %s in %s mode: %s', (kubeProxy, mode, expected, advisories) => {
+    const outcome = evaluate(addonVersionRisk, cluster('v1.20.4-eksbuild.2', '1.28', mode, kubeProxy));
+    expect(verdict(outcome)).toBe(expected);
+    if (advisories) expect(fired(outcome).evidence.values.advisories).toBe(advisories);
+  });
+
+  it('cannot judge the kube-proxy advisories without the kube-proxy add-on version', () => {
+    const outcome = evaluate(addonVersionRisk, cluster('v1.20.4-eksbuild.2', '1.31', 'iptables', null));
+    expect(outcome.kind).toBe('not-evaluated');
+    if (outcome.kind === 'not-evaluated') {
+      expect(outcome.reason).toContain('KUBE-PROXY-FULL-RESTORE, KUBE-PROXY-PARTIAL-SYNC-BETA');
+    }
   });
 
   it('reads the oldest aws-node version on the nodes when the add-on has none', () => {
