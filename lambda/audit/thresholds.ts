@@ -52,7 +52,7 @@ export const ThresholdsSchema = z
       'p95 of iptables.saveMs (ms) on iptables-legacy nodes above which IPT-SLOW-SYNC is HIGH',
     ),
     saveMsNftMedium: count(4000).describe(
-      'p95 of iptables.saveMs (ms) on iptables-nft nodes above which IPT-SLOW-SYNC is MEDIUM (an nft save of the same ruleset is about 4.5× slower)',
+      'p95 of iptables.saveMs (ms) on iptables-nft nodes above which IPT-SLOW-SYNC is MEDIUM (an nft save of the same ruleset is slower: 2.5–2.6× in CPU as measured in docs/benchmarks.md)',
     ),
     saveMsNftHigh: count(20000).describe(
       'p95 of iptables.saveMs (ms) on iptables-nft nodes above which IPT-SLOW-SYNC is HIGH',
@@ -138,8 +138,9 @@ export const THRESHOLD_SOURCES: Readonly<Record<keyof Thresholds, string>> = {
   saveMsMedium: `${JUDGEMENT}: a one-second save means restores of the same ruleset hold the lock about as long`,
   saveMsHigh: `kube-proxy gives up on the lock after 5 s (\`-w 5\`, ${KP_IPTABLES})`,
   saveMsNftMedium:
-    'saveMsMedium scaled by the measured nft/legacy save ratio (docs/benchmarks.md, `npm run bench:collector`)',
-  saveMsNftHigh: 'saveMsHigh scaled by the measured nft/legacy save ratio (docs/benchmarks.md)',
+    'saveMsMedium × 4, for an nft save being slower than a legacy save of the same ruleset; measured here ' +
+    '2.5–2.6× in CPU (docs/benchmarks.md, `npm run bench`), so this default errs on the quiet side',
+  saveMsNftHigh: 'saveMsHigh × 4, as saveMsNftMedium (measured ratio 2.5–2.6×, docs/benchmarks.md)',
   syncP99SecondsMedium:
     `${JUDGEMENT} on kube-proxy's buckets (0.001 × 2^k s, kubernetes pkg/proxy/metrics/metrics.go): a p99 of at ` +
     'least 1.024 s',
