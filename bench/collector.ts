@@ -1,34 +1,53 @@
 /**
- * `npm run bench:collector`: the collector's CPU cost against one iptables-legacy-save of the same ruleset.
+ * `npm run bench:collector`: the collector's CPU cost against one iptables-save of the same ruleset, its wall
+ * time, and its output size.
  *
  *   npm run bench:collector [-- --runs 15 --baseline path/to/older/collect.sh]
  *
- * Two generated 1,000-Service kube-proxy rulesets (test/collector/kube-ruleset.ts), each loaded into
- * iptables-legacy in a network namespace of its own:
- *   - sparse: the collector tests' ruleset (1-3 endpoints a Service, one Service in ten without any), 8,259 rules;
- *   - realistic: every Service with 1-18 endpoints (9.5 on average), 31,405 rules in 10,460 KUBE-SVC/SEP chains,
- *     the chain count the toolchain research measured for 1,000 Services (30,395 rules there).
- * In each namespace it runs, alternately, the whole collector (its default 20 lock samples over 2 s; nothing
- * listening on the metrics or IMDS addresses, which are on the loopback; no pod logs) and one
- * iptables-legacy-save, and prints the medians and their ratio (goal: at most 2), and the median of each
- * collector run over the save right after it ("paired"). With --baseline, that script is run too, in the same
- * alternation, so a before/after comparison sees the same machine load. The collector starts with only PATH
- * and its hook variables in its environment, as SSM starts it (no `env -i` process in the measurement).
+ * Generated 1,000-Service kube-proxy rulesets (test/collector/kube-ruleset.ts), each loaded in a network
+ * namespace of its own:
+ *   - sparse, in iptables-legacy: the collector tests' ruleset (1-3 endpoints a Service, one Service in ten
+ *     without any), 8,259 rules;
+ *   - realistic, in iptables-legacy: every Service with 1-18 endpoints (9.5 on average), 31,405 rules in 10,460
+ *     KUBE-SVC/KUBE-SEP chains: kube-proxy's iptables mode writes one KUBE-SVC chain per Service port with
+ *     endpoints and one KUBE-SEP chain per endpoint (pkg/proxy/iptables/proxier.go, syncProxyRules);
+ *   - realistic, in iptables-nft, as on an Amazon Linux 2023 node; its save is iptables-nft-save.
+ * In each namespace it runs, alternately, the whole collector (its default 20 lock samples over 2 s on an
+ * existing, unheld lock file; nothing listening on the metrics or IMDS addresses, which are on the loopback; no
+ * pod logs) and one save of that backend, and prints the medians and their ratio (goal: at most 2), the median
+ * of each collector run over the save right after it ("paired"), the collector's wall time (goal: under 15 s)
+ * and the largest output it printed (limit 2,400 bytes). It then runs the collector once more on the worst
+ * output case of test/collector/output.test.ts (every section failing, every hook invalid, a 64-character
+ * hostname of quotes, a lock path of quotes) and prints that output's size. With --baseline, that script is
+ * run too, in the same alternation, so a before/after comparison sees the same machine load. The collector
+ * starts with only PATH and its hook variables in its environment, as SSM starts it.
  *
- * CPU is user+sys of the command and everything it starts. Where the bench can make a cgroup (v1 cpuacct or
- * v2), that is the cgroup's usage, which also counts a descendant whose parent did not wait for it; otherwise
- * bash's `times` for its children. Needs root, iproute2, util-linux (nsenter) and iptables; removes what it made.
+ * CPU is user+sys of the command and everything it starts (bench/measure.ts). Needs root, iproute2,
+ * util-linux (nsenter, unshare) and iptables (legacy and nft); removes what it made.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { createNetns, deleteNetns, loadRuleset } from '../test/collector/harness.js';
 import { generateKubeRuleset, type KubeRulesetOptions } from '../test/collector/kube-ruleset.js';
+import {
+  type Accounting,
+  accountingLabel,
+  firstLine,
+  formatLoad,
+  makeAccounting,
+  measure,
+  medianWithQuartiles,
+  quantile,
+  removeAccounting,
+} from './measure.js';
 
 const run = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, '..');
 const CLOSED_URL = 'http://127.0.0.1:1';
+const MAX_BYTES = 2400;
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '15' }, baseline: { type: 'string' } },
@@ -38,103 +57,12 @@ if (!Number.isInteger(RUNS) || RUNS < 9) throw new Error('--runs: at least 9');
 const collectors = [{ name: 'collector', path: join(repoRoot, 'collector/collect.sh') }];
 if (values.baseline) collectors.push({ name: 'baseline', path: resolve(values.baseline) });
 
-const RULESETS: ReadonlyArray<{ label: string; options: KubeRulesetOptions }> = [
-  { label: 'sparse: test ruleset, 1-3 endpoints', options: { services: 1000 } },
-  {
-    label: 'realistic: 1-18 endpoints (9.5 avg)',
-    options: { services: 1000, maxEndpoints: 18, noEndpointsEvery: Number.MAX_SAFE_INTEGER },
-  },
+const REALISTIC: KubeRulesetOptions = { services: 1000, maxEndpoints: 18, noEndpointsEvery: Number.MAX_SAFE_INTEGER };
+const RULESETS: ReadonlyArray<{ label: string; backend: 'legacy' | 'nft'; options: KubeRulesetOptions }> = [
+  { label: 'sparse, legacy: 1-3 endpoints', backend: 'legacy', options: { services: 1000 } },
+  { label: 'realistic, legacy: 1-18 endpoints', backend: 'legacy', options: REALISTIC },
+  { label: 'realistic, nft: 1-18 endpoints', backend: 'nft', options: REALISTIC },
 ];
-
-/** How CPU is counted: a cgroup's usage file (v1 cpuacct.usage in ns, v2 cpu.stat usage_usec) or `times`. */
-type Accounting = { kind: 'cgroup-v1' | 'cgroup-v2'; dir: string } | { kind: 'times' };
-
-function makeAccounting(): Accounting {
-  const name = `fa-bench-${Math.random().toString(16).slice(2, 10)}`;
-  const candidates: Array<{ kind: 'cgroup-v1' | 'cgroup-v2'; root: string; probe: string }> = [
-    { kind: 'cgroup-v1', root: '/sys/fs/cgroup/cpuacct', probe: 'cpuacct.usage' },
-    { kind: 'cgroup-v2', root: '/sys/fs/cgroup', probe: 'cgroup.controllers' },
-    { kind: 'cgroup-v2', root: '/sys/fs/cgroup/unified', probe: 'cgroup.controllers' },
-  ];
-  for (const { kind, root, probe } of candidates) {
-    if (!existsSync(join(root, probe))) continue;
-    const dir = join(root, name);
-    try {
-      mkdirSync(dir);
-    } catch {
-      continue;
-    }
-    const usage = join(dir, kind === 'cgroup-v1' ? 'cpuacct.usage' : 'cpu.stat');
-    if (existsSync(usage)) return { kind, dir };
-    rmdirSync(dir);
-  }
-  return { kind: 'times' };
-}
-
-/**
- * The bash text that runs `command` (output discarded) and prints the CPU it used in microseconds. In a
- * cgroup: joins it, reads its usage before and after, and waits (at most 5 s) for anything the command left
- * running to end first, so that is counted too.
- */
-function measuringScript(accounting: Accounting, command: string): string {
-  if (accounting.kind === 'times') {
-    return `${command} >/dev/null 2>&1; times`;
-  }
-  const { dir } = accounting;
-  const usage =
-    accounting.kind === 'cgroup-v1'
-      ? `read -r u < ${dir}/cpuacct.usage; u=$((u / 1000))`
-      : `while read -r k v; do [ "$k" = usage_usec ] && u=$v; done < ${dir}/cpu.stat`;
-  return [
-    `echo $$ > ${dir}/cgroup.procs`,
-    `${usage}; before=$u`,
-    `${command} >/dev/null 2>&1`,
-    `for ((i = 0; i < 500; i++)); do mapfile -t p < ${dir}/cgroup.procs; [ "\${#p[@]}" -le 1 ] && break; sleep 0.01; done`,
-    `${usage}; echo "cpu_us $((u - before)) left \${#p[@]}"`,
-  ].join('\n');
-}
-
-interface Sample {
-  cpuMs: number;
-  wallMs: number;
-}
-
-/**
- * Runs `command` under bash in the namespace (nsenter: the network namespace only, so /sys stays the host's),
- * with only the given environment: the collector then starts as SSM starts it, without an `env -i` process.
- */
-async function measure(
-  netns: string,
-  accounting: Accounting,
-  command: string,
-  env: Readonly<Record<string, string>>,
-): Promise<Sample> {
-  const started = performance.now();
-  const { stdout } = await run(
-    'nsenter',
-    [`--net=/run/netns/${netns}`, 'bash', '-c', measuringScript(accounting, command)],
-    { env: { ...env } },
-  );
-  const wallMs = performance.now() - started;
-  if (accounting.kind !== 'times') {
-    const match = /cpu_us (\d+) left (\d+)/.exec(stdout);
-    if (!match) throw new Error(`unexpected measurement output: ${stdout}`);
-    if (Number(match[2]) > 1) console.warn(`warning: processes still running 5 s after: ${command}`);
-    return { cpuMs: Number(match[1]) / 1000, wallMs };
-  }
-  const children = stdout.trim().split('\n').at(-1) ?? '';
-  const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-  if (seconds.length !== 2) throw new Error(`unexpected times output: ${stdout}`);
-  return { cpuMs: ((seconds[0] ?? 0) + (seconds[1] ?? 0)) * 1000, wallMs };
-}
-
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const position = (sorted.length - 1) * q;
-  const low = Math.floor(position);
-  const high = Math.ceil(position);
-  return (sorted[low] ?? 0) + ((sorted[high] ?? 0) - (sorted[low] ?? 0)) * (position - low);
-}
 
 interface Row {
   ruleset: string;
@@ -143,49 +71,41 @@ interface Row {
   cpu: number[];
   wall: number[];
   save: number[];
+  bytes: number[];
 }
 
-async function benchRuleset(
-  label: string,
-  options: KubeRulesetOptions,
-  dir: string,
-  accounting: Accounting,
-): Promise<Row[]> {
-  const netns = `fa-bench-${Math.random().toString(16).slice(2, 10)}`;
+/** The hook variables every run gets: a private lock file, an empty log root, closed loopback addresses. */
+function collectorEnv(lockFile: string, emptyRoot: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    XTABLES_LOCKFILE: lockFile,
+    FLEET_AUDIT_ROOT: emptyRoot,
+    FLEET_AUDIT_KUBE_PROXY_URL: CLOSED_URL,
+    FLEET_AUDIT_IPAMD_URL: CLOSED_URL,
+    FLEET_AUDIT_IMDS_URL: CLOSED_URL,
+  };
+}
+
+async function benchRuleset(ruleset: (typeof RULESETS)[number], dir: string, accounting: Accounting): Promise<Row[]> {
+  const netns = await createNetns();
   const lockFile = join(dir, `${netns}.lock`);
-  const emptyRoot = join(dir, 'empty-root');
-  const ruleset = generateKubeRuleset(options);
-  await run('ip', ['netns', 'add', netns]);
+  const output = join(dir, `${netns}.out`);
+  const generated = generateKubeRuleset(ruleset.options);
   try {
-    const restore = run('ip', [
-      'netns',
-      'exec',
-      netns,
-      'env',
-      `XTABLES_LOCKFILE=${lockFile}`,
-      'iptables-legacy-restore',
-      '-w',
-      '5',
-    ]);
-    restore.child.stdin?.end(ruleset.text);
-    await restore;
-    const env = {
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-      XTABLES_LOCKFILE: lockFile,
-      FLEET_AUDIT_ROOT: emptyRoot,
-      FLEET_AUDIT_KUBE_PROXY_URL: CLOSED_URL,
-      FLEET_AUDIT_IPAMD_URL: CLOSED_URL,
-      FLEET_AUDIT_IMDS_URL: CLOSED_URL,
-    };
+    // aws-node creates the lock file on every node (a FileOrCreate hostPath), iptables-nft nodes too
+    writeFileSync(lockFile, '', { mode: 0o600 });
+    await loadRuleset(netns, ruleset.backend, generated.text, lockFile);
+    const env = collectorEnv(lockFile, join(dir, 'empty-root'));
     const commands = collectors.map(({ path }) => `bash '${path}'`);
-    const save = 'iptables-legacy-save';
+    const save = `iptables-${ruleset.backend}-save`;
     const rows: Row[] = collectors.map(({ name }) => ({
-      ruleset: label,
-      rules: ruleset.expected.rules.total,
+      ruleset: ruleset.label,
+      rules: generated.expected.rules.total,
       collector: name,
       cpu: [],
       wall: [],
       save: [],
+      bytes: [],
     }));
     // one warm-up of each, then alternate so drift on a shared machine hits all alike
     for (const command of [...commands, save]) await measure(netns, accounting, command, env);
@@ -193,49 +113,87 @@ async function benchRuleset(
       for (const [index, command] of commands.entries()) {
         const row = rows[index];
         if (!row) continue;
-        const sample = await measure(netns, accounting, command, env);
+        const sample = await measure(netns, accounting, command, env, output);
         row.cpu.push(sample.cpuMs);
         row.wall.push(sample.wallMs);
+        row.bytes.push(statSync(output).size);
         row.save.push((await measure(netns, accounting, save, env)).cpuMs);
       }
     }
     return rows;
   } finally {
-    await run('ip', ['netns', 'del', netns]).catch(() => undefined);
+    await deleteNetns(netns);
   }
 }
 
-async function firstLine(command: string): Promise<string> {
-  const { stdout } = await run('bash', ['-c', `${command} 2>&1 | head -1`]).catch(() => ({ stdout: '?' }));
-  return stdout.trim();
+/** The output size of one run on test/collector/output.test.ts's worst case, in a namespace with no rules. */
+async function worstCaseBytes(path: string, dir: string): Promise<number> {
+  const netns = await createNetns();
+  try {
+    // a lock path of quotes that does not exist, as in the test
+    const env = {
+      ...collectorEnv(join(dir, '"'.repeat(120), 'xtables.lock'), join(dir, 'empty-root')),
+      FLEET_AUDIT_LOCK_SAMPLES: 'many',
+      FLEET_AUDIT_LOCK_WINDOW_MS: 'long',
+      FLEET_AUDIT_LOG_WINDOW_HOURS: 'a day',
+    };
+    const hostname = `ip-10-0-1-10"\\${'"'.repeat(50)}`;
+    const { stdout } = await run(
+      'ip',
+      [
+        ...['netns', 'exec', netns, 'unshare', '--uts', 'sh', '-c'],
+        'printf %s "$0" > /proc/sys/kernel/hostname; exec "$@"',
+        ...[hostname, 'bash', path],
+      ],
+      { env },
+    );
+    return Buffer.byteLength(stdout);
+  } finally {
+    await deleteNetns(netns);
+  }
+}
+
+/** Which collector a path holds: its output schema and, for the repository's own, the commit. */
+async function collectorVersion(path: string): Promise<string> {
+  const schema = /"schema":"(fleet-audit\.collector\/v\d+)"/.exec(readFileSync(path, 'utf8'))?.[1] ?? 'schema ?';
+  if (resolve(path) !== join(repoRoot, 'collector/collect.sh')) return schema;
+  const git = (args: string[]) =>
+    run('git', ['-C', repoRoot, ...args]).then(
+      ({ stdout }) => stdout.trim(),
+      () => '',
+    );
+  const commit = await git(['log', '-1', '--format=%h %cs', '--', 'collector/collect.sh']);
+  const dirty = (await git(['status', '--porcelain', '--', 'collector/collect.sh'])) ? ', changed since' : '';
+  return `${schema} (collector/collect.sh of ${commit || '?'}${dirty})`;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'fa-bench-collector-'));
 const accounting = makeAccounting();
 try {
+  mkdirSync(join(dir, 'empty-root'));
   const loadBefore = loadavg();
   const rows: Row[] = [];
-  for (const { label, options } of RULESETS) rows.push(...(await benchRuleset(label, options, dir, accounting)));
+  for (const ruleset of RULESETS) rows.push(...(await benchRuleset(ruleset, dir, accounting)));
+  const worst = [];
+  for (const { name, path } of collectors) worst.push({ name, bytes: await worstCaseBytes(path, dir) });
   const loadAfter = loadavg();
   const tools = await Promise.all([
     firstLine('bash --version'),
     firstLine('{ awk --version || awk -W version; }'),
     firstLine('iptables-legacy-save --version'),
+    firstLine('iptables-nft-save --version'),
     firstLine("curl --version | cut -d' ' -f1,2"),
   ]);
   const model = cpus()[0]?.model ?? '?';
-  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+  console.log(`date: ${new Date().toISOString()}`);
+  for (const { name, path } of collectors) console.log(`${name}: ${await collectorVersion(path)}`);
   console.log(
-    `machine: ${cpus().length} CPUs (${model}); load average before ${load(loadBefore)}, after ${load(loadAfter)}`,
+    `machine: ${cpus().length} CPUs (${model}); load average before ${formatLoad(loadBefore)}, after ${formatLoad(loadAfter)}`,
   );
   console.log(`tools: ${tools.join('; ')}`);
+  console.log(`CPU (user+sys, all descendants) by ${accountingLabel(accounting)}; median of ${RUNS} runs [quartiles]`);
   console.log(
-    `CPU (user+sys, all descendants) by ${accounting.kind === 'times' ? "bash's times" : `${accounting.kind} accounting`}; median of ${RUNS} runs [quartiles]`,
-  );
-  const ms = (values: readonly number[]) =>
-    `${quantile(values, 0.5).toFixed(1)} [${quantile(values, 0.25).toFixed(0)}-${quantile(values, 0.75).toFixed(0)}] ms`;
-  console.log(
-    'ruleset                              | -A rules | script     | collector CPU          | save CPU            | ratio | paired | collector wall',
+    'ruleset                            | -A rules | script     | collector CPU          | save CPU            | ratio | paired | wall   | largest output',
   );
   const summary: string[] = [];
   for (const r of rows) {
@@ -247,19 +205,24 @@ try {
       r.cpu.map((cpu, i) => cpu / (r.save[i] ?? Number.NaN)),
       0.5,
     );
+    const wall = quantile(r.wall, 0.5) / 1000;
+    const bytes = Math.max(...r.bytes);
     console.log(
-      `${r.ruleset.padEnd(36)} | ${String(r.rules).padStart(8)} | ${r.collector.padEnd(10)} | ${ms(r.cpu).padStart(22)} | ${ms(saves).padStart(19)} | ${ratio.toFixed(2).padStart(5)} | ${paired.toFixed(2).padStart(6)} | ${(quantile(r.wall, 0.5) / 1000).toFixed(2)} s`,
+      `${r.ruleset.padEnd(34)} | ${String(r.rules).padStart(8)} | ${r.collector.padEnd(10)} | ${medianWithQuartiles(r.cpu).padStart(22)} | ${medianWithQuartiles(saves).padStart(19)} | ${ratio.toFixed(2).padStart(5)} | ${paired.toFixed(2).padStart(6)} | ${wall.toFixed(2)} s | ${bytes} bytes`,
     );
-    if (r.collector === 'collector') summary.push(`ratio, ${r.ruleset}: ${ratio.toFixed(2)} (goal <= 2)`);
+    if (r.collector === 'collector') {
+      summary.push(
+        `${r.ruleset}: ratio ${ratio.toFixed(2)} (goal <= 2${ratio > 2 ? ', MISSED' : ''}); wall ${wall.toFixed(2)} s (goal < 15 s${wall >= 15 ? ', MISSED' : ''}); largest output ${bytes} bytes (limit ${MAX_BYTES}${bytes > MAX_BYTES ? ', EXCEEDED' : ''})`,
+      );
+    }
+  }
+  for (const { name, bytes } of worst) {
+    summary.push(
+      `${name}, worst output case (output.test.ts): ${bytes} bytes (limit ${MAX_BYTES}${bytes > MAX_BYTES ? ', EXCEEDED' : ''})`,
+    );
   }
   for (const line of summary) console.log(line);
 } finally {
-  if (accounting.kind !== 'times') {
-    try {
-      rmdirSync(accounting.dir);
-    } catch {
-      // a process the bench started is still in it: leave it for the kernel to report
-    }
-  }
+  removeAccounting(accounting);
   rmSync(dir, { recursive: true, force: true });
 }
