@@ -131,11 +131,14 @@ export function missingSources(ruleId: RuleId, states: SourceStates): string[] {
     });
 }
 
+/** XT-LOCK-CONTENTION's reason on clusters whose nodes all run iptables-nft. */
+export const NO_XTABLES_LOCK = 'iptables-nft does not use the xtables lock';
+
 /**
  * Not-evaluated reasons that mean the rule does not apply to the cluster any more, as its evidence shows (not that
  * evidence is missing): an open finding of that rule is RESOLVED, not UNKNOWN. A cluster whose nodes all moved to
  * iptables-nft (e.g. to Amazon Linux 2023) has no xtables lock to contend for.
  */
 export const NOT_APPLICABLE: Readonly<Partial<Record<RuleId, string>>> = {
-  'XT-LOCK-CONTENTION': 'iptables-nft does not use the xtables lock',
+  'XT-LOCK-CONTENTION': NO_XTABLES_LOCK,
 };

@@ -61,16 +61,18 @@ export function applyLifecycle(
     if (firedNow.has(before.fingerprint)) continue;
     const { stateReason: _previousReason, ...carried } = before;
     const reason = unseenReason(current, before.ruleId, notEvaluated);
+    const sources = [...RULE_SOURCES[before.ruleId]];
+    // resolved while not evaluated: only for a NOT_APPLICABLE reason, which unseenReason lets through
     const inapplicable = notEvaluated.get(before.ruleId);
     findings.push(
       reason === null
         ? {
             ...carried,
             state: 'RESOLVED',
-            sources: [...RULE_SOURCES[before.ruleId]],
+            sources,
             ...(inapplicable === undefined ? {} : { stateReason: `no longer applies: ${inapplicable}` }),
           }
-        : { ...carried, state: 'UNKNOWN', sources: [...RULE_SOURCES[before.ruleId]], stateReason: reason },
+        : { ...carried, state: 'UNKNOWN', sources, stateReason: reason },
     );
   }
   return findings;

@@ -28,7 +28,7 @@ export const NODE_METRICS = {
   lockWaitedShare,
   restoreFailures: (r: NodeReport) => r.kubeProxy?.restoreFailures ?? null,
   awsNodeRestarts: (r: NodeReport) => r.restarts?.awsNode ?? null,
-  awsNodeRestartsInWindow: (r: NodeReport) => awsNodeRestartsInWindow(r),
+  awsNodeRestartsInWindow,
 } as const satisfies Record<string, (report: NodeReport) => number | null>;
 
 export type NodeMetric = keyof typeof NODE_METRICS;

@@ -4,6 +4,7 @@ import { describeIssue } from './node-report.js';
 const count = (value: number) => z.number().int().nonnegative().default(value);
 const positive = (value: number) => z.number().positive().default(value);
 const share = (value: number) => z.number().gt(0).lte(1).default(value);
+const atLeastOne = (value: number) => z.number().int().positive().default(value);
 
 /**
  * Rule thresholds (docs/rules.md), defaults as there. A partial object is filled with the defaults; an unknown
@@ -14,34 +15,21 @@ const share = (value: number) => z.number().gt(0).lte(1).default(value);
  */
 export const ThresholdsSchema = z
   .object({
-    servicesMedium: z
-      .number()
-      .int()
-      .positive()
-      .default(500)
-      .describe(
-        'Services (p50 of KUBE-SVC chains on iptables-mode nodes) above which KP-IPTABLES-SCALE is MEDIUM, CNI-API-DEPENDENCY applies and SCALE-GROWTH warns LOW',
-      ),
-    servicesHigh: z
-      .number()
-      .int()
-      .positive()
-      .default(1000)
-      .describe('Services above which KP-IPTABLES-SCALE is HIGH and SCALE-GROWTH warns MEDIUM'),
+    servicesMedium: atLeastOne(500).describe(
+      'Services (p50 of KUBE-SVC chains on iptables-mode nodes) above which KP-IPTABLES-SCALE is MEDIUM, CNI-API-DEPENDENCY applies and SCALE-GROWTH warns LOW',
+    ),
+    servicesHigh: atLeastOne(1000).describe(
+      'Services above which KP-IPTABLES-SCALE is HIGH and SCALE-GROWTH warns MEDIUM',
+    ),
     lockWaitedMedium: count(0).describe(
       'samples with a writer queued for the xtables lock (`lock.waited`) on a node above which XT-LOCK-CONTENTION is MEDIUM',
     ),
     lockWaitedShareHigh: share(0.1).describe(
       'a node’s waited share (waited / samples) at or above which XT-LOCK-CONTENTION is HIGH (inclusive)',
     ),
-    lockWaitersHigh: z
-      .number()
-      .int()
-      .positive()
-      .default(2)
-      .describe(
-        'writers queued for the lock in one sample (`lock.waitersMax`) at or above which XT-LOCK-CONTENTION is HIGH (inclusive)',
-      ),
+    lockWaitersHigh: atLeastOne(2).describe(
+      'writers queued for the lock in one sample (`lock.waitersMax`) at or above which XT-LOCK-CONTENTION is HIGH (inclusive)',
+    ),
     lockErrorsHigh: count(0).describe(
       'kube-proxy xtables-lock error lines in the window above which XT-LOCK-CONTENTION is HIGH',
     ),
@@ -77,12 +65,9 @@ export const ThresholdsSchema = z
     ),
     staleSyncGraceSeconds: count(60).describe('seconds added to the limit before a sync is stuck'),
     awsNodeRestartsMedium: count(0).describe('aws-node restarts on a node above which CNI-RESTARTS is MEDIUM'),
-    awsNodeRestartsHigh: z
-      .number()
-      .int()
-      .positive()
-      .default(3)
-      .describe('aws-node restarts on a node at or above which CNI-RESTARTS is HIGH (inclusive)'),
+    awsNodeRestartsHigh: atLeastOne(3).describe(
+      'aws-node restarts on a node at or above which CNI-RESTARTS is HIGH (inclusive)',
+    ),
     ipamdApiUnreachableMedium: count(0).describe(
       'ipamd "Unable to reach API Server" lines above which CNI-RESTARTS is MEDIUM',
     ),
@@ -114,6 +99,11 @@ export const ThresholdsSchema = z
   });
 
 export type Thresholds = z.output<typeof ThresholdsSchema>;
+
+export type ThresholdsInput = z.input<typeof ThresholdsSchema>;
+export type ThresholdName = keyof Thresholds;
+
+export const DEFAULT_THRESHOLDS: Thresholds = ThresholdsSchema.parse({});
 
 const KP_IPTABLES = 'kubernetes pkg/util/iptables/iptables.go';
 const JUDGEMENT = 'our judgement';
@@ -162,10 +152,6 @@ export const THRESHOLD_SOURCES: Readonly<Record<keyof Thresholds, string>> = {
   growthMinSnapshots: `${JUDGEMENT}: the fewest points a line can be fitted through with a residual`,
   growthHorizonDays: `${JUDGEMENT}: a month gives time to plan a proxy-mode change`,
 };
-export type ThresholdsInput = z.input<typeof ThresholdsSchema>;
-export type ThresholdName = keyof Thresholds;
-
-export const DEFAULT_THRESHOLDS: Thresholds = ThresholdsSchema.parse({});
 
 /**
  * Thresholds of earlier releases whose rule changed meaning: a configuration that still sets one is told what

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { eksClusterArn, partitionOf } from '../arn.js';
 import type { ClusterResult, Finding, FindingState, RuleId, RunResult, Severity } from '../model.js';
 import { ruleById } from '../rules/catalogue.js';
 
@@ -203,7 +204,7 @@ function asffFinding(
     Resources: [
       {
         Type: 'AwsEksCluster',
-        Id: `arn:${partition}:eks:${region}:${account}:cluster/${cluster.name}`,
+        Id: eksClusterArn(account, region, cluster.name),
         Partition: partition,
         Region: region,
       },
@@ -280,12 +281,6 @@ function findingId(fingerprint: string): string {
   return id.length <= LIMITS.id
     ? id
     : `${ASFF_PRODUCT}/sha256/${createHash('sha256').update(fingerprint).digest('hex')}`;
-}
-
-function partitionOf(region: string): 'aws' | 'aws-cn' | 'aws-us-gov' {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
 }
 
 function timestamp(value: string, name: string): string {

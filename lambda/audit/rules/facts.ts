@@ -32,18 +32,20 @@ export function restoreFailureSum(nodes: ReadonlyArray<ReportedNode>): number | 
 export type WindowField = 'kubeProxyLockErrors' | 'kubeProxyRestoreFailures' | 'kubeProxySlowRestores';
 
 /**
- * One log count over the window: the nodes that read their kube-proxy logs (`logged`), their summed count
- * (`nodeSum`, null when no node did), the CloudWatch count (`cloudWatch`, null without a result), and the larger
- * of the two (`count`, 0 when both are unknown; both may count the same lines).
+ * One log count over the window: the nodes that read their kube-proxy logs (`logged`) and those of them that
+ * counted a line (`lined`), their summed count (`nodeSum`, null when no node read its logs), the CloudWatch count
+ * (`cloudWatch`, null without a result), and the larger of the two (`count`, 0 when both are unknown; both may
+ * count the same lines).
  */
 export function windowCount(
   { evidence, nodes }: RuleContext,
   field: WindowField,
-): { logged: ReportedNode[]; nodeSum: number | null; cloudWatch: number | null; count: number } {
+): { logged: ReportedNode[]; lined: ReportedNode[]; nodeSum: number | null; cloudWatch: number | null; count: number } {
   const logged = nodes.filter((n) => n.report.logs?.[field] != null);
+  const lined = logged.filter((n) => (n.report.logs?.[field] ?? 0) > 0);
   const cloudWatch = evidence.logs?.[field] ?? null;
   const nodeSum = logged.length > 0 ? logged.reduce((s, n) => s + (n.report.logs?.[field] ?? 0), 0) : null;
-  return { logged, nodeSum, cloudWatch, count: Math.max(nodeSum ?? 0, cloudWatch ?? 0) };
+  return { logged, lined, nodeSum, cloudWatch, count: Math.max(nodeSum ?? 0, cloudWatch ?? 0) };
 }
 
 /**

@@ -28,8 +28,8 @@ export const iptSlowSync: Rule = {
     'A slow save means a large, slow ruleset: kube-proxy in iptables mode writes it with iptables-restore, and ' +
     'with iptables-legacy it holds the xtables lock for that write, so other writers queue behind it (kube-proxy’s ' +
     'own next write may give up after 5 s; the VPC CNI blocks). The save itself never takes the lock, and an ' +
-    'iptables-nft save of the same ruleset is slower (2.5–2.6× in CPU, docs/benchmarks.md), so nft nodes are judged against their own ' +
-    'thresholds. kube-proxy’s sync histogram has buckets of 0.001 × 2^k s up to 16.384 s (pkg/proxy/metrics/' +
+    'iptables-nft save of the same ruleset is slower (2.5–2.6× in CPU, docs/benchmarks.md), so nft nodes are ' +
+    'judged against their own thresholds. kube-proxy’s sync histogram has buckets of 0.001 × 2^k s up to 16.384 s (pkg/proxy/metrics/' +
     'metrics.go, `ExponentialBuckets(0.001, 2, 15)`): the p99 is judged by its bucket’s lower bound, what a sync ' +
     'took at least, and a p99 beyond the top bucket is at least 16.384 s. kube-proxy traces restores that take ' +
     'over 2 s (`"iptables restore" … total time`), a sign the same is happening.',

@@ -106,6 +106,7 @@ export const kpSyncFailing: Rule = {
     const { evidence, nodes, thresholds: t } = context;
     const {
       logged,
+      lined: failedLogging,
       nodeSum: nodeLogged,
       cloudWatch,
       count: loggedFailures,
@@ -131,7 +132,6 @@ export const kpSyncFailing: Rule = {
     if (stale.length === 0 && !failing) return { kind: 'passed' };
 
     const ages = stale.map((j) => j.age);
-    const failedLogging = logged.filter((n) => (n.report.logs?.kubeProxyRestoreFailures ?? 0) > 0);
     const queuedStale = stale.filter((j) => j.signal === 'queued');
     const ipvsStale = stale.filter((j) => j.signal === 'ipvs-sync');
     const summary = sentence([
@@ -153,11 +153,10 @@ export const kpSyncFailing: Rule = {
         ? `the restore-failure counter rose from ${previous?.restoreFailures} to ${current} since ${previous?.at}`
         : null,
     ]);
-    const failingNodes = nodes.filter(
-      (n) =>
-        (n.report.logs?.kubeProxyRestoreFailures ?? 0) > 0 ||
-        (rising && (n.report.kubeProxy?.restoreFailures ?? 0) > 0),
-    );
+    const failingNodes = [
+      ...failedLogging,
+      ...(rising ? nodes.filter((n) => (n.report.kubeProxy?.restoreFailures ?? 0) > 0) : []),
+    ];
     return {
       kind: 'fired',
       severity: stale.length > 0 ? 'CRITICAL' : 'HIGH',

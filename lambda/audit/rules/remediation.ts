@@ -5,6 +5,7 @@ import {
   VPC_CNI_CLUSTER_ENDPOINT,
   VPC_CNI_NFTABLES,
 } from '../advisories.js';
+import { eksClusterArn } from '../arn.js';
 import type { ClusterEvidence, ClusterRef, Remediation } from '../model.js';
 import { compareVersions, formatVersion, versionOf } from '../versions.js';
 import { kubernetesVersion, plural, vpcCniVersion } from './facts.js';
@@ -122,15 +123,13 @@ export function addonRemediation(
  */
 export const KUBE_PROXY_RESTART = 'kubectl -n kube-system rollout restart daemonset/kube-proxy';
 
-/** The kubeconfig context `aws eks update-kubeconfig` creates for a cluster (its ARN); null when unknown. */
+/**
+ * The kubeconfig context `aws eks update-kubeconfig` creates for a cluster: without `--alias` it is named after the
+ * cluster ARN (AWS CLI reference, eks update-kubeconfig, `--alias`); null when account or region is unknown.
+ */
 export function kubeconfigContext(cluster: ClusterRef): string | null {
   if (!cluster.account || !cluster.region) return null;
-  const partition = cluster.region.startsWith('cn-')
-    ? 'aws-cn'
-    : cluster.region.startsWith('us-gov-')
-      ? 'aws-us-gov'
-      : 'aws';
-  return `arn:${partition}:eks:${cluster.region}:${cluster.account}:cluster/${cluster.name}`;
+  return eksClusterArn(cluster.account, cluster.region, cluster.name);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { max as maxOf } from '../aggregate.js';
-import { NOT_APPLICABLE } from '../evidence-sources.js';
+import { NO_XTABLES_LOCK } from '../evidence-sources.js';
 import type { Remediation } from '../model.js';
 import {
   distinct,
@@ -51,11 +51,17 @@ export const xtLockContention: Rule = {
     const { evidence, thresholds: t } = context;
     const applicable = context.nodes.filter((n) => lockApplicable(n.report));
     if (applicable.length === 0 && context.nodes.length > 0) {
-      return { kind: 'not-evaluated', reason: NOT_APPLICABLE['XT-LOCK-CONTENTION'] ?? 'not applicable' };
+      return { kind: 'not-evaluated', reason: NO_XTABLES_LOCK };
     }
     const scoped = { ...context, nodes: applicable };
     const probed = applicable.filter((n) => lockWaitedShare(n.report) !== null);
-    const { logged, nodeSum: nodeErrors, cloudWatch, count: lockErrors } = windowCount(scoped, 'kubeProxyLockErrors');
+    const {
+      logged,
+      lined: errorNodes,
+      nodeSum: nodeErrors,
+      cloudWatch,
+      count: lockErrors,
+    } = windowCount(scoped, 'kubeProxyLockErrors');
     if (probed.length === 0 && logged.length === 0 && cloudWatch === null) {
       return {
         kind: 'not-evaluated',
@@ -68,7 +74,6 @@ export const xtLockContention: Rule = {
     const shares = probed.map((n) => lockWaitedShare(n.report));
     const highShareNodes = probed.filter((n) => (lockWaitedShare(n.report) ?? 0) >= t.lockWaitedShareHigh);
     const queueNodes = probed.filter((n) => (n.report.lock?.waitersMax ?? 0) >= t.lockWaitersHigh);
-    const errorNodes = logged.filter((n) => (n.report.logs?.kubeProxyLockErrors ?? 0) > 0);
     if (waitedNodes.length === 0 && lockErrors === 0) return { kind: 'passed' };
 
     const high = lockErrors > t.lockErrorsHigh || highShareNodes.length > 0 || queueNodes.length > 0;
