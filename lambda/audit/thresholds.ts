@@ -179,7 +179,7 @@ export function loadThresholds(input: unknown): Thresholds {
   const issue = parsed.error.issues[0];
   if (!issue) throw new ThresholdsError('thresholds: invalid');
   if (issue.code === 'unrecognized_keys') {
-    const retired = issue.keys.find((key) => key in RETIRED_THRESHOLDS);
+    const retired = issue.keys.find((key) => Object.hasOwn(RETIRED_THRESHOLDS, key));
     if (retired) throw new ThresholdsError(`field ${retired}: ${RETIRED_THRESHOLDS[retired]}`);
     const known = Object.keys(DEFAULT_THRESHOLDS).join(', ');
     throw new ThresholdsError(`field ${issue.keys.join(', ')}: not a threshold (known: ${known})`);

@@ -41,6 +41,8 @@ describe('thresholds', () => {
     ],
     [{ servicesMedium: 800, servicesHigh: 700 }, 'field servicesHigh: must be at least servicesMedium (800), is 700'],
     [{ servicesHihg: 1500 }, /^field servicesHihg: not a threshold \(known: servicesMedium, servicesHigh, /],
+    // a name every object inherits is still only an unknown threshold
+    [{ toString: 1 }, /^field toString: not a threshold \(known: servicesMedium, /],
     [[1, 2], 'field (top level): Invalid input: expected object, received array'],
   ])('rejects %j with one line naming the field', (input, message) => {
     expect(() => loadThresholds(input)).toThrow(ThresholdsError);
