@@ -5,10 +5,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   createNetns,
   deleteNetns,
+  loadRuleset,
   locksOn,
   makeTempDir,
   removeDir,
   runCollector,
+  runWithInput,
+  savedRuleset,
   section,
   waitFor,
 } from './harness.js';
@@ -195,6 +198,34 @@ describe('xtables lock sampling', () => {
     // Assert
     expect(run.stdout).toContain('"holders":["kube-proxy/fa\\"lock\\\\holder"]');
     expect(section(run, 'lock')).toMatchObject({ samples: 2, busy: 2, holders: ['kube-proxy/fa"lock\\holder'] });
+  });
+
+  // iptables-nft (xtables-restore.c) accepts -w and ignores it: only the legacy tools call xtables_lock_or_exit
+  // (iptables.c, ip6tables.c, iptables-restore.c), so on an nft node nothing queues on the lock file aws-node made.
+  it('lets iptables-nft-restore -w write past a held lock without queueing, where iptables-legacy-restore -w gives up', async () => {
+    // Arrange
+    await under('kube-proxy', `"${dir}/fa-lock-holder" "${lockFile}" sleep 60`);
+    await waitFor(() => locksOn(inode).granted.length === 1, 'the holder to take the lock');
+    const rules = '*filter\n:FA-NFT-PROBE - [0:0]\n-A FA-NFT-PROBE -j RETURN\nCOMMIT\n';
+
+    // Act
+    await loadRuleset(netns, 'nft', rules, lockFile);
+    const legacy = runWithInput(
+      'ip',
+      ['netns', 'exec', netns, 'env', `XTABLES_LOCKFILE=${lockFile}`, 'iptables-legacy-restore', '-w', '1'],
+      rules,
+    );
+    const legacyOutcome = await legacy.then(
+      () => 'written',
+      (error: Error) => error.message,
+    );
+    const run = await runCollector({ netns, env: { XTABLES_LOCKFILE: lockFile } });
+
+    // Assert: the nft write landed while the lock was held; the legacy one waited its second and stopped
+    expect(await savedRuleset(netns, 'nft')).toContain('-A FA-NFT-PROBE -j RETURN');
+    expect(legacyOutcome).toContain('Another app is currently holding the xtables lock. Stopped waiting after 1s.');
+    expect(locksOn(inode)).toEqual({ granted: [expect.any(Number)], waiting: [] });
+    expect(section(run, 'lock')).toMatchObject({ waited: 0, waitersMax: 0, holders: ['kube-proxy/fa-lock-holder'] });
   });
 
   it('reports samples 0, nulls and a reason when there is no lock file', async () => {

@@ -226,6 +226,23 @@ describe('planted pod logs and ipamd logs', () => {
       ipamdStarts: 0,
     });
     expect(section(run, 'awsNode').version).toBe('v1.19.4-eksbuild.1');
+    // kube-proxy's newest container started 3 hours ago: its 3 restarts are the pod's, none is the window's
+    expect(section(run, 'restarts')).toEqual({ awsNode: 4, kubeProxy: 3, awsNodeInWindow: 4, kubeProxyInWindow: 0 });
+    expect(run.json.errors).not.toContainEqual(expect.stringMatching(/^restarts:/));
+  });
+
+  it('counts restarts inside a 6-hour window as a lower bound when a container between them left only a .gz', async () => {
+    // Arrange: kube-proxy's container 1 started 12 hours ago, 3 started 3 hours ago, 2 only has a compressed log
+    const env = { FLEET_AUDIT_ROOT: root, FLEET_AUDIT_LOG_WINDOW_HOURS: '6' };
+
+    // Act
+    const run = await runCollector({ netns, env });
+
+    // Assert: restart 3 is inside; restart 2 may be, but nothing says when it started
+    expect(section(run, 'restarts')).toMatchObject({ kubeProxy: 3, kubeProxyInWindow: 1 });
+    expect(run.json.errors).toContain(
+      'restarts: kube-proxy restarts in the window are a lower bound (older logs removed)',
+    );
   });
 
   it('ignores a window setting that is not a number of hours, and says so', async () => {

@@ -108,6 +108,7 @@ describe('kube-proxy metrics', () => {
         syncCount: 23,
         syncSecondsSum: 9.3710718,
         syncP99Seconds: 2.048,
+        syncP99LowerSeconds: 1.024,
         restoreFailures: 0,
         partialRestoreFailures: null,
       });
@@ -140,6 +141,7 @@ describe('kube-proxy metrics', () => {
         syncCount: 500,
         syncSecondsSum: 220.75,
         syncP99Seconds: 4.096,
+        syncP99LowerSeconds: 2.048,
         restoreFailures: 4,
         partialRestoreFailures: 2,
       });
@@ -149,7 +151,7 @@ describe('kube-proxy metrics', () => {
     },
   );
 
-  it('gives a null p99 when the 99th percentile is in the +Inf bucket, and when there were no syncs', async () => {
+  it('gives the top finite bound as the p99 lower bound when the 99th percentile is in +Inf, and nulls when there were no syncs', async () => {
     // Arrange
     const name = 'kubeproxy_sync_proxy_rules_duration_seconds';
     const inInf = histogram(name, '', { 0.512: 90, 16.384: 8, [Number.POSITIVE_INFINITY]: 2 }, 500).join('\n');
@@ -168,6 +170,8 @@ describe('kube-proxy metrics', () => {
         syncCount: 100,
         syncSecondsSum: 500,
         syncP99Seconds: null,
+        // kube-proxy's largest finite bucket: the p99 is at least 16.384 s, not unknown
+        syncP99LowerSeconds: 16.384,
         lastSyncAgeSeconds: null,
         restoreFailures: null,
         partialRestoreFailures: null,
@@ -177,6 +181,7 @@ describe('kube-proxy metrics', () => {
         syncCount: 0,
         syncSecondsSum: 0,
         syncP99Seconds: null,
+        syncP99LowerSeconds: null,
       });
     } finally {
       await second.close();

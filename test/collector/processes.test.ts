@@ -1,6 +1,6 @@
-import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createNetns,
@@ -12,6 +12,7 @@ import {
   spawnNamed,
   startHttpServer,
   stopProcess,
+  waitFor,
 } from './harness.js';
 
 // Process discovery is the real /proc: these tests start stand-ins named like the real processes (a copy of
@@ -188,5 +189,80 @@ describe('aws-node and kube-proxy processes', () => {
     // Assert
     expect(section(run, 'kubeProxy')).toMatchObject({ minSyncPeriod: null, syncPeriod: null });
     expect(run.json.errors).toContain('kube-proxy: process not found');
+  });
+
+  /**
+   * Starts a kube-proxy stand-in whose root (/proc/PID/root) is `tree`: a copy of sleep named kube-proxy, with the
+   * libraries it needs, chroot-ed into a tree that holds the image's iptables links. Nothing in the tree but the
+   * stand-in is ever executed; the links point at files that do not exist, as the collector only reads links.
+   */
+  async function kubeProxyImage(tree: string, links: Readonly<Record<string, string>>): Promise<ChildProcess> {
+    for (const file of ['/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2']) {
+      mkdirSync(dirname(join(tree, file)), { recursive: true });
+      copyFileSync(file, join(tree, file));
+    }
+    copyFileSync('/bin/sleep', join(tree, 'kube-proxy'));
+    for (const [path, target] of Object.entries(links)) {
+      mkdirSync(dirname(join(tree, path)), { recursive: true });
+      symlinkSync(target, join(tree, path));
+    }
+    const stand = spawn('chroot', [tree, '/kube-proxy', '60'], { stdio: 'ignore' });
+    await waitFor(() => {
+      try {
+        return readFileSync(`/proc/${stand.pid}/comm`, 'utf8').trim() === 'kube-proxy';
+      } catch {
+        return false;
+      }
+    }, 'the chroot-ed kube-proxy stand-in');
+    return stand;
+  }
+
+  // kubernetes-sigs/iptables-wrappers installs iptables-wrapper as the iptables alternative and, on first use,
+  // repoints the alternative (update-alternatives --set iptables /usr/sbin/iptables-<mode>) or, without
+  // alternatives, the /usr/sbin or /sbin links to xtables-<mode>-multi.
+  it('reads kube-proxy’s backend from the alternatives link inside its own root, not the host’s', async () => {
+    // Arrange: the host's own alternative is iptables-nft on this machine; the image chose legacy
+    const tree = join(dir, 'image-alternatives');
+    child = await kubeProxyImage(tree, {
+      '/usr/sbin/iptables': '/etc/alternatives/iptables',
+      '/etc/alternatives/iptables': '/usr/sbin/iptables-legacy',
+    });
+
+    // Act
+    const run = await runCollector({ netns });
+
+    // Assert: an absolute link target is followed inside the image's root
+    expect(section(run, 'kubeProxy').iptablesBackend).toBe('legacy');
+    expect(section(run, 'lock').applicable).toBe(true);
+  });
+
+  it('reads an nft image from a relative /sbin link to xtables-nft-multi, and the lock does not apply', async () => {
+    // Arrange
+    const tree = join(dir, 'image-sbin');
+    child = await kubeProxyImage(tree, { '/sbin/iptables': 'xtables-nft-multi' });
+
+    // Act: the namespace holds no rules, so the host backend is none
+    const run = await runCollector({ netns });
+
+    // Assert
+    expect(section(run, 'kubeProxy').iptablesBackend).toBe('nft');
+    expect(section(run, 'lock').applicable).toBe(false);
+  });
+
+  it('says iptables-wrapper has not chosen yet, with backend and applicability unknown', async () => {
+    // Arrange
+    const tree = join(dir, 'image-unchosen');
+    child = await kubeProxyImage(tree, {
+      '/usr/sbin/iptables': '/etc/alternatives/iptables',
+      '/etc/alternatives/iptables': '/usr/sbin/iptables-wrapper',
+    });
+
+    // Act
+    const run = await runCollector({ netns });
+
+    // Assert
+    expect(section(run, 'kubeProxy').iptablesBackend).toBeNull();
+    expect(section(run, 'lock').applicable).toBeNull();
+    expect(run.json.errors).toContain('kube-proxy: iptables-wrapper has not chosen a backend yet');
   });
 });
