@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -197,7 +197,9 @@ describe('aws-node and kube-proxy processes', () => {
    * stand-in is ever executed; the links point at files that do not exist, as the collector only reads links.
    */
   async function kubeProxyImage(tree: string, links: Readonly<Record<string, string>>): Promise<ChildProcess> {
-    for (const file of ['/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2']) {
+    // the libraries sleep links against, wherever this machine's architecture keeps them
+    const libraries = execFileSync('ldd', ['/bin/sleep'], { encoding: 'utf8' }).match(/\/\S+/g) ?? [];
+    for (const file of libraries) {
       mkdirSync(dirname(join(tree, file)), { recursive: true });
       copyFileSync(file, join(tree, file));
     }
