@@ -44,6 +44,12 @@ export const VPC_CNI_API_INDEPENDENT_START = 'v1.19.4';
 export const VPC_CNI_NFTABLES = 'v1.23.0';
 /** First kube-proxy version whose iptables mode writes partial syncs by default (MinimizeIPTablesRestore beta). */
 export const KUBE_PROXY_PARTIAL_SYNC_DEFAULT = 'v1.27.0';
+/**
+ * First kube-proxy version in which partial syncs cannot be switched off: MinimizeIPTablesRestore is GA and locked
+ * on (`{Default: true, PreRelease: featuregate.GA, LockToDefault: true}, // remove in 1.30` in
+ * kubernetes/kubernetes pkg/features/kube_features.go of release 1.28).
+ */
+export const KUBE_PROXY_PARTIAL_SYNC_LOCKED = 'v1.28.0';
 /** Kubernetes version from which kube-proxy IPVS mode is deprecated. */
 export const KUBERNETES_IPVS_DEPRECATED = '1.35';
 
@@ -114,7 +120,7 @@ export const ADVISORIES: ReadonlyArray<Advisory> = [
   {
     id: 'KUBE-PROXY-PARTIAL-SYNC-BETA',
     addon: 'kube-proxy',
-    versions: { atLeast: KUBE_PROXY_PARTIAL_SYNC_DEFAULT, below: 'v1.28.0' },
+    versions: { atLeast: KUBE_PROXY_PARTIAL_SYNC_DEFAULT, below: KUBE_PROXY_PARTIAL_SYNC_LOCKED },
     kubernetes: null,
     proxyMode: 'iptables',
     severity: 'LOW',
@@ -122,7 +128,7 @@ export const ADVISORIES: ReadonlyArray<Advisory> = [
     text:
       'In 1.27 partial syncs (MinimizeIPTablesRestore, KEP-3453) are a beta feature, on by default but still ' +
       'switchable off with `--feature-gates=MinimizeIPTablesRestore=false`, which brings back whole-ruleset writes ' +
-      '(kubernetes/kubernetes#115138).',
+      '(kubernetes/kubernetes#115138). From 1.28 the gate is GA and locked on (pkg/features/kube_features.go).',
     fix: 'Check kube-proxy’s feature gates keep MinimizeIPTablesRestore on, and plan the upgrade to 1.28 or later.',
     action: null,
     source: 'https://github.com/kubernetes/kubernetes/pull/115138',
