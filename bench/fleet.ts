@@ -12,42 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openLocalFleet } from '#sim/local-fleet.js';
-import { loadScenario, parseScenario, type Scenario } from '#sim/scenario.js';
+import { loadScenario } from '#sim/scenario.js';
 import { runAudit } from '#workflow/audit-run.js';
+import { largeFleet } from './fleet-scenario.js';
 
 const { values } = parseArgs({
   options: { clusters: { type: 'string', default: '60' }, nodes: { type: 'string', default: '20' } },
 });
 const clusterCount = Number(values.clusters);
 const nodesPerCluster = Number(values.nodes);
-
-function largeFleet(base: Scenario, clusters: number, nodes: number): Scenario {
-  const templates = base.accounts.flatMap((a) => a.regions.flatMap((r) => r.clusters));
-  const accounts = base.accounts.map((account, a) => ({
-    ...account,
-    regions: account.regions.map((region, r) => ({
-      ...region,
-      clusters: Array.from(
-        { length: Math.ceil(clusters / (base.accounts.length * account.regions.length)) },
-        (_, i) => {
-          const template = templates[(i + a + r) % templates.length] ?? templates[0];
-          if (!template) throw new Error('the default scenario has no clusters');
-          const groupCount = template.nodes.length;
-          return {
-            ...template,
-            name: `${template.name}-${a}${r}-${i}`,
-            nodes: template.nodes.map((group) => ({
-              ...group,
-              count: Math.max(1, Math.round(nodes / groupCount)),
-              idPrefix: undefined,
-            })),
-          };
-        },
-      ),
-    })),
-  }));
-  return parseScenario({ ...base, accounts }, 'bench fleet');
-}
 
 const scenario = largeFleet(loadScenario('default'), clusterCount, nodesPerCluster);
 const stateDir = await mkdtemp(join(tmpdir(), 'fleet-bench-'));

@@ -1,3 +1,4 @@
+import { largeFleet } from '#bench/fleet-scenario.js';
 import type { RecordedCall } from '#sim/call-log.js';
 import { loadScenario, parseScenario } from '#sim/scenario.js';
 import { type RecordedRun, recordAuditRun } from './recorded-run.js';
@@ -9,7 +10,9 @@ export interface ProofInputs {
   /**
    * That run's calls, and those of a second run of the same fleet in which EKS fails every DescribeCluster in
    * us-east-1, so that a cluster always fails and the recordFailure function always runs, and in which every log
-   * query outlasts its cluster's deadline, so that the assess function stops it (logs:StopQuery).
+   * query outlasts its cluster's deadline, so that the assess function stops it (logs:StopQuery), and a run of the
+   * fleet benchmark's fleet (`npm run bench:fleet`, here 18 clusters of about 60 nodes: several ListClusters and
+   * DescribeInstances pages, SendCommand batches of 50 and more than one per cluster).
    */
   calls: RecordedCall[];
   /** the app synthesized for the run's accounts and regions, hub where the alerts topic is */
@@ -34,7 +37,12 @@ export async function proofInputs(): Promise<ProofInputs> {
       'default scenario with a failing cluster',
     ),
   );
-  return { run, calls: [...run.calls, ...failing.calls], templates: synthesizeFor(run.targets, run.hub) };
+  const fleet = await recordAuditRun(largeFleet(scenario, 18, 60));
+  return {
+    run,
+    calls: [...run.calls, ...failing.calls, ...fleet.calls],
+    templates: synthesizeFor(run.targets, run.hub),
+  };
 }
 
 /** Placeholders for the run's account ids, regions, table and topic in the generated documentation. */
