@@ -1,3 +1,4 @@
+import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLogQuery, dataplaneLogGroup } from '#audit/log-query.js';
 import { parseNodeReport } from '#audit/node-report.js';
@@ -332,6 +333,28 @@ describe('the AWS adapters through the real SDK against the simulator', () => {
         platformName: 'Amazon Linux',
       });
       expect(callsOf('ssm', 'DescribeInstanceInformation').length - before).toBe(3);
+    });
+
+    // SendCommand InstanceIds: "you can specify up to 50 IDs" (SSM API reference, SendCommand); the SDK does not
+    // check it, the service does
+    it('is refused by SSM for a 51st instance id in one SendCommand, the limit the adapter batches by', async () => {
+      // Arrange: the real SDK client, without the adapter's batching
+      const ids = (await onlineLinuxIds()).slice(0, 51);
+      const ssm = new SSMClient({
+        region: EU,
+        endpoint: sim.endpoint,
+        credentials: { accessKeyId: A, secretAccessKey: 'simulated' },
+        maxAttempts: 1,
+      });
+
+      // Act
+      const sent = ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: ids }));
+
+      // Assert
+      expect(ids).toHaveLength(51);
+      await expect(sent).rejects.toMatchObject({ name: 'ValidationException' });
+      await expect(sent).rejects.toThrow(/instanceIds.*less than or equal to 50/);
+      ssm.destroy();
     });
 
     it('sends the collector to 120 instances as three commands whose progress moves to Success', async () => {
