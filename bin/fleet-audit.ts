@@ -4,6 +4,7 @@ import { registerCollectorCommand } from '#cli/collector-command.js';
 import { EXIT_USAGE, FlagError, UsageError } from '#cli/errors.js';
 import { registerRulesCommands } from '#cli/rules-commands.js';
 import { registerRunCommands } from '#cli/run-commands.js';
+import { registerSuppressCommands } from '#cli/suppress-commands.js';
 import { type CliContext, terminalOf, type Verbosity } from '#cli/terminal.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -12,8 +13,11 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 
 /** The command being run, for the "see fleet-audit <cmd> --help" hint of a usage error. */
 let active: Command | null = null;
-const helpHint = (command: Command | null) =>
-  `see fleet-audit ${command && command.name() !== 'fleet-audit' ? `${command.name()} ` : ''}--help`;
+const helpHint = (command: Command | null) => {
+  const names: string[] = [];
+  for (let c = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return `see ${['fleet-audit', ...names, '--help'].join(' ')}`;
+};
 
 const program = new Command('fleet-audit')
   .description('Audit EKS clusters for xtables-lock contention between kube-proxy and the VPC CNI')
@@ -35,6 +39,7 @@ const context: CliContext = {
 
 registerRunCommands(program, context);
 registerRulesCommands(program, context);
+registerSuppressCommands(program, context);
 registerCollectorCommand(program);
 
 for (const command of program.commands) {
@@ -44,13 +49,17 @@ for (const command of program.commands) {
   });
 }
 
-/** The command a commander error came from: the first argument that names one. */
+/** The command a commander error came from: the arguments that name one, and its subcommand if any. */
 function commandOf(argv: ReadonlyArray<string>): Command | null {
+  let found: Command | null = null;
   for (const arg of argv) {
-    const found = program.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
-    if (found) return found;
+    const next: Command | undefined = (found ?? program).commands.find(
+      (c) => c.name() === arg || c.aliases().includes(arg),
+    );
+    if (next) found = next;
+    else if (found) break;
   }
-  return null;
+  return found;
 }
 
 try {

@@ -21,7 +21,7 @@ import { ScenarioError } from '#sim/scenario.js';
 import { lockStateDir, type StateLock, StateLockedError } from '#sim/state-lock.js';
 import { runAudit } from '#workflow/audit-run.js';
 
-const DEFAULT_STATE_DIR = '.fleet-audit';
+export const DEFAULT_STATE_DIR = '.fleet-audit';
 
 interface RunFlags {
   local?: boolean;
@@ -37,7 +37,7 @@ interface RunFlags {
   dryRun?: boolean;
 }
 
-interface StoreFlags {
+export interface StoreFlags {
   local?: boolean;
   stateDir: string;
   table?: string;
@@ -174,13 +174,16 @@ export function registerRunCommands(program: Command, context: CliContext): void
   });
 }
 
-/** The options `report` and `runs` share: which store to read. */
-function storeOptions(command: Command): Command {
+/**
+ * The options of the commands that read or write the store: which store. `regionFlag` names the region of
+ * `--table` (`suppress` has a `--region` of its own, the suppression's scope).
+ */
+export function storeOptions(command: Command, regionFlag = '--region'): Command {
   return command
-    .option('--local', 'read the local state folder (runs of `fleet-audit run`)')
+    .option('--local', 'the local state folder (runs of `fleet-audit run --local`)')
     .option('--state-dir <dir>', 'the local state folder', DEFAULT_STATE_DIR)
-    .option('--table <name>', 'read the deployed findings table instead (the hub stack output TableName)')
-    .option('--region <region>', 'the hub region of --table (default: the profile region)')
+    .option('--table <name>', 'the deployed findings table instead (the hub stack output TableName)')
+    .option(`${regionFlag} <region>`, 'the hub region of --table (default: the profile region)')
     .option('--profile <profile>', 'the named profile for --table');
 }
 
@@ -275,21 +278,28 @@ async function checkClusters(session: Session, flags: RunFlags): Promise<Array<A
   return listed;
 }
 
-/** A store `report` and `runs` read, each call's failure turned into one line naming the store. */
-interface OpenedStore {
+/** A store the CLI reads or writes, each call's failure turned into one line naming the store. */
+export interface OpenedStore {
   store: AuditStore;
   source: string;
   call<T>(read: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
-async function openStore(flags: StoreFlags, terminal: Terminal, command: string): Promise<OpenedStore> {
+/** Opens the local state folder (locked while open) or the deployed table; `regionFlag` names the table's region. */
+export async function openStore(
+  flags: StoreFlags,
+  terminal: Terminal,
+  command: string,
+  regionFlag = '--region',
+): Promise<OpenedStore> {
   if (flags.local && flags.table) throw new FlagError('--local and --table name two stores; pass one');
   if (!flags.local && !flags.table) {
     throw new FlagError('pass --local for the local state folder or --table NAME for the deployed findings table');
   }
-  if (flags.local && (flags.region || flags.profile)) throw new FlagError('--region and --profile go with --table');
-  if (flags.table) return openDeployedStore(flags.table, flags, terminal);
+  if (flags.local && (flags.region || flags.profile))
+    throw new FlagError(`${regionFlag} and --profile go with --table`);
+  if (flags.table) return openDeployedStore(flags.table, flags, terminal, regionFlag);
   const stateDir = await ensureWritableDir('--state-dir', flags.stateDir);
   const held = await lock(stateDir, command);
   try {
@@ -307,11 +317,16 @@ async function openStore(flags: StoreFlags, terminal: Terminal, command: string)
 }
 
 /** The deployed findings table, read with the caller's checked credentials. */
-async function openDeployedStore(table: string, flags: StoreFlags, terminal: Terminal): Promise<OpenedStore> {
+async function openDeployedStore(
+  table: string,
+  flags: StoreFlags,
+  terminal: Terminal,
+  regionFlag: string,
+): Promise<OpenedStore> {
   const access = await resolveAwsAccess({
     ...(flags.profile && { profile: flags.profile }),
     ...(flags.region && { region: flags.region }),
-    regionFlag: '--region',
+    regionFlag,
     ...(terminal.sdkLogger && { logger: terminal.sdkLogger }),
   });
   const client = new DynamoDBClient({
@@ -330,7 +345,7 @@ async function openDeployedStore(table: string, flags: StoreFlags, terminal: Ter
         if ((error as Error | undefined)?.name === 'ResourceNotFoundException') {
           throw new UsageError(
             `no table ${table} in ${access.region} for ${access.who}: pass the hub stack's TableName output, ` +
-              'and --region for the hub region',
+              `and ${regionFlag} for the hub region`,
           );
         }
         throw new UsageError(awsFailure(error, { service: 'DynamoDB', region: access.region, who: access.who }));

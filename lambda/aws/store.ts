@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -31,7 +32,7 @@ import {
   type RunResult,
   SeveritySchema,
 } from '#audit/model.js';
-import { type Suppression, SuppressionSchema } from '#audit/suppressions.js';
+import { type Suppression, SuppressionSchema, suppressionId } from '#audit/suppressions.js';
 
 /**
  * The audit's one DynamoDB table (docs/operations.md). Keys:
@@ -693,14 +694,29 @@ export class AuditStore {
       : null;
   }
 
-  async putSuppression(suppression: Suppression): Promise<void> {
+  /** Stores a suppression under its id (its scope and rule); returns the one it replaced, if any. */
+  async putSuppression(suppression: Suppression): Promise<Suppression | null> {
     const s = SuppressionSchema.parse(suppression);
-    await this.doc.send(
+    const out = await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: 'SUPPRESSION', sk: `${s.account}/${s.region}/${s.cluster}/${s.ruleId}`, ...s },
+        Item: { pk: 'SUPPRESSION', sk: suppressionId(s), ...s },
+        ReturnValues: 'ALL_OLD',
       }),
     );
+    return out.Attributes ? parseItem(SuppressionSchema, out.Attributes, `suppression ${suppressionId(s)}`) : null;
+  }
+
+  /** Deletes the suppression with this id; returns it, or null when there was none. */
+  async deleteSuppression(id: string): Promise<Suppression | null> {
+    const out = await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: 'SUPPRESSION', sk: id },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return out.Attributes ? parseItem(SuppressionSchema, out.Attributes, `suppression ${id}`) : null;
   }
 
   /** Every stored suppression (expired ones too: the lifecycle decides). */
