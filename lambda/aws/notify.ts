@@ -19,10 +19,11 @@ export interface SnsAlertPublisherOptions {
 }
 
 /**
- * {@link AlertPublisher} over SNS. One message carries both audiences (`MessageStructure: 'json'`): email
- * subscriptions get the `email` part (plain text); every other protocol gets `default`, the AWS Chatbot custom
- * notification JSON, which Chatbot (an HTTPS subscription) and the Slack Lambda read. The message attributes let
- * subscriptions filter by severity, account or cluster.
+ * {@link AlertPublisher} over SNS. One message carries every audience (`MessageStructure: 'json'`: "a separate
+ * message for each protocol", keys such as `email` and `lambda`, `default` for the others; API_Publish): email
+ * subscriptions get the `email` part (plain text), Lambda subscriptions (the Slack notifier) the `lambda` part (the
+ * digest as data), and every other protocol `default`, the AWS Chatbot custom notification JSON that Chatbot (an
+ * HTTPS subscription) reads. The message attributes let subscriptions filter by severity, account or cluster.
  */
 export class SnsAlertPublisher implements AlertPublisher {
   readonly #sns: SNSClient;
@@ -41,7 +42,12 @@ export class SnsAlertPublisher implements AlertPublisher {
           TopicArn: this.#topicArn,
           ...(subject !== '' && { Subject: subject }),
           MessageStructure: 'json',
-          Message: snsMessage(JSON.stringify(message.chatbot), message.text),
+          Message: snsMessage(
+            JSON.stringify(message.chatbot),
+            message.text,
+            SNS_MESSAGE_MAX_BYTES,
+            message.payload && JSON.stringify(message.payload),
+          ),
           MessageAttributes: messageAttributes(message.attributes),
         }),
       );
@@ -55,8 +61,8 @@ export class SnsAlertPublisher implements AlertPublisher {
  * The MessageStructure json body, at most {@link SNS_MESSAGE_MAX_BYTES}: an email text that would not fit keeps
  * its first lines and says how many were left out and where the whole run is.
  */
-export function snsMessage(chatbot: string, text: string, maxBytes = SNS_MESSAGE_MAX_BYTES): string {
-  const body = (email: string) => JSON.stringify({ default: chatbot, email });
+export function snsMessage(chatbot: string, text: string, maxBytes = SNS_MESSAGE_MAX_BYTES, lambda?: string): string {
+  const body = (email: string) => JSON.stringify({ default: chatbot, email, ...(lambda !== undefined && { lambda }) });
   const whole = body(text);
   if (Buffer.byteLength(whole) <= maxBytes) return whole;
   const lines = text.split('\n');

@@ -26,6 +26,9 @@ export const RUN_METRICS = {
   } satisfies Record<Severity, string>,
 } as const;
 
+/** The Slack notifier's metric: posts that failed after their retries (the stack alarms on it). */
+export const SLACK_METRICS = { postFailed: 'SlackPostFailed' } as const;
+
 /** What one run's metrics are made of (see lambda/handlers/run-summary.ts). */
 export interface RunMetricValues {
   clustersAudited: number;

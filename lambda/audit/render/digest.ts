@@ -1,11 +1,20 @@
 import { type ClusterResult, type Finding, type RunResult, worstSeverity } from '../model.js';
 import { plural } from '../rules/facts.js';
+import { type DigestPayload, digestPayload } from './digest-payload.js';
+import { clusterLabel } from './labels.js';
 
-/** One SNS message: a plain-text part for email and an AWS Chatbot custom notification. */
+export { clusterLabel };
+
+/**
+ * One SNS message: a plain-text part for email, an AWS Chatbot custom notification, and the digest as data for
+ * the functions subscribed to the topic (the Slack notifier).
+ */
 export interface AlertMessage {
   subject: string;
   text: string;
   chatbot: Record<string, unknown>;
+  /** absent on a message that is not a digest */
+  payload?: DigestPayload;
   attributes: { severity: string; account: string; cluster: string };
 }
 
@@ -101,14 +110,11 @@ export function renderDigest(
       },
       metadata: { threadId: `fleet-audit-${notes.digestId}`, summary: subject.slice(0, 100) },
     },
+    payload: digestPayload(run, entries, notes, delivery),
     attributes: {
       severity: highest ?? 'INFO',
       account: accounts.size === 1 ? ([...accounts][0] ?? '-') : 'multiple',
       cluster: names.size === 1 ? ([...names][0] ?? '-') : 'multiple',
     },
   };
-}
-
-export function clusterLabel(cluster: Pick<ClusterResult, 'account' | 'region' | 'name'>): string {
-  return cluster.account ? `${cluster.account}/${cluster.region}/${cluster.name}` : cluster.name;
 }
