@@ -44,6 +44,14 @@ const ConfigSchema = z
       .default({ cron: 'cron(0 2 * * ? *)', timeZone: 'UTC' }),
     /** Subscribes this address to the alerts topic (it must confirm the subscription). @default no subscription */
     alertEmail: z.email('must be an e-mail address').optional(),
+    /**
+     * Posts the alerts topic to Slack: the name of a Secrets Manager secret (in the hub account and region) that
+     * holds the incoming webhook URL, created by you. @default no Slack notifier
+     */
+    slackWebhookSecretName: z
+      .string()
+      .regex(/^[\w/+=.@-]{1,512}$/, 'must be a Secrets Manager secret name (letters, digits, / _ + = . @ -)')
+      .optional(),
     /** NEW and WORSENED findings at or above this severity are alerted (RESOLVED always). */
     alertMinSeverity: z.enum(SEVERITIES).default('MEDIUM'),
     /** Clusters audited at once: the state machine's Map MaxConcurrency. */

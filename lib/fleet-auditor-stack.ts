@@ -11,6 +11,7 @@ import { CollectorDocument } from './constructs/collector-document.js';
 import { AuditDashboard } from './constructs/dashboard.js';
 import { FindingsTable } from './constructs/findings-table.js';
 import { NightlySchedule } from './constructs/nightly-schedule.js';
+import { SlackNotifier } from './constructs/slack-notifier.js';
 import { acknowledgeNag } from './nag.js';
 
 export interface FleetAuditorStackProps extends StackProps {
@@ -154,7 +155,18 @@ export class FleetAuditorStack extends Stack {
       functions: Object.fromEntries(Object.entries(this.functions).map(([name, f]) => [name, f.function])),
       alarmTopic: this.alerts.topic,
     });
-    this.alerts.allowAlarmsToPublish([dashboard.runFailedAlarm, dashboard.noSuccessfulRunAlarm]);
+    const slack = config.slackWebhookSecretName
+      ? new SlackNotifier(this, 'SlackNotifier', {
+          topic: this.alerts.topic,
+          secretName: config.slackWebhookSecretName,
+          logRetention,
+        })
+      : null;
+    this.alerts.allowAlarmsToPublish([
+      dashboard.runFailedAlarm,
+      dashboard.noSuccessfulRunAlarm,
+      ...(slack ? [slack.postFailedAlarm] : []),
+    ]);
 
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'TableName', { value: table.tableName });
