@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { RunResult } from '#audit/model.js';
 import { renderRunAsff } from '#audit/render/asff.js';
+import { safeJson, visibleText } from '#audit/render/escape.js';
 import { renderRunHtml } from '#audit/render/html.js';
 import { renderRunMarkdown } from '#audit/render/markdown.js';
 import { renderRunText, type TextLayout } from '#audit/render/text.js';
@@ -100,7 +101,7 @@ export function registerRunCommands(program: Command, context: CliContext): void
         const targets = await checkClusters(session, flags);
         if (flags.dryRun) {
           for (const t of targets)
-            for (const name of t.names) process.stdout.write(`${t.account}/${t.region}/${name}\n`);
+            for (const name of t.names) process.stdout.write(`${visibleText(`${t.account}/${t.region}/${name}`)}\n`);
           return;
         }
         const reporter = flags.json
@@ -117,7 +118,7 @@ export function registerRunCommands(program: Command, context: CliContext): void
           reporter.stop();
         }
         process.stdout.write(
-          flags.json ? `${JSON.stringify(output.result)}\n` : renderRunText(output.result, layout(terminal)),
+          flags.json ? `${safeJson(output.result)}\n` : renderRunText(output.result, layout(terminal)),
         );
         if (outDir) await writeOut(outDir, output.result);
         if (output.alertProblem) terminal.warn(output.alertProblem);
@@ -165,7 +166,7 @@ export function registerRunCommands(program: Command, context: CliContext): void
     const opened = await openStore(flags, terminal, 'runs');
     try {
       const runs = await opened.call(() => opened.store.listRuns(flags.limit));
-      if (flags.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+      if (flags.json) process.stdout.write(`${safeJson(runs, 2)}\n`);
       else if (runs.length === 0) process.stdout.write(`No run stored in ${opened.source}.\n`);
       else process.stdout.write(runsTable(runs));
     } finally {
@@ -343,7 +344,9 @@ async function openDeployedStore(table: string, flags: StoreFlags, terminal: Ter
 function runsTable(runs: ReadonlyArray<RunSummary>): string {
   const rows = [
     ['RUN', 'STARTED', 'STATUS', 'CLUSTERS'],
-    ...runs.map((r) => [r.runId, r.startedAt.slice(0, 19).replace('T', ' '), r.status, String(r.clusterCount)]),
+    ...runs.map((r) =>
+      [r.runId, r.startedAt.slice(0, 19).replace('T', ' '), r.status, String(r.clusterCount)].map(visibleText),
+    ),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
   return rows
@@ -363,10 +366,10 @@ type ReportFormat = (typeof REPORT_FORMATS)[number];
 function format(result: RunResult, as: ReportFormat, text: TextLayout): string {
   switch (as) {
     case 'json':
-      return `${JSON.stringify(result, null, 2)}\n`;
+      return `${safeJson(result, 2)}\n`;
     case 'asff':
       // Security Hub BatchImportFindings takes at most 100 findings a call; this prints them all as one array.
-      return `${JSON.stringify(renderRunAsff(result), null, 2)}\n`;
+      return `${safeJson(renderRunAsff(result), 2)}\n`;
     case 'html':
       return renderRunHtml(result);
     case 'markdown':
@@ -379,7 +382,7 @@ function format(result: RunResult, as: ReportFormat, text: TextLayout): string {
 /** The --out files; report.txt is laid out for 80 columns without colour, as it is not read on this terminal. */
 async function writeOut(dir: string, result: RunResult): Promise<void> {
   const files: Array<[string, string]> = [
-    ['run.json', `${JSON.stringify(result, null, 2)}\n`],
+    ['run.json', `${safeJson(result, 2)}\n`],
     ['report.txt', renderRunText(result)],
     ['report.md', renderRunMarkdown(result)],
     ['report.html', renderRunHtml(result)],

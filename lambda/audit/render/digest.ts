@@ -1,5 +1,6 @@
 import { type ClusterResult, type Finding, type RunResult, worstSeverity } from '../model.js';
 import { plural } from '../rules/facts.js';
+import { escapeCluster, escapeFinding, slackText, visibleText } from './escape.js';
 
 /** One SNS message: a plain-text part for email and an AWS Chatbot custom notification. */
 export interface AlertMessage {
@@ -56,11 +57,20 @@ export function renderDigest(
       ? `${plural(notes.droppedChanges, 'older change')} not shown: too many waited undelivered; see the report.`
       : null,
   ].filter((line): line is string => line !== null);
+  // The e-mail part is plain text; the Chatbot part is Slack mrkdwn: each gets its data escaped its own way.
+  const plain = entries.map((e) => ({
+    cluster: escapeCluster(e.cluster, visibleText),
+    findings: e.findings.map((f) => escapeFinding(f, visibleText)),
+  }));
+  const slack = entries.map((e) => ({
+    cluster: escapeCluster(e.cluster, slackText),
+    findings: e.findings.map((f) => escapeFinding(f, slackText)),
+  }));
   const text = [
-    `Run ${run.runId} (${run.status}), ${run.clusters.length} clusters audited. Digest ${notes.digestId}.`,
+    `Run ${visibleText(run.runId)} (${run.status}), ${run.clusters.length} clusters audited. Digest ${notes.digestId}.`,
     ...delivery,
     '',
-    ...entries.flatMap(({ cluster, findings }) => [
+    ...plain.flatMap(({ cluster, findings }) => [
       `${clusterLabel(cluster)} — score ${cluster.score ?? 'n/a'}, ${cluster.status}, ` +
         `${cluster.nodes.reached}/${cluster.nodes.expected} nodes read`,
       ...findings.flatMap((f) => [
@@ -70,7 +80,7 @@ export function renderDigest(
       '',
     ]),
   ].join('\n');
-  const description = entries
+  const description = slack
     .map(
       ({ cluster, findings }) =>
         `*${clusterLabel(cluster)}* (score ${cluster.score ?? 'n/a'})\n` +

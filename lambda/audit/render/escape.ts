@@ -1,0 +1,201 @@
+import type { ClusterResult, Finding, RunResult } from '../model.js';
+
+/**
+ * Escaping for every renderer. Collector data (node group tags, `parent/comm` names, log lines, add-on
+ * configuration, AWS error messages) is attacker-influenced: a pod can name its process `\x1b]0;…\x07`, a tag can
+ * hold `<script>`. Each output format gets one function here, and each renderer passes every value that came from
+ * data through it; the renderers' own markup and line breaks are added around the escaped values.
+ */
+
+/**
+ * Characters that never reach an output as they are: C0 controls (all of them: a line break from data would forge
+ * a line), DEL, C1 controls (U+009B is an 8-bit CSI), the bidirectional controls that reorder text on screen
+ * (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069: the "Trojan Source" characters, CVE-2021-42574), zero-width
+ * characters (U+200B–U+200D, U+2060, U+FEFF), the line and paragraph separators (U+2028/9) and lone surrogates.
+ */
+const UNSAFE = new RegExp(
+  '[\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff]' +
+    '|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]',
+  'g',
+);
+
+/** Whether text holds a character {@link visibleText} would escape. */
+export function hasUnsafe(text: string): boolean {
+  UNSAFE.lastIndex = 0;
+  const found = UNSAFE.test(text);
+  UNSAFE.lastIndex = 0;
+  return found;
+}
+
+const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+const hex = (c: string, digits: number) => (c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(digits, '0');
+
+/**
+ * Text with every unsafe character written out visibly: `\n`, `\r`, `\t`, `\x1B` (U+0000–U+00FF), `\u202E`.
+ * What remains prints as plain characters on any terminal and in any document.
+ */
+export function visibleText(text: string): string {
+  return text.replace(
+    UNSAFE,
+    (c) => NAMED[c] ?? (c.length === 1 && c < '\u0100' ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTML
+
+const ENTITIES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/**
+ * Escapes text for HTML element content and quoted attribute values (both quote kinds), with unsafe characters
+ * other than line feed and tab made visible first. https://html.spec.whatwg.org/multipage/parsing.html#escapingString
+ */
+export function escapeHtml(text: string): string {
+  // Line breaks and tabs are whitespace in HTML (they matter only in <pre>, where the JSON we print needs them).
+  return text
+    .split(/(\n|\t)/)
+    .map((part) =>
+      part === '\n' || part === '\t' ? part : visibleText(part).replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c),
+    )
+    .join('');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Markdown (CommonMark + GFM, as cmark-gfm and GitHub render it)
+
+/**
+ * Text as Markdown inline content that renders as exactly that text: every ASCII punctuation character is
+ * backslash-escaped (CommonMark 0.31.2 §2.4: "Any ASCII punctuation character may be backslash-escaped"), which
+ * disarms emphasis, code spans, links and images, raw HTML and entities, autolinks `<…>`, headings, list markers,
+ * and GFM table pipes (GFM §4.10: `\|` inside a cell), and stops GFM's extended www./http autolinks (their `.` and
+ * `:` are no longer literal). GFM's e-mail autolink is found after escapes are resolved, so an `@` gets an
+ * invisible U+200B before it (as an entity, so the file itself stays plain). https://spec.commonmark.org/0.31.2/
+ * https://github.github.com/gfm/#autolinks-extension-
+ */
+export function markdownText(text: string): string {
+  return visibleText(text)
+    .replace(/[!-/:-@[-`{-~]/g, (c) => `\\${c}`)
+    .replaceAll('\\@', '&#8203;\\@');
+}
+
+/**
+ * Text as a Markdown code span: delimited by one more backtick than its longest backtick run, padded with a space
+ * when it starts or ends with a backtick (CommonMark §6.1). Pipes are escaped too, which a GFM table needs even
+ * inside a code span and which renders as `|` elsewhere only inside tables — so use it in table cells only with
+ * `inTable`.
+ */
+export function markdownCode(text: string, inTable = false): string {
+  const safe = inTable ? visibleText(text).replaceAll('|', '\\|') : visibleText(text);
+  const longest = Math.max(0, ...[...safe.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = /^[`\s]|[`\s]$/.test(safe) || safe === '' ? ' ' : '';
+  return `${fence}${pad}${safe}${pad}${fence}`;
+}
+
+/**
+ * A fenced code block whose fence is longer than any backtick run inside (CommonMark §4.5: the closing fence must
+ * be at least as long as the opening one), so no line of data can close it early.
+ */
+export function markdownFence(text: string, info: string): string[] {
+  const lines = text.split('\n').map(visibleText);
+  const longest = Math.max(2, ...lines.flatMap((l) => [...l.matchAll(/`+/g)].map((m) => m[0].length)));
+  const fence = '`'.repeat(longest + 1);
+  return [`${fence}${info}`, ...lines, fence];
+}
+
+/** Text in which `backticked` spans are code, as the rules write commands and setting names; the rest is text. */
+export function markdownProse(text: string): string {
+  const parts = text.split('`');
+  if (parts.length % 2 === 0) return markdownText(text);
+  return parts.map((part, i) => (i % 2 === 1 ? markdownCode(part) : markdownText(part))).join('');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Slack mrkdwn (AWS Chatbot's client-markdown renders in the chat platform's own markdown)
+
+/**
+ * Text for AWS Chatbot's `client-markdown` in Slack: "renders notifications in the target chat platform's markdown"
+ * (https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html), and Slack's mrkdwn has exactly three
+ * characters to escape, `&`, `<` and `>`, which also disarm `<url|text>` links and `<!channel>` mentions
+ * (https://api.slack.com/reference/surfaces/formatting#escaping). Formatting marks (`*`, `_`, `~`, backticks) have
+ * no escape in mrkdwn; each gets a U+200B after it, which stops it pairing with another.
+ */
+export function slackText(text: string): string {
+  return visibleText(text)
+    .replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'))
+    .replace(/[*_~`]/g, (c) => `${c}\u200b`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// JSON
+
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/**
+ * `JSON.stringify`, with the characters it leaves raw that a terminal or viewer would act on (DEL, C1, bidi and
+ * zero-width characters, U+2028/9) written as `\uXXXX` escapes. C0 controls and lone surrogates JSON.stringify
+ * escapes itself (ECMA-262 QuoteJSONString, well-formed since ES2019). These characters can occur only inside
+ * string literals, so the result parses back to the same value.
+ */
+export function safeJson(value: unknown, space?: number): string {
+  return JSON.stringify(value, null, space).replace(JSON_UNSAFE, (c) => `\\u${hex(c, 4).toLowerCase()}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Whole results
+
+/**
+ * A copy of a finding with every text field that can carry data passed through `escape`. `configurationValues`
+ * stays as it is (renderers print it as JSON with {@link safeJson}), and so does the fingerprint (an identity).
+ */
+export function escapeFinding(f: Finding, esc: (text: string) => string): Finding {
+  return {
+    ...f,
+    title: esc(f.title),
+    evidence: {
+      ...f.evidence,
+      summary: esc(f.evidence.summary),
+      nodes: f.evidence.nodes.map(esc),
+      values: Object.fromEntries(
+        Object.entries(f.evidence.values).map(([k, v]) => [esc(k), typeof v === 'string' ? esc(v) : v]),
+      ),
+    },
+    ...(f.stateReason === undefined ? {} : { stateReason: esc(f.stateReason) }),
+    remediation: {
+      ...f.remediation,
+      summary: esc(f.remediation.summary),
+      command: f.remediation.command === null ? null : esc(f.remediation.command),
+      links: f.remediation.links.map(esc),
+    },
+  };
+}
+
+/** A copy of a cluster result with its names, findings and reasons passed through `escape`. */
+export function escapeCluster(c: ClusterResult, esc: (text: string) => string): ClusterResult {
+  return {
+    ...c,
+    account: c.account === null ? null : esc(c.account),
+    region: c.region === null ? null : esc(c.region),
+    name: esc(c.name),
+    findings: c.findings.map((f) => escapeFinding(f, esc)),
+    notEvaluated: c.notEvaluated.map((n) => ({ ...n, reason: esc(n.reason) })),
+  };
+}
+
+/** A copy of a run with every text that can carry data passed through `escape`. */
+export function escapeRun(run: RunResult, esc: (text: string) => string): RunResult {
+  return {
+    ...run,
+    runId: esc(run.runId),
+    startedAt: esc(run.startedAt),
+    finishedAt: esc(run.finishedAt),
+    clusters: run.clusters.map((c) => escapeCluster(c, esc)),
+  };
+}
