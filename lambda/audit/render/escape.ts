@@ -71,28 +71,42 @@ export function escapeHtml(text: string): string {
 // Markdown (CommonMark + GFM, as cmark-gfm and GitHub render it)
 
 /**
- * Text as Markdown inline content that renders as exactly that text: every ASCII punctuation character is
- * backslash-escaped (CommonMark 0.31.2 §2.4: "Any ASCII punctuation character may be backslash-escaped"), which
- * disarms emphasis, code spans, links and images, raw HTML and entities, autolinks `<…>`, headings, list markers,
- * and GFM table pipes (GFM §4.10: `\|` inside a cell), and stops GFM's extended www./http autolinks (their `.` and
- * `:` are no longer literal). GFM's e-mail autolink is found after escapes are resolved, so an `@` gets an
- * invisible U+200B before it (as an entity, so the file itself stays plain). https://spec.commonmark.org/0.31.2/
+ * Text as Markdown inline content that renders as exactly that text. Backslash escapes (CommonMark 0.31.2 §2.4: any
+ * ASCII punctuation may be escaped) go before every character that can start markup anywhere in a line: `\` and
+ * `` ` `` (code spans), `*` `_` `~` (emphasis, GFM strikethrough), `[` `]` (links, images, footnotes, task items),
+ * `<` `>` (raw HTML, autolinks), `&` (entities), `|` (GFM table cells, §4.10), `#` (a heading's closing sequence)
+ * and `$` (GitHub's math). At the start of the text also the block markers (`-` `+` `=` `>`, `1.`/`1)`) and leading
+ * blanks are escaped, for a line that starts with data. GFM's extended autolinks (§6.9) are disarmed by escaping
+ * the `:` of `scheme://` and the `.` of `www.`, and its e-mail autolink, which is found after escapes are
+ * resolved, by an invisible U+200B (as an entity) before each `@`. https://spec.commonmark.org/0.31.2/
  * https://github.github.com/gfm/#autolinks-extension-
  */
 export function markdownText(text: string): string {
+  return markdownInline(text)
+    .replace(
+      /^( *)([-+=>]|\d+[.)])/,
+      (_, blanks: string, marker: string) =>
+        `${'&#32;'.repeat(blanks.length)}${marker.replace(/[-+=>.)]$/, (c) => `\\${c}`)}`,
+    )
+    .replace(/^ +/, (blanks) => '&#32;'.repeat(blanks.length));
+}
+
+/** {@link markdownText} for text that follows other inline content on its line (no block markers to escape). */
+function markdownInline(text: string): string {
   return visibleText(text)
-    .replace(/[!-/:-@[-`{-~]/g, (c) => `\\${c}`)
-    .replaceAll('\\@', '&#8203;\\@');
+    .replace(/[\\`*_~[\]<>&|#$]/g, (c) => `\\${c}`)
+    .replace(/:(?=\/\/)/g, '\\:')
+    .replace(/\b(www)\./gi, '$1\\.')
+    .replace(/@/g, '&#8203;@');
 }
 
 /**
  * Text as a Markdown code span: delimited by one more backtick than its longest backtick run, padded with a space
- * when it starts or ends with a backtick (CommonMark §6.1). Pipes are escaped too, which a GFM table needs even
- * inside a code span and which renders as `|` elsewhere only inside tables — so use it in table cells only with
- * `inTable`.
+ * when it starts or ends with a backtick or blank (CommonMark §6.1). Not for table cells, where GFM splits at a
+ * `|` even inside a code span.
  */
-export function markdownCode(text: string, inTable = false): string {
-  const safe = inTable ? visibleText(text).replaceAll('|', '\\|') : visibleText(text);
+export function markdownCode(text: string): string {
+  const safe = visibleText(text);
   const longest = Math.max(0, ...[...safe.matchAll(/`+/g)].map((m) => m[0].length));
   const fence = '`'.repeat(longest + 1);
   const pad = /^[`\s]|[`\s]$/.test(safe) || safe === '' ? ' ' : '';
@@ -114,7 +128,9 @@ export function markdownFence(text: string, info: string): string[] {
 export function markdownProse(text: string): string {
   const parts = text.split('`');
   if (parts.length % 2 === 0) return markdownText(text);
-  return parts.map((part, i) => (i % 2 === 1 ? markdownCode(part) : markdownText(part))).join('');
+  return parts
+    .map((part, i) => (i % 2 === 1 ? markdownCode(part) : i === 0 ? markdownText(part) : markdownInline(part)))
+    .join('');
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as yamlText } from 'yaml';
 import type { ClusterResult, RunResult } from '#audit/model.js';
 import { AsffFindingSchema, renderRunAsff, truncate } from '#audit/render/asff.js';
 import { renderDigest } from '#audit/render/digest.js';
@@ -258,6 +259,33 @@ describe('remediation commands with hostile data, run by a real bash', () => {
       expect(JSON.parse(args[args.indexOf('--configuration-values') + 1] ?? '')).toEqual({
         env: { CLUSTER_ENDPOINT: 'https://ABC.gr7.eu-west-1.eks.amazonaws.com', NOTE: text },
       });
+    }
+  });
+  it('keeps YAML configuration, multi-line and with escapes, intact through the printf that fills in the endpoint', () => {
+    const endpoint = 'https://ABC.gr7.eu-west-1.eks.amazonaws.com';
+    const stubs = `aws() { if [ "$2" = describe-cluster ]; then printf '${endpoint}'; else printf 'aws'; printf '\\0%s' "$@"; fi; }`;
+    for (const text of HOSTILE_STRINGS) {
+      // Arrange: YAML as the add-on holds it (update-addon keeps YAML as written)
+      const yaml = yamlText(
+        { env: { NOTE: text, CLUSTER_ENDPOINT: ENDPOINT_PLACEHOLDER } },
+        { defaultStringType: 'QUOTE_DOUBLE' },
+      );
+      const command = updateAddonCommand(
+        { account: '111111111111', region: 'eu-west-1', name: 'prod' },
+        'vpc-cni',
+        yaml.replace(/\n$/, ''),
+      );
+
+      // Act
+      const result = spawnSync('bash', ['-c', `${stubs}; ${command}`], { encoding: 'utf8' });
+
+      // Assert
+      expect(command).not.toMatch(/\n/);
+      expect(terminalUnsafe(command)).toEqual([]);
+      expect(result.status, result.stderr).toBe(0);
+      const args = result.stdout.split('\u0000');
+      const expected = parseYaml(passable(yaml).replace(`"${ENDPOINT_PLACEHOLDER}"`, `"${endpoint}"`));
+      expect(parseYaml(args[args.indexOf('--configuration-values') + 1] ?? '')).toEqual(expected);
     }
   });
 });
