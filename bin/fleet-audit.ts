@@ -68,7 +68,10 @@ try {
     }
   } else {
     // Bad input and anything else that stops the command: one line, exit 2 (the CLI has no other failure status).
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    // A usage error is one line by design, so a line break in it came from data (a run id, an AWS message): it is
+    // shown escaped. Anything else shows its first line.
+    const text = error instanceof Error ? error.message : String(error);
+    const message = error instanceof UsageError ? text : text.split('\n')[0];
     const hint = error instanceof FlagError ? ` (${helpHint(active ?? commandOf(process.argv.slice(2)))})` : '';
     process.stderr.write(`fleet-audit: ${visibleText(message ?? '')}${hint}\n`);
     if (!(error instanceof UsageError) && process.argv.includes('--verbose') && error instanceof Error) {

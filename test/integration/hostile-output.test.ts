@@ -169,4 +169,21 @@ describe('hostile strings from the simulated fleet through every output of a rea
     expect(chatbot.content.description).not.toMatch(/[<>]/);
     expect(terminalUnsafe(chatbot.content.description, { allowZeroWidthSpace: true })).toEqual([]);
   });
+  it('an error line that repeats input or data stays one line of plain characters (exit 2)', async () => {
+    const failure = await fleetAudit([
+      'report',
+      '--local',
+      '--state-dir',
+      stateDir,
+      '--run',
+      'x\u001b]0;t\u0007\ny',
+    ]).then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    );
+
+    expect(failure?.code).toBe(2);
+    expect(failure?.stderr).toMatch(/^fleet-audit: run x\\x1B\]0;t\\x07\\ny is not in .*\n$/);
+    expect(terminalUnsafe(failure?.stderr ?? '')).toEqual([]);
+  });
 });
