@@ -11,10 +11,14 @@ import type { ClusterResult, Finding, RunResult } from '../model.js';
  * Characters that never reach an output as they are: C0 controls (all of them: a line break from data would forge
  * a line), DEL, C1 controls (U+009B is an 8-bit CSI), the bidirectional controls that reorder text on screen
  * (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069: the "Trojan Source" characters, CVE-2021-42574), zero-width
- * characters (U+200B–U+200D, U+2060, U+FEFF), the line and paragraph separators (U+2028/9) and lone surrogates.
+ * characters (U+200B–U+200D, U+2060, U+FEFF) and other invisible ones (soft hyphen U+00AD, U+180E, the
+ * interlinear annotation marks U+FFF9–U+FFFB, the tag characters U+E0000–U+E007F that spell hidden ASCII), the line
+ * and paragraph separators (U+2028/9) and lone surrogates.
  */
+const UNSAFE_CHARS =
+  '\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff\\ufff9-\\ufffb';
 const UNSAFE = new RegExp(
-  '[\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff]' +
+  `[${UNSAFE_CHARS}]|\\udb40[\\udc00-\\udc7f]` +
     '|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]',
   'g',
 );
@@ -36,10 +40,10 @@ const hex = (c: string, digits: number) => (c.codePointAt(0) ?? 0).toString(16).
  * What remains prints as plain characters on any terminal and in any document.
  */
 export function visibleText(text: string): string {
-  return text.replace(
-    UNSAFE,
-    (c) => NAMED[c] ?? (c.length === 1 && c < '\u0100' ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`),
-  );
+  return text.replace(UNSAFE, (c) => {
+    const code = c.codePointAt(0) ?? 0;
+    return NAMED[c] ?? (code < 0x100 ? `\\x${hex(c, 2)}` : code > 0xffff ? `\\u{${hex(c, 5)}}` : `\\u${hex(c, 4)}`);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -152,7 +156,8 @@ export function slackText(text: string): string {
 // ---------------------------------------------------------------------------------------------------------------
 // JSON
 
-const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+// what JSON.stringify leaves raw of UNSAFE: all of it but C0 and lone surrogates, each UTF-16 unit escaped on its own
+const JSON_UNSAFE = new RegExp(`[${UNSAFE_CHARS.slice('\\u0000-\\u001f'.length)}]|\\udb40[\\udc00-\\udc7f]`, 'g');
 
 /**
  * `JSON.stringify`, with the characters it leaves raw that a terminal or viewer would act on (DEL, C1, bidi and
@@ -161,7 +166,9 @@ const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069
  * string literals, so the result parses back to the same value.
  */
 export function safeJson(value: unknown, space?: number): string {
-  return JSON.stringify(value, null, space).replace(JSON_UNSAFE, (c) => `\\u${hex(c, 4).toLowerCase()}`);
+  return JSON.stringify(value, null, space).replace(JSON_UNSAFE, (c) =>
+    [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------

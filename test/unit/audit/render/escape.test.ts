@@ -24,6 +24,7 @@ describe('visibleText', () => {
       '\\x9B\\x85\\u202E\\u2066\\u200B\\uFEFF\\u2028',
     );
     expect(visibleText('x\ud800y\udfffz')).toBe('x\\uD800y\\uDFFFz');
+    expect(visibleText('soft\u00adhyphen, tag h: \udb40\udc68')).toBe('soft\\xADhyphen, tag h: \\u{E0068}');
     expect(visibleText('grüße 🙂 日本 <b>&"\'')).toBe('grüße 🙂 日本 <b>&"\'');
   });
 });
@@ -106,10 +107,11 @@ describe('slackText', () => {
 
 describe('safeJson', () => {
   it('writes C1, bidi and zero-width characters as \\u escapes and parses back to the same value', () => {
-    const value = { a: '\u009b31m\u202e\u200b\u2028x', b: ['\u0000\u001b', 'lone \ud800'] };
+    const value = { a: '\u009b31m\u202e\u200b\u2028x', b: ['\u0000\u001b', 'lone \ud800', 'tag \udb40\udc68 🙂'] };
     const json = safeJson(value, 2);
     expect(json).toContain('"\\u009b31m\\u202e\\u200b\\u2028x"');
     expect(json).toContain('"lone \\ud800"');
+    expect(json).toContain('"tag \\udb40\\udc68 🙂"');
     expect(JSON.parse(json)).toEqual(value);
   });
 });

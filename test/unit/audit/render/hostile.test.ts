@@ -206,7 +206,7 @@ describe('remediation commands with hostile data, run by a real bash', () => {
     return { stdout: result.stdout, stderr: result.stderr, status: result.status };
   }
 
-  it('passes each string as one argument, byte for byte, on one line of plain characters, also laid out at 40 columns', () => {
+  it('passes each string as one argument, byte for byte, on one line of plain characters, also laid out at 24 to 80 columns', () => {
     for (const file of PWNED) rmSync(file, { force: true });
     for (const text of HOSTILE_STRINGS) {
       // Arrange
@@ -216,7 +216,10 @@ describe('remediation commands with hostile data, run by a real bash', () => {
       // Assert: one line, nothing a terminal would act on
       expect(command).not.toMatch(/\n/);
       expect(terminalUnsafe(command)).toEqual([]);
-      for (const laidOut of [command, shellLines(command, 40, '  ', '    ').join('\n')]) {
+      for (const laidOut of [
+        command,
+        ...[24, 40, 61, 80].map((w) => shellLines(command, w, '  ', '    ').join('\n')),
+      ]) {
         // Act
         const { stdout, status } = runInBash(laidOut);
 
