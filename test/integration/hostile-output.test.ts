@@ -186,4 +186,30 @@ describe('hostile strings from the simulated fleet through every output of a rea
     expect(failure?.stderr).toMatch(/^fleet-audit: run x\\x1B\]0;t\\x07\\ny is not in .*\n$/);
     expect(terminalUnsafe(failure?.stderr ?? '')).toEqual([]);
   });
+  it('a real terminal (tmux) shows the escapes as text and keeps the title the data tries to set', async () => {
+    // Arrange: a tmux server of this test's own (private socket), its pane titled first
+    const socket = join(dir, 'tmux.sock');
+    const tmux = async (...args: string[]) => (await exec('tmux', ['-S', socket, ...args])).stdout;
+    const command =
+      `printf '\\033]2;before-the-report\\007'; ${process.execPath} ${CLI} report --local --state-dir ${stateDir}; ` +
+      "printf 'REPORT-DONE\\n'; sleep 60";
+    try {
+      await tmux('new-session', '-d', '-s', 'hostile', '-x', '120', '-y', '50', command);
+
+      // Act
+      let pane = '';
+      for (let i = 0; i < 150 && !pane.includes('REPORT-DONE'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        pane = await tmux('capture-pane', '-p', '-J', '-S', '-', '-t', 'hostile');
+      }
+
+      // Assert
+      expect(pane).toContain('REPORT-DONE');
+      expect((await tmux('display-message', '-p', '-t', 'hostile', '#{pane_title}')).trim()).toBe('before-the-report');
+      expect(pane).toContain('\\x1B]0;forged window title\\x07');
+      expect(pane).toContain('Fleet audit');
+    } finally {
+      await tmux('kill-server').catch(() => undefined);
+    }
+  }, 60_000);
 });
