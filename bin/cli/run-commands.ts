@@ -149,7 +149,7 @@ export function registerRunCommands(program: Command, context: CliContext): void
       const record = await opened.call(() => opened.store.getRun(runId));
       if (!record) throw new UsageError(`run ${runId} is not in ${opened.source}; \`fleet-audit runs\` lists them`);
       if (!record.result) throw new UsageError(`run ${runId} has not finished (status ${record.status})`);
-      process.stdout.write(format(record.result, flags.format, layout(terminal)));
+      process.stdout.write(renderReport(record.result, flags.format, layout(terminal)));
     } finally {
       await opened.close();
     }
@@ -361,9 +361,10 @@ function runsTable(runs: ReadonlyArray<RunSummary>): string {
 }
 
 const REPORT_FORMATS = ['text', 'markdown', 'html', 'json', 'asff'] as const;
-type ReportFormat = (typeof REPORT_FORMATS)[number];
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-function format(result: RunResult, as: ReportFormat, text: TextLayout): string {
+/** A stored run in one of the `report` formats, as `report` prints it. */
+export function renderReport(result: RunResult, as: ReportFormat, text: TextLayout = {}): string {
   switch (as) {
     case 'json':
       return `${safeJson(result, 2)}\n`;

@@ -5,12 +5,13 @@ import { parse as parseYaml, stringify as yamlText } from 'yaml';
 import type { ClusterResult, RunResult } from '#audit/model.js';
 import { AsffFindingSchema, renderRunAsff, truncate } from '#audit/render/asff.js';
 import { renderDigest } from '#audit/render/digest.js';
-import { safeJson, visibleText } from '#audit/render/escape.js';
+import { visibleText } from '#audit/render/escape.js';
 import { renderRunHtml } from '#audit/render/html.js';
 import { renderRunMarkdown } from '#audit/render/markdown.js';
 import { shellLines } from '#audit/render/shell-lines.js';
 import { renderClusterText, renderRunText } from '#audit/render/text.js';
 import { ENDPOINT_PLACEHOLDER, kubeProxyRestartCommand, updateAddonCommand } from '#audit/rules/remediation.js';
+import { renderReport } from '#cli/run-commands.js';
 import {
   cmarkGfm,
   foreignMarkup,
@@ -66,13 +67,11 @@ const run: RunResult = {
 };
 
 describe('hostile strings through every renderer', () => {
-  it('has the corpus the tests promise: 40 strings of every kind', () => {
+  it('text: no control, C1, bidi or zero-width character and no forged line, in colour or not', () => {
+    // the corpus holds what the tests promise: 40 strings, OSC 8 hyperlinks and lone surrogates among them
     expect(HOSTILE_STRINGS).toHaveLength(40);
     expect(HOSTILE_STRINGS.some((s) => s.includes('\u001b]8;;'))).toBe(true);
     expect(HOSTILE_STRINGS.some((s) => loneSurrogates(s) > 0)).toBe(true);
-  });
-
-  it('text: no control, C1, bidi or zero-width character and no forged line, in colour or not', () => {
     for (const color of [false, true]) {
       // Act
       const text = renderRunText(run, { width: 60, color });
@@ -130,8 +129,8 @@ describe('hostile strings through every renderer', () => {
   });
 
   it('JSON: parses back to the very strings, with C1, bidi and zero-width characters written as \\u escapes', () => {
-    // Act
-    const json = safeJson(run, 2);
+    // Act: what `fleet-audit report --format json` prints
+    const json = renderReport(run, 'json');
 
     // Assert
     expect(JSON.parse(json)).toEqual(run);
@@ -152,7 +151,7 @@ describe('hostile strings through every renderer', () => {
 
     // Act
     const findings = renderRunAsff(named);
-    const json = safeJson(findings, 2);
+    const json = renderReport(named, 'asff');
 
     // Assert
     expect(findings).toHaveLength(HOSTILE_STRINGS.length);
