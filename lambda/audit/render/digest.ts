@@ -102,7 +102,7 @@ export function renderDigest(
         title: subject.slice(0, 100),
         description:
           description.length > CHATBOT_DESCRIPTION_MAX
-            ? `${description.slice(0, CHATBOT_DESCRIPTION_MAX - 1)}…`
+            ? `${cutSlack(description, CHATBOT_DESCRIPTION_MAX - 1)}…`
             : description,
         nextSteps: [
           `Run \`fleet-audit report --run ${run.runId} --table <TableName> --format html\` for the evidence and ` +
@@ -117,6 +117,12 @@ export function renderDigest(
       cluster: names.size === 1 ? ([...names][0] ?? '-') : 'multiple',
     },
   };
+}
+
+/** The first `max` UTF-16 units of mrkdwn text, never ending inside a surrogate pair or an escape like `&lt;`. */
+function cutSlack(text: string, max: number): string {
+  const cut = text.slice(0, max);
+  return cut.replace(/[\ud800-\udbff]$/, '').replace(/&[a-z]{0,3}$/, '');
 }
 
 export function clusterLabel(cluster: Pick<ClusterResult, 'account' | 'region' | 'name'>): string {

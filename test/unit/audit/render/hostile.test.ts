@@ -188,6 +188,22 @@ describe('hostile strings through every renderer', () => {
     expect(terminalUnsafe(content.description, { allowZeroWidthSpace: true })).toEqual([]);
     expect(terminalUnsafe(message.subject)).toEqual([]);
   });
+
+  it('digest: a Chatbot description cut to its limit ends with neither half a surrogate pair nor half an escape', () => {
+    for (let pad = 0; pad < 12; pad++) {
+      // Arrange: the cut moves across emoji and escaped markup as the padding grows
+      const cluster = { ...hostileCluster(`${'x'.repeat(pad)}${'🙂<'.repeat(2000)}`, 0) };
+
+      // Act
+      const message = renderDigest(run, [{ cluster, findings: cluster.findings }]);
+
+      // Assert
+      const { description } = message.chatbot.content as { description: string };
+      expect(description.length).toBeLessThanOrEqual(3500);
+      expect(loneSurrogates(description)).toBe(0);
+      expect(description).not.toMatch(/&[a-z]{0,3}…$/);
+    }
+  });
 });
 
 describe('remediation commands with hostile data, run by a real bash', () => {
