@@ -144,8 +144,10 @@ export function markdownProse(text: string): string {
  * Text for AWS Chatbot's `client-markdown` in Slack: "renders notifications in the target chat platform's markdown"
  * (https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html), and Slack's mrkdwn has exactly three
  * characters to escape, `&`, `<` and `>`, which also disarm `<url|text>` links and `<!channel>` mentions
- * (https://api.slack.com/reference/surfaces/formatting#escaping). Formatting marks (`*`, `_`, `~`, backticks) have
- * no escape in mrkdwn; each gets a U+200B after it, which stops it pairing with another.
+ * (https://api.slack.com/reference/surfaces/formatting#escaping, as tryfabric/mack#21 applies it). Formatting marks
+ * (`*`, `_`, `~`, backticks) have no escape in mrkdwn (yhatt/jsx-slack docs/about-escape-and-exact-mode.md); each gets
+ * a U+200B after it, which stops it pairing with another. Data never starts a line (line breaks are escaped), so a
+ * `>` from data cannot quote.
  */
 export function slackText(text: string): string {
   return visibleText(text)
