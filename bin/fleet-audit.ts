@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { visibleText } from '#audit/render/escape.js';
 import { registerCollectorCommand } from '#cli/collector-command.js';
 import { EXIT_USAGE, FlagError, UsageError } from '#cli/errors.js';
 import { registerRulesCommands } from '#cli/rules-commands.js';
@@ -71,14 +72,17 @@ try {
     } else {
       // "error: unknown option '--x'" → "fleet-audit: unknown option '--x' (see fleet-audit run --help)"
       const message = error.message.replace(/^error: /, '').split('\n')[0] ?? '';
-      process.stderr.write(`fleet-audit: ${message} (${helpHint(commandOf(process.argv.slice(2)))})\n`);
+      process.stderr.write(`fleet-audit: ${visibleText(message)} (${helpHint(commandOf(process.argv.slice(2)))})\n`);
       process.exitCode = EXIT_USAGE;
     }
   } else {
     // Bad input and anything else that stops the command: one line, exit 2 (the CLI has no other failure status).
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    // A usage error is one line by design, so a line break in it came from data (a run id, an AWS message): it is
+    // shown escaped. Anything else shows its first line.
+    const text = error instanceof Error ? error.message : String(error);
+    const message = error instanceof UsageError ? text : text.split('\n')[0];
     const hint = error instanceof FlagError ? ` (${helpHint(active ?? commandOf(process.argv.slice(2)))})` : '';
-    process.stderr.write(`fleet-audit: ${message}${hint}\n`);
+    process.stderr.write(`fleet-audit: ${visibleText(message ?? '')}${hint}\n`);
     if (!(error instanceof UsageError) && process.argv.includes('--verbose') && error instanceof Error) {
       process.stderr.write(`${error.stack ?? ''}\n`);
     }

@@ -5,6 +5,7 @@ import { adhocEvidence, clusterResultOf, type ReportSource } from '#audit/adhoc.
 import { assessCluster } from '#audit/assess.js';
 import type { RunResult } from '#audit/model.js';
 import { COLLECTOR_MAX_BYTES, parseNodeReport, tooLarge } from '#audit/node-report.js';
+import { safeJson, visibleText } from '#audit/render/escape.js';
 import { renderRulesMarkdown, renderRuleText, ruleDoc } from '#audit/render/rules-doc.js';
 import { fitText, renderClusterText } from '#audit/render/text.js';
 import { CATALOGUE, findRule } from '#audit/rules/catalogue.js';
@@ -72,7 +73,7 @@ export function registerRulesCommands(program: Command, context: CliContext): vo
       const thresholds = options.thresholds ? await readThresholds(options.thresholds) : DEFAULT_THRESHOLDS;
       const { sources, problems } = await readReports(files);
       if (problems.length > 0) {
-        for (const line of problems) process.stderr.write(`fleet-audit: ${line}\n`);
+        for (const line of problems) process.stderr.write(`fleet-audit: ${visibleText(line)}\n`);
         process.exitCode = EXIT_USAGE;
         return;
       }
@@ -87,7 +88,7 @@ export function registerRulesCommands(program: Command, context: CliContext): vo
           finishedAt: new Date().toISOString(),
           clusters: [result],
         };
-        process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+        process.stdout.write(`${safeJson(run, 2)}\n`);
       } else {
         process.stdout.write(renderClusterText(result, { width: terminal.width, color: terminal.color }));
       }

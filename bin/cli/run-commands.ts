@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { RunResult } from '#audit/model.js';
 import { renderRunAsff } from '#audit/render/asff.js';
+import { safeJson, visibleText } from '#audit/render/escape.js';
 import { renderRunHtml } from '#audit/render/html.js';
 import { renderRunMarkdown } from '#audit/render/markdown.js';
 import { renderRunText, type TextLayout } from '#audit/render/text.js';
@@ -100,7 +101,7 @@ export function registerRunCommands(program: Command, context: CliContext): void
         const targets = await checkClusters(session, flags);
         if (flags.dryRun) {
           for (const t of targets)
-            for (const name of t.names) process.stdout.write(`${t.account}/${t.region}/${name}\n`);
+            for (const name of t.names) process.stdout.write(`${visibleText(`${t.account}/${t.region}/${name}`)}\n`);
           return;
         }
         const reporter = flags.json
@@ -117,7 +118,7 @@ export function registerRunCommands(program: Command, context: CliContext): void
           reporter.stop();
         }
         process.stdout.write(
-          flags.json ? `${JSON.stringify(output.result)}\n` : renderRunText(output.result, layout(terminal)),
+          flags.json ? `${safeJson(output.result)}\n` : renderRunText(output.result, layout(terminal)),
         );
         if (outDir) await writeOut(outDir, output.result);
         if (output.alertProblem) terminal.warn(output.alertProblem);
@@ -148,7 +149,7 @@ export function registerRunCommands(program: Command, context: CliContext): void
       const record = await opened.call(() => opened.store.getRun(runId));
       if (!record) throw new UsageError(`run ${runId} is not in ${opened.source}; \`fleet-audit runs\` lists them`);
       if (!record.result) throw new UsageError(`run ${runId} has not finished (status ${record.status})`);
-      process.stdout.write(format(record.result, flags.format, layout(terminal)));
+      process.stdout.write(renderReport(record.result, flags.format, layout(terminal)));
     } finally {
       await opened.close();
     }
@@ -165,7 +166,7 @@ export function registerRunCommands(program: Command, context: CliContext): void
     const opened = await openStore(flags, terminal, 'runs');
     try {
       const runs = await opened.call(() => opened.store.listRuns(flags.limit));
-      if (flags.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+      if (flags.json) process.stdout.write(`${safeJson(runs, 2)}\n`);
       else if (runs.length === 0) process.stdout.write(`No run stored in ${opened.source}.\n`);
       else process.stdout.write(runsTable(runs));
     } finally {
@@ -358,7 +359,9 @@ async function openDeployedStore(
 function runsTable(runs: ReadonlyArray<RunSummary>): string {
   const rows = [
     ['RUN', 'STARTED', 'STATUS', 'CLUSTERS'],
-    ...runs.map((r) => [r.runId, r.startedAt.slice(0, 19).replace('T', ' '), r.status, String(r.clusterCount)]),
+    ...runs.map((r) =>
+      [r.runId, r.startedAt.slice(0, 19).replace('T', ' '), r.status, String(r.clusterCount)].map(visibleText),
+    ),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
   return rows
@@ -373,15 +376,16 @@ function runsTable(runs: ReadonlyArray<RunSummary>): string {
 }
 
 const REPORT_FORMATS = ['text', 'markdown', 'html', 'json', 'asff'] as const;
-type ReportFormat = (typeof REPORT_FORMATS)[number];
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-function format(result: RunResult, as: ReportFormat, text: TextLayout): string {
+/** A stored run in one of the `report` formats, as `report` prints it. */
+export function renderReport(result: RunResult, as: ReportFormat, text: TextLayout = {}): string {
   switch (as) {
     case 'json':
-      return `${JSON.stringify(result, null, 2)}\n`;
+      return `${safeJson(result, 2)}\n`;
     case 'asff':
       // Security Hub BatchImportFindings takes at most 100 findings a call; this prints them all as one array.
-      return `${JSON.stringify(renderRunAsff(result), null, 2)}\n`;
+      return `${safeJson(renderRunAsff(result), 2)}\n`;
     case 'html':
       return renderRunHtml(result);
     case 'markdown':
@@ -394,7 +398,7 @@ function format(result: RunResult, as: ReportFormat, text: TextLayout): string {
 /** The --out files; report.txt is laid out for 80 columns without colour, as it is not read on this terminal. */
 async function writeOut(dir: string, result: RunResult): Promise<void> {
   const files: Array<[string, string]> = [
-    ['run.json', `${JSON.stringify(result, null, 2)}\n`],
+    ['run.json', `${safeJson(result, 2)}\n`],
     ['report.txt', renderRunText(result)],
     ['report.md', renderRunMarkdown(result)],
     ['report.html', renderRunHtml(result)],

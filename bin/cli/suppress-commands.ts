@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { visibleText as visible } from '#audit/render/escape.js';
 import { textTable } from '#audit/render/text.js';
 import {
   isActive,
@@ -148,10 +149,4 @@ function suppressionTable(shown: ReadonlyArray<Suppression>, terminal: Terminal)
     visible(s.reason),
   ]);
   return `${textTable(['ID', 'EXPIRES (UTC)', 'OWNER', 'REASON'], rows, { width: terminal.width }).join('\n')}\n`;
-}
-
-/** Stored text shown on a terminal: control characters (escape sequences, line breaks) as visible escapes. */
-function visible(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it replaces
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '@smithy/types';
+import { visibleText } from '#audit/render/escape.js';
 
 /** How much the CLI says on stderr besides results and errors. */
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
@@ -91,7 +92,8 @@ export function terminalOf(
   streams: { stdout: OutputStream; stderr: OutputStream } = { stdout: process.stdout, stderr: process.stderr },
 ): Terminal {
   const { stdout, stderr } = streams;
-  const writeLine = (line: string) => stderr.write(`${line}\n`);
+  // lines carry AWS error messages and cluster names: data, so it adds no line and no escape sequence
+  const writeLine = (line: string) => stderr.write(`${visibleText(line)}\n`);
   return {
     width: widthOf(env, stdout),
     color: colorOf(env, stdout),

@@ -7,23 +7,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClusterResult, type RunResult, RunResultSchema } from '#audit/model.js';
 import { renderRunHtml } from '#audit/render/html.js';
+import { chromium as chromiumIn } from './chromium.js';
 
 const exec = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../bin/fleet-audit.js');
-/** Debian's `chromium` package; CHROMIUM may name another binary. */
-const CHROMIUM = process.env.CHROMIUM ?? 'chromium';
-// Without the background-networking flags an offline machine floods refused connections.
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 const HOSTILE = `<script>alert("pwned")</script>'quoted' & co`;
 
 /** How Chromium serialises a text node: only &, < and > are escaped (quotes stay as they are). */
@@ -46,21 +33,7 @@ describe('the HTML report in headless Chromium', () => {
   let run: RunResult;
   let page: string;
 
-  async function chromium(args: string[]): Promise<string> {
-    const profile = await mkdtemp(join(dir, 'chromium-profile-'));
-    try {
-      const { stdout } = await exec(CHROMIUM, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, ...args], {
-        timeout: 60_000,
-        maxBuffer: 64 * 1024 * 1024,
-      });
-      return stdout;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error(`${CHROMIUM} not found: install it (apt-get install -y chromium) or set CHROMIUM to its path`);
-      }
-      throw error;
-    }
-  }
+  const chromium = (args: string[]) => chromiumIn(dir, args);
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fleet-audit-html-'));

@@ -76,6 +76,14 @@ export const ASFF_TYPES: Readonly<Record<RuleId, ReadonlyArray<string>>> = {
   'AUDIT-FAILED': [`${BEST_PRACTICES}/Audit Coverage`],
 };
 
+/**
+ * Field limits, in characters. Title 256 and Description 1024: Security Hub partner guide, "Title and Description"
+ * (https://docs.aws.amazon.com/securityhub/latest/partnerguide/guidelines-asff-mapping.html); Recommendation.Text
+ * 512 (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_Recommendation.html); ProductFields at most 50
+ * pairs, keys 128, values 2048 (AwsSecurityFinding.ProductFields); Resources at most 32
+ * (https://docs.aws.amazon.com/securityhub/latest/userguide/asff-resources.html). Data in these fields is kept as
+ * it is (JSON carries any string) and only cut to these lengths.
+ */
 const LIMITS = {
   id: 512,
   generatorId: 512,

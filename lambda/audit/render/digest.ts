@@ -1,6 +1,7 @@
 import { type ClusterResult, type Finding, type RunResult, worstSeverity } from '../model.js';
 import { plural } from '../rules/facts.js';
 import { type DigestPayload, digestPayload } from './digest-payload.js';
+import { escapeCluster, escapeFinding, slackText, visibleText } from './escape.js';
 import { clusterLabel } from './labels.js';
 
 export { clusterLabel };
@@ -65,11 +66,20 @@ export function renderDigest(
       ? `${plural(notes.droppedChanges, 'older change')} not shown: too many waited undelivered; see the report.`
       : null,
   ].filter((line): line is string => line !== null);
+  // The e-mail part is plain text; the Chatbot part is Slack mrkdwn: each gets its data escaped its own way.
+  const plain = entries.map((e) => ({
+    cluster: escapeCluster(e.cluster, visibleText),
+    findings: e.findings.map((f) => escapeFinding(f, visibleText)),
+  }));
+  const slack = entries.map((e) => ({
+    cluster: escapeCluster(e.cluster, slackText),
+    findings: e.findings.map((f) => escapeFinding(f, slackText)),
+  }));
   const text = [
-    `Run ${run.runId} (${run.status}), ${run.clusters.length} clusters audited. Digest ${notes.digestId}.`,
+    `Run ${visibleText(run.runId)} (${run.status}), ${run.clusters.length} clusters audited. Digest ${notes.digestId}.`,
     ...delivery,
     '',
-    ...entries.flatMap(({ cluster, findings }) => [
+    ...plain.flatMap(({ cluster, findings }) => [
       `${clusterLabel(cluster)} — score ${cluster.score ?? 'n/a'}, ${cluster.status}, ` +
         `${cluster.nodes.reached}/${cluster.nodes.expected} nodes read`,
       ...findings.flatMap((f) => [
@@ -79,7 +89,7 @@ export function renderDigest(
       '',
     ]),
   ].join('\n');
-  const description = entries
+  const description = slack
     .map(
       ({ cluster, findings }) =>
         `*${clusterLabel(cluster)}* (score ${cluster.score ?? 'n/a'})\n` +
@@ -101,7 +111,7 @@ export function renderDigest(
         title: subject.slice(0, 100),
         description:
           description.length > CHATBOT_DESCRIPTION_MAX
-            ? `${description.slice(0, CHATBOT_DESCRIPTION_MAX - 1)}…`
+            ? `${cutSlack(description, CHATBOT_DESCRIPTION_MAX - 1)}…`
             : description,
         nextSteps: [
           `Run \`fleet-audit report --run ${run.runId} --table <TableName> --format html\` for the evidence and ` +
@@ -117,4 +127,10 @@ export function renderDigest(
       cluster: names.size === 1 ? ([...names][0] ?? '-') : 'multiple',
     },
   };
+}
+
+/** The first `max` UTF-16 units of mrkdwn text, never ending inside a surrogate pair or an escape like `&lt;`. */
+function cutSlack(text: string, max: number): string {
+  const cut = text.slice(0, max);
+  return cut.replace(/[\ud800-\udbff]$/, '').replace(/&[a-z]{0,3}$/, '');
 }

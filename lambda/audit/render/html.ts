@@ -12,6 +12,7 @@ import {
 import { ruleById } from '../rules/catalogue.js';
 import { plural } from '../rules/facts.js';
 import { SEVERITY_CEILING, scoreFleet } from '../scoring.js';
+import { escapeHtml, safeJson } from './escape.js';
 
 /**
  * A run as one self-contained HTML page: run header, fleet summary, a table of clusters (worst first), then every
@@ -63,19 +64,6 @@ class Html {
 }
 
 type Interpolation = Html | string | number | boolean | null | undefined | ReadonlyArray<Interpolation>;
-
-const ENTITIES: Readonly<Record<string, string>> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
-}
 
 function interpolate(value: Interpolation): string {
   if (value instanceof Html) return value.value;
@@ -251,7 +239,7 @@ ${
 ${
   remediation.configurationValues === null
     ? null
-    : html`<dt>configurationValues</dt><dd><pre><code>${JSON.stringify(remediation.configurationValues, null, 2)}</code></pre></dd>`
+    : html`<dt>configurationValues</dt><dd><pre><code>${safeJson(remediation.configurationValues, 2)}</code></pre></dd>`
 }
 ${remediation.command === null ? null : html`<dt>Command</dt><dd><pre><code>${remediation.command}</code></pre></dd>`}
 ${

@@ -1,11 +1,18 @@
 import { type Finding, mostSevereFirst, type RunResult } from '../model.js';
 import { clusterLabel } from './digest.js';
+import { escapeRun, markdownCode, markdownFence, markdownProse, markdownText, safeJson } from './escape.js';
 import { fleetLine, severityCounts } from './text.js';
 
-const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+/** Links the rules write, shown as autolinks; anything else is text. */
+const LINK = /^https?:\/\/[^\s<>`\\]+$/i;
 
-/** A run as Markdown: a summary table, then every cluster's findings with evidence and remediation. */
-export function renderRunMarkdown(run: RunResult): string {
+/**
+ * A run as Markdown: a summary table, then every cluster's findings with evidence and remediation. Every value
+ * from the run is escaped for its place (text, code span, fenced block), so data adds no markup, no HTML and no
+ * line: the report renders its data as the very text it is.
+ */
+export function renderRunMarkdown(unsafe: RunResult): string {
+  const run = escapeRun(unsafe, markdownText);
   const lines = [
     `# Fleet audit ${run.runId}`,
     '',
@@ -17,40 +24,48 @@ export function renderRunMarkdown(run: RunResult): string {
     '|---|---:|---|---:|---|',
     ...run.clusters.map(
       (c) =>
-        `| ${cell(clusterLabel(c))} | ${c.score ?? '—'} | ${c.status} | ${c.nodes.reached}/${c.nodes.expected} | ${
+        `| ${clusterLabel(c)} | ${c.score ?? '—'} | ${c.status} | ${c.nodes.reached}/${c.nodes.expected} | ${
           severityCounts(c.findings) || 'none'
         } |`,
     ),
   ];
-  for (const cluster of run.clusters) {
+  unsafe.clusters.forEach((raw, index) => {
+    const cluster = run.clusters[index] ?? raw;
     lines.push('', `## ${clusterLabel(cluster)}`, '');
-    const findings = [...cluster.findings].sort(mostSevereFirst);
+    const findings = [...raw.findings].sort(mostSevereFirst);
     if (findings.length === 0) lines.push('No findings.');
     for (const finding of findings) lines.push(...findingBlock(finding));
-    if (cluster.notEvaluated.length > 0) {
-      lines.push('', '**Not evaluated:**', ...cluster.notEvaluated.map((n) => `- \`${n.ruleId}\`: ${n.reason}`));
+    if (raw.notEvaluated.length > 0) {
+      lines.push(
+        '',
+        '**Not evaluated:**',
+        ...raw.notEvaluated.map((n) => `- ${markdownCode(n.ruleId)}: ${markdownProse(n.reason)}`),
+      );
     }
-  }
+  });
   return `${lines.join('\n')}\n`;
 }
 
+/** One finding; `f` is the finding as stored, each field escaped here for where it goes. */
 function findingBlock(f: Finding): string[] {
-  const nodes = f.evidence.nodes.length
-    ? [`- Nodes: ${f.evidence.nodes.join(', ')}${f.evidence.moreNodes ? ` and ${f.evidence.moreNodes} more` : ''}`]
+  const { nodes, moreNodes } = f.evidence;
+  const named = nodes.length
+    ? [`- Nodes: ${nodes.map(markdownText).join(', ')}${moreNodes ? ` and ${moreNodes} more` : ''}`]
     : [];
+  const links = f.remediation.links.map((link) => (LINK.test(link) ? `<${link}>` : markdownText(link)));
   return [
-    `### ${f.severity} · \`${f.ruleId}\` · ${f.state}`,
+    `### ${f.severity} · ${markdownCode(f.ruleId)} · ${f.state}`,
     '',
-    f.title,
+    markdownText(f.title),
     '',
-    `- Evidence: ${f.evidence.summary}`,
-    ...nodes,
-    `- Remediation: ${f.remediation.summary}`,
+    `- Evidence: ${markdownProse(f.evidence.summary)}`,
+    ...named,
+    `- Remediation: ${markdownProse(f.remediation.summary)}`,
     ...(f.remediation.configurationValues
-      ? [`- configurationValues: \`${JSON.stringify(f.remediation.configurationValues)}\``]
+      ? [`- configurationValues: ${markdownCode(safeJson(f.remediation.configurationValues))}`]
       : []),
-    ...(f.remediation.command ? ['', '```sh', f.remediation.command, '```'] : []),
-    ...(f.remediation.links.length ? [`- See: ${f.remediation.links.join(' · ')}`] : []),
+    ...(f.remediation.command ? ['', ...markdownFence(f.remediation.command, 'sh')] : []),
+    ...(links.length ? [`- See: ${links.join(' · ')}`] : []),
     '',
   ];
 }

@@ -1,6 +1,7 @@
 import type { Severity } from '../model.js';
 import { plural } from '../rules/facts.js';
 import type { DigestPayload } from './digest-payload.js';
+import { slackText } from './escape.js';
 
 /**
  * Slack Block Kit for one digest: a header, the fleet summary, the most important changes (cluster, evidence,
@@ -41,24 +42,6 @@ const ICON: Readonly<Record<Severity, string>> = {
   LOW: ':large_blue_circle:',
   INFO: ':white_circle:',
 };
-
-/**
- * Text from data in Slack's mrkdwn: &, < and > escaped as Slack asks ("you must escape these three characters",
- * https://docs.slack.dev/messaging/formatting-message-text), so data cannot make links, mentions (<!channel>) or
- * broadcasts; control and bidi-override characters become spaces. `*`, `_`, `~` and backticks stay: Slack has no
- * escape for them, and breaking them up would corrupt the commands and metric names people copy from the message;
- * at worst data turns bold.
- */
-export function slackText(text: string): string {
-  return (
-    text
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
-      .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]+/g, ' ')
-      .replaceAll('&', '&amp;')
-      .replaceAll('<', '&lt;')
-      .replaceAll('>', '&gt;')
-  );
-}
 
 const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 

@@ -9,6 +9,7 @@ import {
 import { plural } from '../rules/facts.js';
 import { scoreFleet } from '../scoring.js';
 import { clusterLabel } from './digest.js';
+import { escapeCluster, escapeRun, safeJson, visibleText } from './escape.js';
 import { shellLines } from './shell-lines.js';
 import { plainText, type TextStyle, textStyle } from './style.js';
 
@@ -42,8 +43,13 @@ const layoutOf = (options: TextLayout): Layout => ({
   style: textStyle(options.color ?? false),
 });
 
-/** The readable run report `npm start` prints: a table of clusters, then each cluster's findings. */
-export function renderRunText(run: RunResult, options: TextOptions = {}): string {
+/**
+ * The readable run report `npm start` prints: a table of clusters, then each cluster's findings. Every text from
+ * the run has its control, bidi and zero-width characters made visible first, so data adds no line and no escape
+ * sequence: the only line breaks and ANSI sequences are the renderer's own.
+ */
+export function renderRunText(unsafe: RunResult, options: TextOptions = {}): string {
+  const run = escapeRun(unsafe, visibleText);
   const layout = layoutOf(options);
   const { style, width } = layout;
   const top = options.topFindings ?? Number.POSITIVE_INFINITY;
@@ -131,8 +137,9 @@ function clusterSection(cluster: ClusterResult, top: number, moreHint: string | 
   return lines;
 }
 
-/** One cluster's result in full (`fleet-audit score`): every finding with all of its remediation. */
-export function renderClusterText(result: ClusterResult, options: TextLayout = {}): string {
+/** One cluster's result in full (`fleet-audit score`): every finding with all of its remediation; data escaped. */
+export function renderClusterText(unsafe: ClusterResult, options: TextLayout = {}): string {
+  const result = escapeCluster(unsafe, visibleText);
   const layout = layoutOf(options);
   const { style, width } = layout;
   const { nodes } = result;
@@ -224,7 +231,7 @@ function findingLines(f: Finding, { width, style }: Layout, memory: RemediationM
   lines.push(...wrap(`Fix: ${summary.text}`, width, DETAIL, `${DETAIL}     `));
   if (full && f.remediation.configurationValues) {
     lines.push(`${DETAIL}configurationValues:`);
-    for (const json of JSON.stringify(f.remediation.configurationValues, null, 2).split('\n')) {
+    for (const json of safeJson(f.remediation.configurationValues, 2).split('\n')) {
       lines.push(`${DETAIL}  ${json}`);
     }
   }

@@ -7,6 +7,7 @@ import {
 } from '../advisories.js';
 import { eksClusterArn } from '../arn.js';
 import type { ClusterEvidence, ClusterRef, Remediation } from '../model.js';
+import { hasUnsafe, safeJson } from '../render/escape.js';
 import { compareVersions, formatVersion, versionOf } from '../versions.js';
 import { kubernetesVersion, plural, vpcCniVersion } from './facts.js';
 import { LINKS } from './links.js';
@@ -32,9 +33,27 @@ export const CLUSTER_ENDPOINT_MIN_VPC_CNI = versionOf(VPC_CNI_CLUSTER_ENDPOINT);
 /** First VPC CNI version whose ipamd no longer exits when the API server is unreachable at start (#3243). */
 export const API_INDEPENDENT_START_VPC_CNI = versionOf(VPC_CNI_API_INDEPENDENT_START);
 
-/** Quotes a word for POSIX shells. */
+/**
+ * Quotes a word for POSIX shells: in single quotes, where nothing but `'` is special (POSIX Shell Command Language
+ * 2.2.2; a `'` is written `'\''`). Text with control, bidi or zero-width characters, which a terminal would act on
+ * or hide, is written as `"$(printf '%b' '…')"` with those bytes as `\0ooo` octal escapes (printf %b, POSIX
+ * printf(1)), so the command stays one line of plain characters and still passes the text byte for byte (trailing
+ * newlines excepted, which command substitution removes).
+ * https://pubs.opengroup.org/onlinepubs/9799919799/utilities/V3_chap02.html#tag_19_02_02
+ * https://pubs.opengroup.org/onlinepubs/9799919799/utilities/printf.html
+ */
 export function shellQuote(text: string): string {
-  return /^[A-Za-z0-9._/:=@%+,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+  if (/^[A-Za-z0-9._/:=@%+,-]+$/.test(text)) return text;
+  if (!hasUnsafe(text)) return `'${text.replaceAll("'", `'\\''`)}'`;
+  let escaped = '';
+  for (const byte of new TextEncoder().encode(text)) {
+    const c = String.fromCharCode(byte);
+    if (c === '\\') escaped += '\\\\';
+    else if (c === "'") escaped += `'\\''`;
+    else if (byte >= 0x20 && byte < 0x7f) escaped += c;
+    else escaped += `\\0${byte.toString(8).padStart(3, '0')}`;
+  }
+  return `"$(printf '%b' '${escaped}')"`;
 }
 
 function regionFlag(cluster: ClusterRef): string {
@@ -50,11 +69,12 @@ export function updateAddonCommand(
   addon: AddonName,
   configuration: Configuration | string,
 ): string {
-  const json = typeof configuration === 'string' ? configuration : JSON.stringify(configuration);
+  const json = typeof configuration === 'string' ? configuration : safeJson(configuration);
   const placeholder = JSON.stringify(ENDPOINT_PLACEHOLDER);
   let values = shellQuote(json);
   if (json.includes(placeholder)) {
-    const format = json.replaceAll('%', '%%').replace(placeholder, '"%s"');
+    // printf reads backslash escapes and `%` in its format (bash's also \u): both doubled, so JSON's escapes stay
+    const format = json.replaceAll('\\', '\\\\').replaceAll('%', '%%').replace(placeholder, '"%s"');
     const describe =
       `aws eks describe-cluster --name ${shellQuote(cluster.name)}${regionFlag(cluster)} ` +
       '--query cluster.endpoint --output text';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, renderRunHtml, scoreBand } from '#audit/render/html.js';
+import { escapeHtml } from '#audit/render/escape.js';
+import { renderRunHtml, scoreBand } from '#audit/render/html.js';
 import { HOSTILE_NAME, runFixture } from './run-fixture.js';
 
 /** The text a reader sees in a fragment: tags dropped, entities decoded, whitespace collapsed. */

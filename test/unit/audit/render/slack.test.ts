@@ -8,7 +8,6 @@ import {
   SLACK_SECTION_MAX,
   SLACK_TEXT_BUDGET,
   type SlackBlock,
-  slackText,
 } from '#audit/render/slack.js';
 
 type Change = DigestPayload['findings'][number];
@@ -120,17 +119,6 @@ describe('a digest in Slack Block Kit', () => {
 });
 
 describe('data in Slack mrkdwn', () => {
-  it.each([
-    ['<!channel> wake up', '&lt;!channel&gt; wake up'],
-    ['<https://evil.example|click here>', '&lt;https://evil.example|click here&gt;'],
-    ['a & b', 'a &amp; b'],
-    ['\u001b[31mred\u001b[0m', ' [31mred [0m'],
-    ['line\nbreak', 'line break'],
-    ['abc\u202Edcba', 'abc dcba'],
-  ])('escapes %j', (raw, shown) => {
-    expect(slackText(raw)).toBe(shown);
-  });
-
   it('leaves no link, mention or control character from a hostile cluster, evidence or fix in any block', () => {
     // Arrange
     const hostile = '<!here> <@U123> <https://x.example|y> \u001b]8;;https://x\u0007link\u001b]8;;\u0007';
