@@ -57,8 +57,8 @@ export async function openLocalFleet(
 ): Promise<FleetSession & { simulator: Simulator }> {
   const scenario = typeof options.scenario === 'string' ? loadScenario(options.scenario) : options.scenario;
   const local = await prepareState(options);
-  await seedHistory(local.store, scenario, new Date());
   const sim = await startSimulator(scenario, { outboxFile: join(options.stateDir, 'outbox.jsonl') });
+  await seedHistory(local.store, scenario, sim.auditorNow());
   const topic = sim.topicArns[0];
   const scaled = (seconds: number, floor: number) => Math.max(floor, seconds * scenario.timeScale);
   const settings: AuditSettingsInput = {
@@ -77,7 +77,8 @@ export async function openLocalFleet(
       ? createAlertPublisher({ region: topic.split(':')[3] ?? '', topicArn: topic, endpoint: sim.endpoint })
       : null,
     settings: AuditSettingsSchema.parse(settings),
-    now: () => new Date(),
+    // the scenario's clock: days between runs and the auditor's skew (sim/scenario.ts ClockSchema)
+    now: sim.auditorNow,
   };
   return {
     deps,

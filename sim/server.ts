@@ -9,6 +9,7 @@ import { eksError, eksRoute, handleEks } from './protocols/rest-json.js';
 import { handleSns, snsError } from './protocols/sns-query.js';
 import { ApiError, type SimRequest, type SimResponse } from './protocols/wire.js';
 import type { Fault, Scenario } from './scenario.js';
+import { scenarioClocks } from './states/clock.js';
 
 /**
  * The simulated AWS endpoint: one loopback HTTP server that answers EKS (restJson1), EC2 (ec2Query), SSM and
@@ -34,17 +35,20 @@ export interface SimulatedCall {
   region: string | null;
   status: number;
   /** the fault injected on this call, if any */
-  fault: 'throttle' | 'serverError' | null;
+  fault: InjectedFault | null;
   /** logs:StartQuery only: the query id answered */
   queryId?: string;
 }
+
+/** What the simulator can do to one call instead of answering it. */
+export type InjectedFault = 'throttle' | 'serverError' | 'reset' | 'garbage';
 
 export interface SimulatorOptions {
   /** overrides the scenario's timeScale (real time = simulated time × timeScale) */
   timeScale?: number;
   /** overrides the scenario's seed for run-time randomness (ids, timings, faults); node ids stay the scenario's */
   seed?: number;
-  /** the clock, epoch ms; default Date.now (tests may pass a controllable one) */
+  /** AWS's clock, epoch ms; default the scenario's `clock` (tests may pass a controllable one) */
   now?: () => number;
   /** append each published SNS message to this file as one JSON line */
   outboxFile?: string;
@@ -61,6 +65,8 @@ export interface Simulator {
   targets: Array<{ account: string; region: string }>;
   /** ARNs of the scenario's SNS topics */
   topicArns: string[];
+  /** the auditor's clock for this scenario (deps.now): AWS's clock plus the scenario's clock skew */
+  auditorNow: () => Date;
   fleet: Fleet;
   close(): Promise<void>;
 }
@@ -100,8 +106,9 @@ const UNKNOWN_ACCOUNT: Record<SimService, ApiError> = {
 
 /** Starts the simulator on 127.0.0.1 and an ephemeral port. */
 export async function startSimulator(scenario: Scenario, options: SimulatorOptions = {}): Promise<Simulator> {
+  const clocks = scenarioClocks(scenario.clock, options.now);
   const fleet = new Fleet(scenario, {
-    now: options.now ?? Date.now,
+    now: clocks.aws,
     timeScale: options.timeScale ?? scenario.timeScale,
     seed: options.seed ?? scenario.seed,
     ...(options.outboxFile !== undefined && { outboxFile: options.outboxFile }),
@@ -125,6 +132,7 @@ export async function startSimulator(scenario: Scenario, options: SimulatorOptio
     outbox: fleet.outbox,
     targets: fleet.targets(),
     topicArns: fleet.topicArns(),
+    auditorNow: clocks.auditor,
     fleet,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -168,12 +176,25 @@ async function handle(
   let response: SimResponse;
   try {
     if (!identity || !fleet.hasAccount(identity.account)) throw UNKNOWN_ACCOUNT[service];
-    const injected = await faults.apply(service, action, identity.account, identity.region);
-    if (injected) {
-      call.fault = injected;
-      throw INJECTED[service][injected];
-    }
     const region = fleet.region(identity.account, identity.region);
+    const injected = await faults.apply({
+      service,
+      action,
+      account: identity.account,
+      region: identity.region,
+      clusters: () => region.clustersOfCall(service, call.input),
+    });
+    call.fault = injected;
+    if (injected === 'reset') {
+      resetMidResponse(res, requestId);
+      return;
+    }
+    if (injected === 'garbage') {
+      call.status = 200;
+      send(res, GARBAGE, requestId);
+      return;
+    }
+    if (injected) throw INJECTED[service][injected];
     response = dispatch(service, action, request, region, requestId);
     if (service === 'logs' && action === 'StartQuery') call.queryId = String(JSON.parse(response.body).queryId);
   } catch (error) {
@@ -279,12 +300,45 @@ function send(res: ServerResponse, response: SimResponse, requestId: string): vo
   res.end(response.body);
 }
 
+/**
+ * A 200 whose body is no service's wire format: the HTML page a proxy or captive portal answers with. Neither JSON
+ * (EKS, SSM, Logs) nor the XML document EC2 and SNS answer with.
+ */
+const GARBAGE: SimResponse = {
+  status: 200,
+  headers: { 'content-type': 'text/html' },
+  body: '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>',
+};
+
+/** Starts a 200 answer promising a body, writes part of it and destroys the socket: a connection reset mid-response. */
+function resetMidResponse(res: ServerResponse, requestId: string): void {
+  const body = '{"__partial": "the connection was reset before the rest of this body"}';
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'x-amzn-requestid': requestId,
+    'content-length': Buffer.byteLength(body) * 4,
+  });
+  res.write(body.slice(0, 16), () => res.socket?.destroy());
+}
+
 function header(headers: SimRequest['headers'], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Applies the scenario's faults: latency on every matching call, throttling and server errors on some. */
+/** The call a fault may apply to; `clusters` (the clusters the call is about) is only worked out when a fault asks. */
+interface FaultTarget {
+  service: SimService;
+  action: string;
+  account: string;
+  region: string;
+  clusters: () => ReadonlySet<string>;
+}
+
+/**
+ * Applies the scenario's faults: latency on every matching call; throttling, server errors, connection resets and
+ * garbage bodies on some (the first matching fault that fires wins).
+ */
 class FaultInjector {
   readonly #counts: number[];
 
@@ -295,40 +349,44 @@ class FaultInjector {
     this.#counts = faults.map(() => 0);
   }
 
-  async apply(
-    service: SimService,
-    action: string,
-    account: string,
-    region: string,
-  ): Promise<'throttle' | 'serverError' | null> {
+  async apply(target: FaultTarget): Promise<InjectedFault | null> {
     let latencyMs = 0;
-    let injected: 'throttle' | 'serverError' | null = null;
+    let injected: InjectedFault | null = null;
+    let clusters: ReadonlySet<string> | undefined;
     for (const [i, fault] of this.faults.entries()) {
-      if (!matches(fault, service, action, account, region)) continue;
+      if (!matches(fault, target)) continue;
+      if (fault.cluster !== undefined) {
+        clusters ??= target.clusters();
+        if (!clusters.has(fault.cluster)) continue;
+      }
       const n = (this.#counts[i] ?? 0) + 1;
       this.#counts[i] = n;
       latencyMs += fault.latencyMs ?? 0;
       if (injected) continue;
-      if ((fault.throttleFirst !== undefined && n <= fault.throttleFirst) || this.#draw(fault.throttle)) {
-        injected = 'throttle';
-      } else if (
-        (fault.serverErrorFirst !== undefined && n <= fault.serverErrorFirst) ||
-        this.#draw(fault.serverError)
-      ) {
-        injected = 'serverError';
-      }
+      injected = this.#fires(n, fault.throttleFirst, fault.throttle)
+        ? 'throttle'
+        : this.#fires(n, fault.serverErrorFirst, fault.serverError)
+          ? 'serverError'
+          : this.#fires(n, fault.resetFirst, fault.reset)
+            ? 'reset'
+            : this.#fires(n, fault.garbageFirst, fault.garbage)
+              ? 'garbage'
+              : null;
     }
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs * this.fleet.timeScale));
     return injected;
   }
 
-  #draw(probability: number | undefined): boolean {
+  /** The `n`th matching call gets the fault: one of the first `first`, or drawn with `probability`. */
+  #fires(n: number, first: number | undefined, probability: number | undefined): boolean {
+    if (first !== undefined && n <= first) return true;
     return probability !== undefined && probability > 0 && this.fleet.random() < probability;
   }
 }
 
-function matches(fault: Fault, service: SimService, action: string, account: string, region: string): boolean {
-  if (fault.account !== undefined && fault.account !== account) return false;
-  if (fault.region !== undefined && fault.region !== region) return false;
+function matches(fault: Fault, target: FaultTarget): boolean {
+  if (fault.account !== undefined && fault.account !== target.account) return false;
+  if (fault.region !== undefined && fault.region !== target.region) return false;
+  const { service, action } = target;
   return fault.api === '*' || fault.api === `${service}:*` || fault.api === `${service}:${action}`;
 }
