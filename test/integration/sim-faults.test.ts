@@ -139,4 +139,55 @@ describe('simulator faults against the real product', () => {
       120_000,
     );
   });
+
+  describe('malformed collector output delivered through SSM', () => {
+    /** checkout-prod with two more nodes in its general group whose collector output is spoiled by `fault`. */
+    const spoiled = (fault: string) =>
+      baseScenario({ clock: { at: DAY2 } }, (c) =>
+        c.name !== 'checkout-prod'
+          ? c
+          : {
+              ...c,
+              nodes: [
+                ...c.nodes,
+                { ...c.nodes[0], overrides: {}, count: 2, idPrefix: 'bad', fault } as ClusterSpec['nodes'][number],
+              ],
+            },
+      );
+
+    it.each([
+      ['wrongTypes', 2, /\(i-bad0{13}0: collector output unreadable: field iptables\.kubeServiceChains: .*number.*\)$/],
+      [
+        'oversized',
+        2,
+        /\(i-bad0{13}0: collector output unreadable: 2,500 bytes, over the collector's limit of 2,400 bytes \(not the collector's output, or a damaged one\)\)$/,
+      ],
+      ['notJson', 2, /\(i-bad0{13}0: collector output unreadable: not JSON \(expected one collector JSON object\)\)$/],
+      ['duplicateId', 1, /\(i-bad0{13}1: collector output names instance i-bad0{13}0, not this node\)$/],
+    ])(
+      "%s output is that node's failed collection: UNKNOWN evidence and one line",
+      async (fault, failed, reason) => {
+        const { output, warnings, opened, neighbourBefore } = await dayTwo(spoiled(fault));
+
+        const clusters = output.result.clusters;
+        const checkout = byName(clusters, 'checkout-prod');
+        expectNothingResolved(opened, checkout.findings);
+        expectNeighbourUnharmed(neighbourBefore, clusters);
+        // 18 nodes of the default scenario (one of them times out) and the two spoiled ones
+        expect(checkout.nodes).toEqual({ expected: 20, reached: 19 - failed, unreachable: 0, failed: 1 + failed });
+        expect(checkout.status).toBe('PARTIAL');
+        expect(warnings).toHaveLength(1);
+        const nodes = failed === 1 ? '1 node' : `${failed} nodes`;
+        expect(warnings[0]).toMatch(
+          new RegExp(
+            `^cluster 111111111111/eu-west-1/checkout-prod: ${nodes} answered with output that is not a collector report, their evidence is unknown `,
+          ),
+        );
+        expect(warnings[0]).toMatch(reason);
+        const coverage = checkout.findings.find((f) => f.ruleId === 'AUDIT-COVERAGE');
+        expect(JSON.stringify(coverage?.evidence)).toContain('i-bad');
+      },
+      120_000,
+    );
+  });
 });
