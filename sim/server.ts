@@ -185,16 +185,12 @@ async function handle(
       clusters: () => region.clustersOfCall(service, call.input),
     });
     call.fault = injected;
-    if (injected === 'reset') {
-      resetMidResponse(res, requestId);
-      return;
-    }
     if (injected === 'garbage') {
       call.status = 200;
       send(res, GARBAGE, requestId);
       return;
     }
-    if (injected) throw INJECTED[service][injected];
+    if (injected === 'throttle' || injected === 'serverError') throw INJECTED[service][injected];
     response = dispatch(service, action, request, region, requestId);
     if (service === 'logs' && action === 'StartQuery') call.queryId = String(JSON.parse(response.body).queryId);
   } catch (error) {
@@ -202,7 +198,9 @@ async function handle(
     response = errorResponse(service, error, requestId);
   }
   call.status = response.status;
-  send(res, response, requestId);
+  // the call was carried out (a SendCommand ran, a query started); only its answer is lost on the way
+  if (call.fault === 'reset') resetMidResponse(res, response, requestId);
+  else send(res, response, requestId);
 }
 
 function dispatch(
@@ -310,15 +308,18 @@ const GARBAGE: SimResponse = {
   body: '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>',
 };
 
-/** Starts a 200 answer promising a body, writes part of it and destroys the socket: a connection reset mid-response. */
-function resetMidResponse(res: ServerResponse, requestId: string): void {
-  const body = '{"__partial": "the connection was reset before the rest of this body"}';
-  res.writeHead(200, {
-    'content-type': 'application/json',
+/**
+ * A connection reset mid-response: the headers and the first half of the answer's body (at most 64 bytes) are
+ * written, then the socket is destroyed, so the client sees fewer bytes than content-length promised.
+ */
+function resetMidResponse(res: ServerResponse, response: SimResponse, requestId: string): void {
+  const body = Buffer.from(response.body);
+  res.writeHead(response.status, {
+    ...response.headers,
     'x-amzn-requestid': requestId,
-    'content-length': Buffer.byteLength(body) * 4,
+    'content-length': Math.max(body.length, 2),
   });
-  res.write(body.slice(0, 16), () => res.socket?.destroy());
+  res.write(body.subarray(0, Math.min(64, Math.floor(body.length / 2))), () => res.socket?.destroy());
 }
 
 function header(headers: SimRequest['headers'], name: string): string | undefined {

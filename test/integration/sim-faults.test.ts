@@ -190,4 +190,90 @@ describe('simulator faults against the real product', () => {
       120_000,
     );
   });
+
+  describe('connection resets and garbage bodies', () => {
+    const RESET = 'failed: ECONNRESET: the connection was reset before the answer was complete (aborted, 6 attempts)';
+    const HTML_JSON =
+      "failed: SyntaxError: HTTP 200 answer that is not the service's JSON or XML (Unexpected token '<', " +
+      '"<html><hea"... is not valid JSON); is a proxy answering for the endpoint?';
+    const NOT_AUDITED = 'cluster 111111111111/eu-west-1/checkout-prod not audited: AwsCallError: ';
+    it.each([
+      ['eks:DescribeCluster', 'reset', `${NOT_AUDITED}eks:DescribeCluster cluster checkout-prod ${RESET}`],
+      [
+        'ec2:DescribeInstances',
+        'reset',
+        `${NOT_AUDITED}ec2:DescribeInstances instances of cluster checkout-prod ${RESET}`,
+      ],
+      [
+        'logs:GetQueryResults',
+        'reset',
+        /^cluster 111111111111\/eu-west-1\/checkout-prod not audited: AwsCallError: logs:GetQueryResults query [0-9a-f-]+ failed: ECONNRESET: /,
+      ],
+      ['eks:DescribeCluster', 'garbage', `${NOT_AUDITED}eks:DescribeCluster cluster checkout-prod ${HTML_JSON}`],
+      [
+        'ec2:DescribeInstances',
+        'garbage',
+        `${NOT_AUDITED}ec2:DescribeInstances instances of cluster checkout-prod failed: Error: the answer has no reservationSet: not a DescribeInstancesResponse (is a proxy answering?)`,
+      ],
+      [
+        'ssm:DescribeInstanceInformation',
+        'garbage',
+        `${NOT_AUDITED}ssm:DescribeInstanceInformation 18 instances ${HTML_JSON}`,
+      ],
+      [
+        'ssm:ListCommandInvocations',
+        'garbage',
+        /^cluster .*checkout-prod not audited: AwsCallError: ssm:ListCommandInvocations command [0-9a-f-]+ failed: SyntaxError: HTTP 200 answer that is not/,
+      ],
+      [
+        'logs:StartQuery',
+        'garbage',
+        `log query on /aws/containerinsights/checkout-prod/dataplane could not start: AwsCallError: logs:StartQuery log group /aws/containerinsights/checkout-prod/dataplane ${HTML_JSON}`,
+      ],
+    ])(
+      '%s answering with %s every time: one clear line, checkout-prod UNKNOWN, the rest audited',
+      async (api, kind, line) => {
+        const { output, warnings, opened, neighbourBefore } = await dayTwo(
+          baseScenario({ clock: { at: DAY2 }, faults: [{ api, cluster: 'checkout-prod', [kind]: 1 }] }),
+        );
+        const clusters = output.result.clusters;
+        expectNothingResolved(opened, byName(clusters, 'checkout-prod').findings);
+        expectNeighbourUnharmed(neighbourBefore, clusters);
+        expect(warnings).toHaveLength(1);
+        if (typeof line === 'string') expect(warnings[0]).toBe(line);
+        else expect(warnings[0]).toMatch(line);
+      },
+      120_000,
+    );
+
+    it('rides out a reset of the first answer of every API: the SDK retries, the run is as without it', async () => {
+      const apis = [
+        'eks:ListClusters',
+        'eks:DescribeCluster',
+        'eks:ListAddons',
+        'ec2:DescribeInstances',
+        'ssm:DescribeInstanceInformation',
+        'ssm:SendCommand',
+        'ssm:ListCommands',
+        'ssm:ListCommandInvocations',
+        'logs:StartQuery',
+        'logs:GetQueryResults',
+      ];
+      const faults = apis.map((api) => ({ api, resetFirst: 1 }));
+      const { output, warnings, opened, neighbourBefore, calls } = await dayTwo(
+        baseScenario({ clock: { at: DAY2 }, faults }),
+      );
+      expect(
+        calls
+          .filter((c) => c.fault === 'reset')
+          .map((c) => `${c.service}:${c.action}`)
+          .sort(),
+      ).toEqual(apis.sort());
+      expect(warnings).toEqual([]);
+      expectNeighbourUnharmed(neighbourBefore, output.result.clusters);
+      expect(statesOf(byName(output.result.clusters, 'checkout-prod').findings)).toEqual(
+        statesOf(opened).map((s) => s.replace(/ NEW$/, ' ONGOING')),
+      );
+    }, 120_000);
+  });
 });
