@@ -8,6 +8,7 @@ import { handleLogs, handleSsm, jsonError, jsonRpcTarget, parseJsonBody } from '
 import { eksError, eksRoute, handleEks } from './protocols/rest-json.js';
 import { handleSns, snsError } from './protocols/sns-query.js';
 import { ApiError, type SimRequest, type SimResponse } from './protocols/wire.js';
+import { faultFires } from './random.js';
 import type { Fault, Scenario } from './scenario.js';
 import { scenarioClocks } from './states/clock.js';
 
@@ -364,24 +365,20 @@ class FaultInjector {
       this.#counts[i] = n;
       latencyMs += fault.latencyMs ?? 0;
       if (injected) continue;
-      injected = this.#fires(n, fault.throttleFirst, fault.throttle)
+      const fires = (first: number | undefined, share: number | undefined) =>
+        faultFires(n, first, share, this.fleet.random);
+      injected = fires(fault.throttleFirst, fault.throttle)
         ? 'throttle'
-        : this.#fires(n, fault.serverErrorFirst, fault.serverError)
+        : fires(fault.serverErrorFirst, fault.serverError)
           ? 'serverError'
-          : this.#fires(n, fault.resetFirst, fault.reset)
+          : fires(fault.resetFirst, fault.reset)
             ? 'reset'
-            : this.#fires(n, fault.garbageFirst, fault.garbage)
+            : fires(fault.garbageFirst, fault.garbage)
               ? 'garbage'
               : null;
     }
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs * this.fleet.timeScale));
     return injected;
-  }
-
-  /** The `n`th matching call gets the fault: one of the first `first`, or drawn with `probability`. */
-  #fires(n: number, first: number | undefined, probability: number | undefined): boolean {
-    if (first !== undefined && n <= first) return true;
-    return probability !== undefined && probability > 0 && this.fleet.random() < probability;
   }
 }
 

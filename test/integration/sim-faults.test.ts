@@ -1,5 +1,10 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterResult, Finding } from '#audit/model.js';
+import { type ClusterResult, type Finding, RunResultSchema } from '#audit/model.js';
 import { createAlertPublisher, createTargetClientsFactory } from '#aws/clients.js';
 import { AuditStore } from '#aws/store.js';
 import { type LocalDynamo, startDynalite } from '#sim/dynalite.js';
@@ -14,6 +19,19 @@ import { AuditSettingsSchema } from '#workflow/settings.js';
  * UNKNOWN with the reason (never RESOLVED), one clear warning line, every other cluster audited as before, and the
  * run and its snapshots stored.
  */
+
+const CLI = join(import.meta.dirname, '../../bin/fleet-audit.js');
+
+/** The CLI as a user runs it: exit code, stdout and stderr. */
+async function fleetAudit(args: string[]) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { maxBuffer: 32 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
 
 const DAY1 = '2026-11-01T02:00:00.000Z';
 const DAY2 = '2026-11-02T02:00:00.000Z';
@@ -274,6 +292,91 @@ describe('simulator faults against the real product', () => {
       expect(statesOf(byName(output.result.clusters, 'checkout-prod').findings)).toEqual(
         statesOf(opened).map((s) => s.replace(/ NEW$/, ' ONGOING')),
       );
+    }, 120_000);
+  });
+
+  describe('DynamoDB throttling and server errors from the fault front', () => {
+    it('rides out throttled and failing store calls through the retries: the run and its snapshots are all stored', async () => {
+      const faults = ScenarioSchema.shape.faults.parse([
+        { api: 'dynamodb:PutItem', throttleFirst: 3 },
+        { api: 'dynamodb:BatchWriteItem', serverErrorFirst: 2 },
+        { api: 'dynamodb:Query', throttleFirst: 1 },
+        { api: 'dynamodb:GetItem', serverErrorFirst: 1 },
+      ]);
+      const faulty = await startDynalite({ faults, seed: 3 });
+      try {
+        const sim = await startSimulator(baseScenario());
+        const store = new AuditStore({ tableName: 'dynamo-faults' }, faulty.client);
+        await store.ensureTable();
+        const warnings: string[] = [];
+        const output = await runAudit(
+          {
+            clientsFor: createTargetClientsFactory({ endpoint: sim.endpoint }),
+            store,
+            publisher: null,
+            settings: AuditSettingsSchema.parse({
+              targets: sim.targets,
+              pollIntervalSeconds: 0.05,
+              clusterDeadlineSeconds: 5,
+            }),
+            now: sim.auditorNow,
+          },
+          { runId: 'throttled', warn: (line) => warnings.push(line) },
+        );
+        await sim.close();
+        expect(faulty.injected).toHaveLength(7);
+        const kinds = new Set(faulty.injected.map((c) => `${c.operation} ${c.fault}`));
+        expect(kinds).toEqual(
+          new Set(['PutItem throttle', 'BatchWriteItem serverError', 'Query throttle', 'GetItem serverError']),
+        );
+        expect(warnings).toEqual([]);
+        const stored = await store.getRun('throttled');
+        expect(stored?.status).toBe(output.result.status);
+        expect(stored?.result?.clusters.map((c) => c.name).sort()).toEqual(['catalog-prod', 'checkout-prod']);
+      } finally {
+        await faulty.close();
+      }
+    }, 120_000);
+
+    it('says in one line which store write failed when DynamoDB keeps failing, and the next run loses nothing', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'fleet-audit-dynamo-faults-'));
+      try {
+        const failing = join(dir, 'failing.json');
+        await writeFile(
+          failing,
+          JSON.stringify(baseScenario({ faults: [{ api: 'dynamodb:BatchWriteItem', serverError: 1 }] })),
+        );
+        const healthy = join(dir, 'healthy.json');
+        await writeFile(healthy, JSON.stringify(baseScenario({ clock: { at: DAY2 } })));
+        const state = join(dir, 'state');
+
+        const broken = await fleetAudit([
+          'run',
+          '--local',
+          '--fresh',
+          '--json',
+          '--scenario',
+          failing,
+          '--state-dir',
+          state,
+        ]);
+        expect(broken.code).toBe(2);
+        expect(broken.stdout).toBe('');
+        expect(broken.stderr).toBe(
+          'fleet-audit: dynamodb:BatchWriteItem on table fleet-audit failed: Internal server error (6 attempts)\n',
+        );
+
+        const next = await fleetAudit(['run', '--local', '--json', '--scenario', healthy, '--state-dir', state]);
+        expect(next.stderr).toBe('');
+        expect(next.code).toBe(0);
+        const result = RunResultSchema.parse(JSON.parse(next.stdout));
+        // the failed run's finding states were stored before its run record: day 2 sees them again, not NEW
+        const checkout = byName(result.clusters, 'checkout-prod');
+        expect(checkout.findings.filter((f) => f.state === 'NEW').map((f) => f.ruleId)).toEqual([]);
+        expect(checkout.findings.map((f) => f.state)).toContain('ONGOING');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     }, 120_000);
   });
 });
