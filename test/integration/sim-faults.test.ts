@@ -8,6 +8,7 @@ import { type ClusterResult, type Finding, RunResultSchema } from '#audit/model.
 import { createAlertPublisher, createTargetClientsFactory } from '#aws/clients.js';
 import { AuditStore } from '#aws/store.js';
 import { type LocalDynamo, startDynalite } from '#sim/dynalite.js';
+import { openLocalStore } from '#sim/local-fleet.js';
 import { loadScenario, type Scenario, type ScenarioInput, ScenarioSchema } from '#sim/scenario.js';
 import { startSimulator } from '#sim/server.js';
 import { runAudit } from '#workflow/audit-run.js';
@@ -378,5 +379,61 @@ describe('simulator faults against the real product', () => {
         await rm(dir, { recursive: true, force: true });
       }
     }, 120_000);
+  });
+
+  describe('a clock the scenario moves', () => {
+    it('gives days between runs and a skewed clock one history point per cluster per day', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'fleet-audit-clock-'));
+      try {
+        const state = join(dir, 'state');
+        const nights = [
+          { offsetDays: 0, skewSeconds: 0 }, // day 1, 02:00
+          { offsetDays: 0.5, skewSeconds: 0 }, // day 1, 14:00: a second run the same day
+          { offsetDays: 1, skewSeconds: 0 }, // day 2, 02:00
+          { offsetDays: 1, skewSeconds: -3 * 3600 }, // day 2 by AWS, day 1 23:00 by the auditor's skewed clock
+          { offsetDays: 1, skewSeconds: 600 }, // day 2, the auditor 10 minutes ahead
+        ];
+        const started: string[] = [];
+        for (const [i, clock] of nights.entries()) {
+          const file = join(dir, `night-${i}.json`);
+          // checkout-prod without its timing-out node: only fully read clusters make history points
+          const scenario = baseScenario({ clock: { at: DAY1, ...clock } }, (c) => ({
+            ...c,
+            nodes: c.nodes.filter((group) => group.fault === undefined),
+          }));
+          await writeFile(file, JSON.stringify(scenario));
+          const out = await fleetAudit(['run', '--local', '--json', '--scenario', file, '--state-dir', state]);
+          expect(out.stderr).toBe('');
+          expect(out.code).toBe(0);
+          started.push(RunResultSchema.parse(JSON.parse(out.stdout)).startedAt);
+        }
+        // each run is stamped with the auditor's clock the scenario set
+        expect(started.map((at) => at.slice(0, 13))).toEqual([
+          '2026-11-01T02',
+          '2026-11-01T14',
+          '2026-11-02T02',
+          '2026-11-01T23',
+          '2026-11-02T02',
+        ]);
+
+        const { store, close } = await openLocalStore(state);
+        try {
+          for (const name of ['checkout-prod', 'catalog-prod']) {
+            const points = await store.history(
+              { account: '111111111111', region: 'eu-west-1', name },
+              '2026-11-03T00:00:00.000Z',
+            );
+            const days = points.filter((p) => p.at >= '2026-11-01').map((p) => p.at.slice(0, 13));
+            // one a day, the day's last run by the auditor's clock: the skewed 23:00 run for day 1
+            expect(days, name).toEqual(['2026-11-01T23', '2026-11-02T02']);
+            expect(points.find((p) => p.at.startsWith('2026-11-02'))?.at, name).toBe(started[4]);
+          }
+        } finally {
+          await close();
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }, 180_000);
   });
 });
