@@ -52,6 +52,11 @@ export function errorCode(error: unknown): string {
   return 'Error';
 }
 
+/** True when the connection broke or could not be made (no AWS answer at all). */
+export function isConnectionFailure(error: unknown): boolean {
+  return socketCode(error) !== null;
+}
+
 function socketCode(error: unknown): string | null {
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
   return typeof code === 'string' && CONNECTION_ERRORS.has(code) ? code : null;

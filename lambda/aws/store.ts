@@ -32,6 +32,7 @@ import {
   SeveritySchema,
 } from '#audit/model.js';
 import { type Suppression, SuppressionSchema } from '#audit/suppressions.js';
+import { isConnectionFailure } from './errors.js';
 
 /**
  * The audit's one DynamoDB table (docs/operations.md). Keys:
@@ -770,11 +771,12 @@ function namingFailures(doc: DynamoDBDocumentClient, table: string): DynamoDBDoc
 
 /**
  * The error with the DynamoDB operation, the table and the SDK's attempts in its message
- * (`dynamodb:BatchWriteItem on table fleet-audit failed: Internal server error (6 attempts)`); a condition
- * failure is an answer, not a failure, and stays as it is.
+ * (`dynamodb:BatchWriteItem on table fleet-audit failed: Internal server error (6 attempts)`). A condition failure
+ * is an answer, not a failure, and a broken connection names the endpoint already (the CLI says which service it
+ * could not reach): both stay as they are.
  */
 function withStoreCall(error: unknown, operation: string, table: string): unknown {
-  if (!(error instanceof Error) || isConditionFailure(error)) return error;
+  if (!(error instanceof Error) || isConditionFailure(error) || isConnectionFailure(error)) return error;
   const attempts = (error as { $metadata?: { attempts?: unknown } }).$metadata?.attempts;
   const tries = typeof attempts === 'number' && attempts > 1 ? ` (${attempts} attempts)` : '';
   const first = error.message.split('\n')[0] ?? '';
