@@ -439,6 +439,12 @@ function checkScenario(scenario: Scenario): ScenarioProblem | null {
 function checkFaultClusters(scenario: Scenario): ScenarioProblem | null {
   for (const [f, fault] of scenario.faults.entries()) {
     if (fault.cluster === undefined) continue;
+    if (fault.api.startsWith('sns:') || fault.api === 'eks:ListClusters') {
+      return {
+        path: ['faults', f, 'cluster'],
+        message: `${fault.api} calls are about no cluster, so this fault would never fire; drop cluster`,
+      };
+    }
     const found = scenario.accounts.some(
       (account) =>
         (fault.account === undefined || fault.account === account.id) &&

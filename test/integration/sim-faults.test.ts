@@ -159,6 +159,39 @@ describe('simulator faults against the real product', () => {
     );
   });
 
+  it('prints one warning line on stderr for the cluster a fault breaks, and audits the rest (the CLI)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fleet-audit-cluster-fault-'));
+    try {
+      const file = join(dir, 'scenario.json');
+      const faults = [{ api: 'eks:DescribeCluster', cluster: 'checkout-prod', serverError: 1 }];
+      await writeFile(file, JSON.stringify(baseScenario({ faults })));
+
+      const out = await fleetAudit([
+        'run',
+        '--local',
+        '--fresh',
+        '--json',
+        '--scenario',
+        file,
+        '--state-dir',
+        join(dir, 's'),
+      ]);
+
+      expect(out.code).toBe(0);
+      expect(out.stderr).toBe(
+        'fleet-audit: cluster 111111111111/eu-west-1/checkout-prod not audited: AwsCallError: eks:DescribeCluster ' +
+          'cluster checkout-prod failed: ServerException: We encountered an internal error. Please try again.\n',
+      );
+      const result = RunResultSchema.parse(JSON.parse(out.stdout));
+      expect(result.clusters.map((c) => `${c.name} ${c.status}`).sort()).toEqual([
+        'catalog-prod COMPLETE',
+        'checkout-prod FAILED',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   describe('malformed collector output delivered through SSM', () => {
     /** checkout-prod with two more nodes in its general group whose collector output is spoiled by `fault`. */
     const spoiled = (fault: string) =>

@@ -328,6 +328,11 @@ describe('loadScenario with a bad file', () => {
       'field faults.0.cluster: no cluster "b" in eu-west-1 in the scenario',
     ],
     [
+      'a fault on one cluster of a call about none',
+      { ...scenarioWith([cluster('a')]), faults: [{ api: 'eks:ListClusters', cluster: 'a', throttle: 1 }] },
+      'field faults.0.cluster: eks:ListClusters calls are about no cluster, so this fault would never fire; drop cluster',
+    ],
+    [
       'a DynamoDB fault that names a cluster',
       { ...scenarioWith([cluster('a')]), faults: [{ api: 'dynamodb:PutItem', cluster: 'a', throttle: 1 }] },
       "field faults.0.cluster: not for dynamodb faults (the store's proxy injects throttle and serverError, on every table)",
