@@ -94,7 +94,7 @@ describe('simulator faults against the real product', () => {
         now: sim.auditorNow,
       };
       const output = await runAudit(deps, { runId, warn: (line) => warnings.push(line) });
-      return { output, warnings, calls: sim.calls, store };
+      return { output, warnings, calls: sim.calls, outbox: sim.outbox, store };
     } finally {
       await sim.close();
     }
@@ -294,6 +294,29 @@ describe('simulator faults against the real product', () => {
         expect(warnings).toHaveLength(1);
         if (typeof line === 'string') expect(warnings[0]).toBe(line);
         else expect(warnings[0]).toMatch(line);
+      },
+      120_000,
+    );
+
+    it.each([
+      ['garbage', 'failed: Error: Publish returned no MessageId'],
+      ['reset', 'failed: ECONNRESET: the connection was reset before the answer was complete (aborted, 6 attempts)'],
+    ])(
+      'sns:Publish answering with %s: one line, and the next run delivers the changes',
+      async (kind, why) => {
+        const table = `faults-${tables++}`;
+        const first = await runOnce(baseScenario({ faults: [{ api: 'sns:Publish', [kind]: 1 }] }), table, 'day1');
+        expect(first.output.alertProblem).toBe(
+          `digest not sent: AwsCallError: sns:Publish to arn:aws:sns:eu-west-1:111111111111:fleet-audit-alerts ${why}`,
+        );
+        // a garbage answer came from something other than SNS; a reset came after SNS took the message, on every
+        // attempt: at-least-once delivery, so those copies are out and the changes stay pending all the same
+        const published = first.calls.filter((c) => c.action === 'Publish' && c.fault === 'reset').length;
+        expect(first.outbox).toHaveLength(published);
+
+        const second = await runOnce(baseScenario({ clock: { at: DAY2 } }), table, 'day2');
+        expect(second.output.alertProblem).toBeNull();
+        expect(second.outbox.map((m) => m.subject)).toEqual(['EKS fleet audit: 7 new (1 cluster)']);
       },
       120_000,
     );
