@@ -159,38 +159,50 @@ describe('simulator faults against the real product', () => {
     );
   });
 
-  it('prints one warning line on stderr for the cluster a fault breaks, and audits the rest (the CLI)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'fleet-audit-cluster-fault-'));
-    try {
-      const file = join(dir, 'scenario.json');
-      const faults = [{ api: 'eks:DescribeCluster', cluster: 'checkout-prod', serverError: 1 }];
-      await writeFile(file, JSON.stringify(baseScenario({ faults })));
+  it.each([
+    ['serverError', 'ServerException: We encountered an internal error. Please try again.'],
+    ['reset', 'ECONNRESET: the connection was reset before the answer was complete (aborted, 6 attempts)'],
+    [
+      'garbage',
+      "SyntaxError: HTTP 200 answer that is not the service's JSON or XML (Unexpected token '<', \"<html><hea\"... " +
+        'is not valid JSON); is a proxy answering for the endpoint?',
+    ],
+  ])(
+    'prints one warning line on stderr for the cluster %s breaks, and audits the rest (the CLI)',
+    async (kind, why) => {
+      const dir = await mkdtemp(join(tmpdir(), 'fleet-audit-cluster-fault-'));
+      try {
+        const file = join(dir, 'scenario.json');
+        const faults = [{ api: 'eks:DescribeCluster', cluster: 'checkout-prod', [kind]: 1 }];
+        await writeFile(file, JSON.stringify(baseScenario({ faults })));
 
-      const out = await fleetAudit([
-        'run',
-        '--local',
-        '--fresh',
-        '--json',
-        '--scenario',
-        file,
-        '--state-dir',
-        join(dir, 's'),
-      ]);
+        const out = await fleetAudit([
+          'run',
+          '--local',
+          '--fresh',
+          '--json',
+          '--scenario',
+          file,
+          '--state-dir',
+          join(dir, 's'),
+        ]);
 
-      expect(out.code).toBe(0);
-      expect(out.stderr).toBe(
-        'fleet-audit: cluster 111111111111/eu-west-1/checkout-prod not audited: AwsCallError: eks:DescribeCluster ' +
-          'cluster checkout-prod failed: ServerException: We encountered an internal error. Please try again.\n',
-      );
-      const result = RunResultSchema.parse(JSON.parse(out.stdout));
-      expect(result.clusters.map((c) => `${c.name} ${c.status}`).sort()).toEqual([
-        'catalog-prod COMPLETE',
-        'checkout-prod FAILED',
-      ]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, 120_000);
+        expect(out.code).toBe(0);
+        expect(out.stderr).toBe(
+          'fleet-audit: cluster 111111111111/eu-west-1/checkout-prod not audited: AwsCallError: eks:DescribeCluster ' +
+            `cluster checkout-prod failed: ${why}\n`,
+        );
+        const result = RunResultSchema.parse(JSON.parse(out.stdout));
+        expect(result.clusters.map((c) => `${c.name} ${c.status}`).sort()).toEqual([
+          'catalog-prod COMPLETE',
+          'checkout-prod FAILED',
+        ]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
 
   describe('malformed collector output delivered through SSM', () => {
     /** checkout-prod with two more nodes in its general group whose collector output is spoiled by `fault`. */
