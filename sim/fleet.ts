@@ -752,6 +752,8 @@ function collectorStdout(node: SimNode, collectedAt: string): string {
       if (iptables) iptables.kubeServiceChains = String(iptables.kubeServiceChains ?? '1,204');
       const lock = report.lock as Record<string, unknown> | null;
       if (lock) lock.samples = `${String(lock.samples ?? 20)} samples`;
+      // a report without both sections still gets a wrong type
+      if (!iptables && !lock) report.durationMs = `${String(report.durationMs ?? 5200)}ms`;
       return `${JSON.stringify({ ...report, collectedAt })}\n`;
     }
     case 'notJson':
