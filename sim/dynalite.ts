@@ -1,8 +1,11 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { sdkClientConfig } from '#aws/sdk-config.js';
 import { callerOf, type RecordedCall } from './call-log.js';
+import { createDynamoFaultFront, type InjectedDynamoCall, wantsDynamoFront } from './dynamo-faults.js';
+import type { Fault } from './scenario.js';
 
 export interface LocalDynamo {
   endpoint: string;
@@ -14,6 +17,8 @@ export interface LocalDynamo {
   clientFor(caller: string, account: string, region: string): DynamoDBClient;
   /** every request dynalite received, with its caller (empty unless `record` was set) */
   calls: RecordedCall[];
+  /** the calls the fault front answered with an error instead (empty without faults) */
+  injected: InjectedDynamoCall[];
   close(): Promise<void>;
 }
 
@@ -28,6 +33,10 @@ export interface DynaliteOptions {
    * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html). dynalite never does.
    */
   batchWriteUnprocessedFirst?: number;
+  /** a scenario's `dynamodb:` faults: throttling and server errors from a front (sim/dynamo-faults.ts) */
+  faults?: ReadonlyArray<Fault>;
+  /** seeds the share-of-calls faults */
+  seed?: number;
   /** every request is also recorded (sim/call-log.ts) for the IAM proof */
   record?: boolean;
 }
@@ -44,24 +53,24 @@ export async function startDynalite(options: DynaliteOptions = {}): Promise<Loca
   if (options.record) server.prependListener('request', (req: IncomingMessage) => recordRequest(req, calls));
   await listen(server);
   const dynaliteEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const front =
-    options.batchWriteUnprocessedFirst !== undefined
-      ? createUnprocessedFront(dynaliteEndpoint, options.batchWriteUnprocessedFirst)
-      : null;
+  const faults = wantsDynamoFront(options) ? createDynamoFaultFront(dynaliteEndpoint, options) : null;
+  const front = faults?.server ?? null;
   if (front) await listen(front);
   const endpoint = front ? `http://127.0.0.1:${(front.address() as AddressInfo).port}` : dynaliteEndpoint;
   const clients: DynamoDBClient[] = [];
   const clientFor = (caller: string | undefined, account: string, region: string) => {
-    const client = new DynamoDBClient({
-      endpoint,
-      region,
-      credentials: {
-        accessKeyId: account,
-        secretAccessKey: 'local',
-        ...(caller !== undefined && { sessionToken: caller }),
-      },
-      maxAttempts: 3,
-    });
+    // the project's one retry policy, as the Lambda functions' store client has it (lambda/handlers/runtime.ts)
+    const client = new DynamoDBClient(
+      sdkClientConfig({
+        endpoint,
+        region,
+        credentials: {
+          accessKeyId: account,
+          secretAccessKey: 'local',
+          ...(caller !== undefined && { sessionToken: caller }),
+        },
+      }),
+    );
     clients.push(client);
     return client;
   };
@@ -71,6 +80,7 @@ export async function startDynalite(options: DynaliteOptions = {}): Promise<Loca
     client,
     clientFor,
     calls,
+    injected: faults?.injected ?? [],
     close: async () => {
       for (const c of clients) c.destroy();
       if (front) await close(front);
@@ -88,48 +98,6 @@ function listen(server: Server): Promise<void> {
 
 function close(server: Server): Promise<void> {
   return new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-}
-
-type WriteRequests = Record<string, unknown[]>;
-
-/** A loopback front for dynalite that leaves half of the first `count` BatchWriteItem calls unprocessed. */
-function createUnprocessedFront(target: string, count: number): Server {
-  let left = count;
-  return createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', async () => {
-      let body = Buffer.concat(chunks).toString();
-      let held: WriteRequests = {};
-      if (request.headers['x-amz-target'] === 'DynamoDB_20120810.BatchWriteItem' && left > 0) {
-        left--;
-        const input = JSON.parse(body) as { RequestItems: WriteRequests };
-        const sent: WriteRequests = {};
-        for (const [table, requests] of Object.entries(input.RequestItems)) {
-          const half = Math.ceil(requests.length / 2);
-          sent[table] = requests.slice(0, half);
-          if (requests.length > half) held[table] = requests.slice(half);
-        }
-        body = JSON.stringify({ ...input, RequestItems: sent });
-      } else {
-        held = {};
-      }
-      const headers = Object.fromEntries(
-        Object.entries(request.headers).filter(
-          (entry): entry is [string, string] =>
-            typeof entry[1] === 'string' && !['host', 'content-length', 'connection'].includes(entry[0]),
-        ),
-      );
-      const answer = await fetch(target, { method: request.method ?? 'POST', headers, body });
-      let text = await answer.text();
-      if (answer.ok && Object.keys(held).length > 0) {
-        const output = JSON.parse(text) as { UnprocessedItems?: WriteRequests };
-        text = JSON.stringify({ ...output, UnprocessedItems: { ...output.UnprocessedItems, ...held } });
-      }
-      response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-      response.end(text);
-    });
-  });
 }
 
 /** Reads the request alongside dynalite (both listen to the same stream) and records it once it has ended. */

@@ -40,6 +40,11 @@ export interface PublishedMessage {
   publishedAt: string;
 }
 
+/** A log group identifier is a name or an ARN (`arn:aws:logs:…:log-group:<name>[:*]`); this is the name part. */
+export function logGroupName(identifier: string): string {
+  return identifier.replace(/^arn:[^:]+:logs:[^:]*:[^:]*:log-group:/, '').replace(/:\*$/, '');
+}
+
 /** The SSM agent's limit on a plugin's output (amazon-ssm-agent contracts.MaximumPluginOutputSize). */
 export const AGENT_OUTPUT_MAX = 2400;
 
@@ -223,7 +228,7 @@ export class RegionFleet {
           logGroup: name,
         })),
       );
-      this.#logGroups.set(name, { name, events, outcome: cluster.logGroup.queryOutcome });
+      this.#logGroups.set(name, { name, cluster: cluster.name, events, outcome: cluster.logGroup.queryOutcome });
     }
   }
 
@@ -235,6 +240,57 @@ export class RegionFleet {
   /** The scenario's page-size cap for an API (`ssm:ListCommandInvocations`), if any. */
   pageCap(api: string): number | undefined {
     return this.#fleet.scenario.maxPageSize[api];
+  }
+
+  /**
+   * The clusters a call is about, from its parameters as the service read them (`SimulatedCall.input`): the EKS
+   * route's cluster, EC2's cluster tag filters and instance ids, SSM's instance ids and command ids, the Logs log
+   * groups and query ids. Calls about no cluster (ListClusters, SNS) are about none.
+   */
+  clustersOfCall(service: string, input: Record<string, unknown>): Set<string> {
+    const clusters = new Set<string>();
+    const ofInstance = (id: unknown) => {
+      const node = typeof id === 'string' ? this.#instances.get(id) : undefined;
+      if (node) clusters.add(node.cluster);
+    };
+    const ofCommand = (id: unknown) => {
+      const command = typeof id === 'string' ? this.#commands.get(id) : undefined;
+      for (const plan of command?.invocations ?? []) clusters.add(plan.node.cluster);
+    };
+    const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
+    switch (service) {
+      case 'eks':
+        if (typeof input.cluster === 'string') clusters.add(input.cluster);
+        break;
+      case 'ec2':
+        for (const [key, value] of Object.entries(input)) {
+          if (/^InstanceId\.\d+$/.test(key)) ofInstance(value);
+          const tagged = /^kubernetes\.io\/cluster\/(.+)$/.exec(String(value));
+          if (/^Filter\.\d+\.Value\.\d+$/.test(key) && tagged?.[1]) clusters.add(tagged[1]);
+          const filter = /^(Filter\.\d+)\.Value\.\d+$/.exec(key)?.[1];
+          if (filter && input[`${filter}.Name`] === 'tag:eks:cluster-name') clusters.add(String(value));
+        }
+        break;
+      case 'ssm':
+        for (const id of list(input.InstanceIds)) ofInstance(id);
+        ofInstance(input.InstanceId);
+        for (const filter of list(input.Filters) as Array<{ Key?: unknown; Values?: unknown }>) {
+          if (filter?.Key === 'InstanceIds') for (const id of list(filter.Values)) ofInstance(id);
+        }
+        ofCommand(input.CommandId);
+        break;
+      case 'logs': {
+        const names = [input.logGroupName, ...list(input.logGroupNames), ...list(input.logGroupIdentifiers)];
+        for (const name of names) {
+          const group = this.#logGroups.get(logGroupName(String(name)));
+          if (group) clusters.add(group.cluster);
+        }
+        const query = typeof input.queryId === 'string' ? this.#queries.get(input.queryId) : undefined;
+        for (const cluster of query?.clusters ?? []) clusters.add(cluster);
+        break;
+      }
+    }
+    return clusters;
   }
 
   // ---- EKS -------------------------------------------------------------------------------------------------------
@@ -397,7 +453,10 @@ export class RegionFleet {
       return view('Failed', 'Failed', 127, finishedAt, agentOutput('', stderr));
     }
     const stdout = collectorStdout(node, new Date(finishedAt).toISOString());
-    return view('Success', 'Success', 0, finishedAt, agentOutput(stdout, ''));
+    // `oversized` stands for output the agent did not cut (an agent or document whose limit is larger than the
+    // contract's): it reaches ListCommandInvocations whole, which returns its first 2,500 characters
+    const output = node.fault === 'oversized' ? stdout : agentOutput(stdout, '');
+    return view('Success', 'Success', 0, finishedAt, output);
   }
 
   // ---- CloudWatch Logs -------------------------------------------------------------------------------------------
@@ -444,6 +503,7 @@ export class RegionFleet {
     const limited = input.limit !== undefined ? result.rows.slice(0, input.limit) : result.rows;
     this.#queries.set(queryId, {
       queryId,
+      clusters: groups.map((g) => g.cluster),
       startedAt: this.#fleet.now(),
       stopped: false,
       polls: 0,
@@ -621,12 +681,16 @@ export interface PublishInput {
 
 interface LogGroupState {
   name: string;
+  /** the cluster whose data-plane logs these are */
+  cluster: string;
   events: InsightsEvent[];
   outcome: 'Complete' | 'Failed' | 'Timeout' | 'Cancelled';
 }
 
 interface QueryState {
   queryId: string;
+  /** the clusters of the log groups queried */
+  clusters: string[];
   startedAt: number;
   /** StopQuery cancelled it */
   stopped: boolean;
@@ -673,9 +737,37 @@ const COLLECTOR_ERRORS = [
  * older than the 2,400-byte cap, or stderr noise, would produce).
  */
 function collectorStdout(node: SimNode, collectedAt: string): string {
-  if (node.fault !== 'truncated') return collectorOutput(node.report, collectedAt);
-  const noise = Array.from({ length: 60 }, (_, i) => COLLECTOR_ERRORS[i % COLLECTOR_ERRORS.length] ?? '');
-  return collectorOutput({ ...node.report, errors: [...node.report.errors, ...noise] }, collectedAt);
+  const noise = (lines: number) =>
+    Array.from({ length: lines }, (_, i) => COLLECTOR_ERRORS[i % COLLECTOR_ERRORS.length] ?? '');
+  switch (node.fault) {
+    case 'truncated':
+      return collectorOutput({ ...node.report, errors: [...node.report.errors, ...noise(60)] }, collectedAt);
+    case 'oversized':
+      // about 3,000 bytes: over the collector's 2,400 and the listing's 2,500
+      return collectorOutput({ ...node.report, errors: [...node.report.errors, ...noise(90)] }, collectedAt);
+    case 'wrongTypes': {
+      // what a collector with a broken awk field split would print: numbers as strings
+      const report = structuredClone(node.report) as Record<string, Record<string, unknown> | unknown>;
+      const iptables = report.iptables as Record<string, unknown> | null;
+      if (iptables) iptables.kubeServiceChains = String(iptables.kubeServiceChains ?? '1,204');
+      const lock = report.lock as Record<string, unknown> | null;
+      if (lock) lock.samples = `${String(lock.samples ?? 20)} samples`;
+      // a report without both sections still gets a wrong type
+      if (!iptables && !lock) report.durationMs = `${String(report.durationMs ?? 5200)}ms`;
+      return `${JSON.stringify({ ...report, collectedAt })}\n`;
+    }
+    case 'notJson':
+      return "collect.sh: line 212: syntax error near unexpected token `fi'\n";
+    case 'duplicateId':
+      return collectorOutput(
+        node.answersAs === null || node.report.node === null
+          ? node.report
+          : { ...node.report, node: { ...node.report.node, instanceId: node.answersAs } },
+        collectedAt,
+      );
+    default:
+      return collectorOutput(node.report, collectedAt);
+  }
 }
 
 /**

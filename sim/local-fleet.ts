@@ -30,21 +30,27 @@ export interface FleetSession {
   close(): Promise<void>;
 }
 
-/** Opens the local state folder's store (for `report`). */
-export async function openLocalStore(stateDir: string) {
+/**
+ * Opens the local state folder's store (for `report`); a scenario's `dynamodb:` faults put the fault front
+ * (sim/dynamo-faults.ts) between the store and dynalite.
+ */
+export async function openLocalStore(stateDir: string, scenario?: Scenario) {
   await mkdir(stateDir, { recursive: true });
-  const dynamo = await startDynalite({ path: join(stateDir, 'db') });
+  const dynamo = await startDynalite({
+    path: join(stateDir, 'db'),
+    ...(scenario && { faults: scenario.faults, seed: scenario.seed }),
+  });
   const store = new AuditStore({ tableName: LOCAL_TABLE }, dynamo.client);
   await store.ensureTable();
   return { store, close: () => dynamo.close() };
 }
 
-async function prepareState(options: LocalFleetOptions) {
+async function prepareState(options: LocalFleetOptions, scenario?: Scenario) {
   if (options.fresh) {
     await rm(join(options.stateDir, 'db'), { recursive: true, force: true });
     await rm(join(options.stateDir, 'outbox.jsonl'), { force: true });
   }
-  return openLocalStore(options.stateDir);
+  return openLocalStore(options.stateDir, scenario);
 }
 
 /**
@@ -56,9 +62,9 @@ export async function openLocalFleet(
   options: LocalFleetOptions & { scenario: string | Scenario },
 ): Promise<FleetSession & { simulator: Simulator }> {
   const scenario = typeof options.scenario === 'string' ? loadScenario(options.scenario) : options.scenario;
-  const local = await prepareState(options);
-  await seedHistory(local.store, scenario, new Date());
+  const local = await prepareState(options, scenario);
   const sim = await startSimulator(scenario, { outboxFile: join(options.stateDir, 'outbox.jsonl') });
+  await seedHistory(local.store, scenario, sim.auditorNow());
   const topic = sim.topicArns[0];
   const scaled = (seconds: number, floor: number) => Math.max(floor, seconds * scenario.timeScale);
   const settings: AuditSettingsInput = {
@@ -77,7 +83,8 @@ export async function openLocalFleet(
       ? createAlertPublisher({ region: topic.split(':')[3] ?? '', topicArn: topic, endpoint: sim.endpoint })
       : null,
     settings: AuditSettingsSchema.parse(settings),
-    now: () => new Date(),
+    // the scenario's clock: days between runs and the auditor's skew (sim/scenario.ts ClockSchema)
+    now: sim.auditorNow,
   };
   return {
     deps,

@@ -33,6 +33,11 @@ export interface SimNode {
   hostname: string;
   uptimeSeconds: number;
   fault: NodeFault | null;
+  /**
+   * `duplicateId`: the instance id this node's report names instead of its own (the group's first node's); null
+   * for the first node and every other fault
+   */
+  answersAs: string | null;
   /** simulated collector run time; null: drawn from the scenario's timing */
   commandMs: number | null;
   /** the report the collector prints on this node, complete except `collectedAt` */
@@ -157,6 +162,7 @@ function expandCluster(
         hostname,
         uptimeSeconds: report.node?.uptimeSeconds ?? 86_400,
         fault: group.fault ?? null,
+        answersAs: group.fault === 'duplicateId' && i > 0 ? (nodes[nodes.length - i]?.instanceId ?? null) : null,
         commandMs: group.commandMs ?? null,
         report,
       });

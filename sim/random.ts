@@ -29,3 +29,18 @@ export function mulberry32(seed: number): () => number {
 export function randomFor(...parts: ReadonlyArray<string | number>): () => number {
   return mulberry32(hashString(parts.join('|')));
 }
+
+/**
+ * Whether the `n`th call matching a fault gets it: one of the first `first`, or drawn from `random` with
+ * `probability` (the generator is only drawn from when there is a probability, so adding a `first` fault does not
+ * move every later draw).
+ */
+export function faultFires(
+  n: number,
+  first: number | undefined,
+  probability: number | undefined,
+  random: () => number,
+): boolean {
+  if (first !== undefined && n <= first) return true;
+  return probability !== undefined && probability > 0 && random() < probability;
+}

@@ -17,17 +17,36 @@ const ClusterNameSchema = z
   .regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'expected an EKS cluster name (letters, digits, - and _)');
 const ApiSchema = z
   .string()
-  .regex(/^(\*|(eks|ec2|ssm|logs|sns):(\*|[A-Z][A-Za-z]+))$/, 'expected "<service>:<Action>", "<service>:*" or "*"');
+  .regex(
+    /^(\*|(eks|ec2|ssm|logs|sns|dynamodb):(\*|[A-Z][A-Za-z]+))$/,
+    'expected "<service>:<Action>", "<service>:*" or "*" (services: eks, ec2, ssm, logs, sns, dynamodb)',
+  );
 
 /** A partial collector report (NodeReportInput); checked against the collector schema after merging. */
 export const ReportTemplateSchema = z.record(z.string(), z.unknown());
 export type ReportTemplate = z.infer<typeof ReportTemplateSchema>;
 
 /**
+ * Collector output that reaches the auditor through SSM (Success, exit 0) but is not a valid report: `wrongTypes`
+ * (the report with strings where numbers belong), `oversized` (a report of more than the collector's 2,400 bytes,
+ * which ListCommandInvocations then cuts at 2,500 characters), `notJson` (a shell error line instead of the object)
+ * and `duplicateId` (the report names the instance id of the group's first node, as a cloned AMI's cached IMDS
+ * answer would). The report in the scenario stays valid; the fault spoils it on delivery.
+ */
+export const MALFORMED_OUTPUT_FAULTS = ['wrongTypes', 'oversized', 'notJson', 'duplicateId'] as const;
+
+/**
  * `terminated`: the node is running and Online at discovery (DescribeInstances, DescribeInstanceInformation) but
  * terminated before SendCommand, as Karpenter does all night: SendCommand naming it fails with InvalidInstanceId.
  */
-export const NODE_FAULTS = ['timeout', 'failed', 'truncated', 'undeliverable', 'terminated'] as const;
+export const NODE_FAULTS = [
+  'timeout',
+  'failed',
+  'truncated',
+  'undeliverable',
+  'terminated',
+  ...MALFORMED_OUTPUT_FAULTS,
+] as const;
 
 /**
  * `count` nodes alike, expanded to instances with stable ids (see sim/nodes.ts). The report is the cluster's
@@ -149,32 +168,72 @@ export const AccountSchema = z.strictObject({
 });
 export type Account = z.infer<typeof AccountSchema>;
 
+/** What a fault does; at least one is required. */
+const FAULT_EFFECTS = [
+  'throttle',
+  'throttleFirst',
+  'serverError',
+  'serverErrorFirst',
+  'reset',
+  'resetFirst',
+  'garbage',
+  'garbageFirst',
+  'latencyMs',
+] as const;
+
+/** What a dynamodb fault cannot name: the store's proxy has one table and injects throttling and server errors. */
+const DYNAMODB_UNSUPPORTED = [
+  'account',
+  'region',
+  'cluster',
+  'reset',
+  'resetFirst',
+  'garbage',
+  'garbageFirst',
+  'latencyMs',
+] as const;
+
 /**
  * A fault injected on API calls: `api` is `<service>:<Action>` (`ssm:ListCommandInvocations`), `<service>:*` or
- * `*`, optionally only for one account or region. Throttling and server errors hit a share of calls (`throttle`,
- * `serverError`, drawn from the seeded generator) or the first N matching calls (`throttleFirst`,
- * `serverErrorFirst`); `latencyMs` delays every matching call (on the time scale).
+ * `*`, optionally only for one account, region or cluster (by name: the calls about that cluster, see
+ * RegionFleet.clustersOfCall). Throttling, server errors, connection resets (`reset`: the socket is destroyed
+ * halfway through the answer) and garbage bodies (`garbage`: 200 with an HTML page instead of the protocol's JSON or
+ * XML) hit a share of calls (drawn from the seeded generator) or the first N matching calls (`…First`);
+ * `latencyMs` delays every matching call (on the time scale). `dynamodb:<Operation>` faults are answered by the
+ * store's proxy (sim/dynamo-faults.ts), which knows throttling and server errors only.
  */
 export const FaultSchema = z
   .strictObject({
     api: ApiSchema,
     account: AccountIdSchema.optional(),
     region: RegionNameSchema.optional(),
+    cluster: ClusterNameSchema.optional(),
     throttle: z.number().min(0).max(1).optional(),
     throttleFirst: z.number().int().min(1).optional(),
     serverError: z.number().min(0).max(1).optional(),
     serverErrorFirst: z.number().int().min(1).optional(),
+    reset: z.number().min(0).max(1).optional(),
+    resetFirst: z.number().int().min(1).optional(),
+    garbage: z.number().min(0).max(1).optional(),
+    garbageFirst: z.number().int().min(1).optional(),
     latencyMs: z.number().nonnegative().optional(),
   })
   .refine(
-    (f) =>
-      f.throttle !== undefined ||
-      f.throttleFirst !== undefined ||
-      f.serverError !== undefined ||
-      f.serverErrorFirst !== undefined ||
-      f.latencyMs !== undefined,
-    'a fault needs throttle, throttleFirst, serverError, serverErrorFirst or latencyMs',
-  );
+    (f) => FAULT_EFFECTS.some((effect) => f[effect] !== undefined),
+    `a fault needs one of ${FAULT_EFFECTS.join(', ')}`,
+  )
+  .superRefine((f, ctx) => {
+    if (!f.api.startsWith('dynamodb:')) return;
+    for (const key of DYNAMODB_UNSUPPORTED) {
+      if (f[key] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `not for dynamodb faults (the store's proxy injects throttle and serverError, on every table)`,
+        });
+      }
+    }
+  });
 export type Fault = z.infer<typeof FaultSchema>;
 
 const RangeSchema = z
@@ -192,6 +251,19 @@ export const TimingSchema = z.strictObject({
 });
 export type Timing = z.infer<typeof TimingSchema>;
 
+/**
+ * The scenario's notion of now. `at` sets the simulated AWS's clock when the simulator starts (default: the real
+ * time), from which it runs on in real time; `offsetDays` moves it by whole or partial days (a day-2 scenario of a
+ * sequence run from one state folder); `skewSeconds` moves only the auditor's clock (deps.now: run ids, deadlines,
+ * log query windows, what the store and the lifecycle see), ahead of AWS when positive, behind when negative.
+ */
+export const ClockSchema = z.strictObject({
+  at: z.iso.datetime({ message: 'expected an ISO 8601 UTC time like 2026-11-01T02:00:00Z' }).optional(),
+  offsetDays: z.number().min(-3650).max(3650).default(0),
+  skewSeconds: z.number().min(-86_400).max(86_400).default(0),
+});
+export type ScenarioClock = z.infer<typeof ClockSchema>;
+
 export const ScenarioSchema = z.strictObject({
   /** for editors; ignored */
   $schema: z.string().optional(),
@@ -202,6 +274,7 @@ export const ScenarioSchema = z.strictObject({
   timeScale: z.number().positive().default(1),
   timing: TimingSchema.default({ commandMs: { min: 1500, max: 4000 }, deliveryMs: 300, queryMs: 1200 }),
   faults: z.array(FaultSchema).default([]),
+  clock: ClockSchema.default({ offsetDays: 0, skewSeconds: 0 }),
   /**
    * Answer at most this many items a page for an API (`"ssm:ListCommandInvocations": 20`), as AWS may return fewer
    * items than MaxResults with a NextToken; lets a test exercise pagination without thousands of resources.
@@ -343,6 +416,12 @@ function checkScenario(scenario: Scenario): ScenarioProblem | null {
         if (clusterProblem) return clusterProblem;
         const declared = new Set(cluster.nodegroups.map((n) => n.name));
         for (const [g, group] of cluster.nodes.entries()) {
+          if (group.fault === 'duplicateId' && group.count < 2) {
+            return {
+              path: [...clusterPath, 'nodes', g, 'count'],
+              message: 'fault "duplicateId" needs at least 2 nodes (the others answer with the first node\'s id)',
+            };
+          }
           if (group.provisioner === 'managed' && !declared.has(group.nodegroup)) {
             return {
               path: [...clusterPath, 'nodes', g, 'nodegroup'],
@@ -353,7 +432,37 @@ function checkScenario(scenario: Scenario): ScenarioProblem | null {
       }
     }
   }
-  return checkNodes(scenario);
+  return checkFaultClusters(scenario) ?? checkNodes(scenario);
+}
+
+/** A fault naming a cluster must name one of the scenario (in its account and region, when it names them). */
+function checkFaultClusters(scenario: Scenario): ScenarioProblem | null {
+  for (const [f, fault] of scenario.faults.entries()) {
+    if (fault.cluster === undefined) continue;
+    if (fault.api.startsWith('sns:') || fault.api === 'eks:ListClusters') {
+      return {
+        path: ['faults', f, 'cluster'],
+        message: `${fault.api} calls are about no cluster, so this fault would never fire; drop cluster`,
+      };
+    }
+    const found = scenario.accounts.some(
+      (account) =>
+        (fault.account === undefined || fault.account === account.id) &&
+        account.regions.some(
+          (region) =>
+            (fault.region === undefined || fault.region === region.name) &&
+            region.clusters.some((cluster) => cluster.name === fault.cluster),
+        ),
+    );
+    if (!found) {
+      const where = [fault.account, fault.region].filter((part) => part !== undefined).join('/');
+      return {
+        path: ['faults', f, 'cluster'],
+        message: `no cluster "${fault.cluster}"${where === '' ? '' : ` in ${where}`} in the scenario`,
+      };
+    }
+  }
+  return null;
 }
 
 function duplicate(

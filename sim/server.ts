@@ -8,7 +8,9 @@ import { handleLogs, handleSsm, jsonError, jsonRpcTarget, parseJsonBody } from '
 import { eksError, eksRoute, handleEks } from './protocols/rest-json.js';
 import { handleSns, snsError } from './protocols/sns-query.js';
 import { ApiError, type SimRequest, type SimResponse } from './protocols/wire.js';
+import { faultFires } from './random.js';
 import type { Fault, Scenario } from './scenario.js';
+import { scenarioClocks } from './states/clock.js';
 
 /**
  * The simulated AWS endpoint: one loopback HTTP server that answers EKS (restJson1), EC2 (ec2Query), SSM and
@@ -34,17 +36,20 @@ export interface SimulatedCall {
   region: string | null;
   status: number;
   /** the fault injected on this call, if any */
-  fault: 'throttle' | 'serverError' | null;
+  fault: InjectedFault | null;
   /** logs:StartQuery only: the query id answered */
   queryId?: string;
 }
+
+/** What the simulator can do to one call instead of answering it. */
+export type InjectedFault = 'throttle' | 'serverError' | 'reset' | 'garbage';
 
 export interface SimulatorOptions {
   /** overrides the scenario's timeScale (real time = simulated time × timeScale) */
   timeScale?: number;
   /** overrides the scenario's seed for run-time randomness (ids, timings, faults); node ids stay the scenario's */
   seed?: number;
-  /** the clock, epoch ms; default Date.now (tests may pass a controllable one) */
+  /** AWS's clock, epoch ms; default the scenario's `clock` (tests may pass a controllable one) */
   now?: () => number;
   /** append each published SNS message to this file as one JSON line */
   outboxFile?: string;
@@ -61,6 +66,8 @@ export interface Simulator {
   targets: Array<{ account: string; region: string }>;
   /** ARNs of the scenario's SNS topics */
   topicArns: string[];
+  /** the auditor's clock for this scenario (deps.now): AWS's clock plus the scenario's clock skew */
+  auditorNow: () => Date;
   fleet: Fleet;
   close(): Promise<void>;
 }
@@ -100,8 +107,9 @@ const UNKNOWN_ACCOUNT: Record<SimService, ApiError> = {
 
 /** Starts the simulator on 127.0.0.1 and an ephemeral port. */
 export async function startSimulator(scenario: Scenario, options: SimulatorOptions = {}): Promise<Simulator> {
+  const clocks = scenarioClocks(scenario.clock, options.now);
   const fleet = new Fleet(scenario, {
-    now: options.now ?? Date.now,
+    now: clocks.aws,
     timeScale: options.timeScale ?? scenario.timeScale,
     seed: options.seed ?? scenario.seed,
     ...(options.outboxFile !== undefined && { outboxFile: options.outboxFile }),
@@ -125,6 +133,7 @@ export async function startSimulator(scenario: Scenario, options: SimulatorOptio
     outbox: fleet.outbox,
     targets: fleet.targets(),
     topicArns: fleet.topicArns(),
+    auditorNow: clocks.auditor,
     fleet,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -168,12 +177,21 @@ async function handle(
   let response: SimResponse;
   try {
     if (!identity || !fleet.hasAccount(identity.account)) throw UNKNOWN_ACCOUNT[service];
-    const injected = await faults.apply(service, action, identity.account, identity.region);
-    if (injected) {
-      call.fault = injected;
-      throw INJECTED[service][injected];
-    }
     const region = fleet.region(identity.account, identity.region);
+    const injected = await faults.apply({
+      service,
+      action,
+      account: identity.account,
+      region: identity.region,
+      clusters: () => region.clustersOfCall(service, call.input),
+    });
+    call.fault = injected;
+    if (injected === 'garbage') {
+      call.status = 200;
+      send(res, GARBAGE, requestId);
+      return;
+    }
+    if (injected === 'throttle' || injected === 'serverError') throw INJECTED[service][injected];
     response = dispatch(service, action, request, region, requestId);
     if (service === 'logs' && action === 'StartQuery') call.queryId = String(JSON.parse(response.body).queryId);
   } catch (error) {
@@ -181,7 +199,9 @@ async function handle(
     response = errorResponse(service, error, requestId);
   }
   call.status = response.status;
-  send(res, response, requestId);
+  // the call was carried out (a SendCommand ran, a query started); only its answer is lost on the way
+  if (call.fault === 'reset') resetMidResponse(res, response, requestId);
+  else send(res, response, requestId);
 }
 
 function dispatch(
@@ -279,12 +299,48 @@ function send(res: ServerResponse, response: SimResponse, requestId: string): vo
   res.end(response.body);
 }
 
+/**
+ * A 200 whose body is no service's wire format: the HTML page a proxy or captive portal answers with. Neither JSON
+ * (EKS, SSM, Logs) nor the XML document EC2 and SNS answer with.
+ */
+const GARBAGE: SimResponse = {
+  status: 200,
+  headers: { 'content-type': 'text/html' },
+  body: '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>',
+};
+
+/**
+ * A connection reset mid-response: the headers and the first half of the answer's body (at most 64 bytes) are
+ * written, then the socket is destroyed, so the client sees fewer bytes than content-length promised.
+ */
+function resetMidResponse(res: ServerResponse, response: SimResponse, requestId: string): void {
+  const body = Buffer.from(response.body);
+  res.writeHead(response.status, {
+    ...response.headers,
+    'x-amzn-requestid': requestId,
+    'content-length': Math.max(body.length, 2),
+  });
+  res.write(body.subarray(0, Math.min(64, Math.floor(body.length / 2))), () => res.socket?.destroy());
+}
+
 function header(headers: SimRequest['headers'], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Applies the scenario's faults: latency on every matching call, throttling and server errors on some. */
+/** The call a fault may apply to; `clusters` (the clusters the call is about) is only worked out when a fault asks. */
+interface FaultTarget {
+  service: SimService;
+  action: string;
+  account: string;
+  region: string;
+  clusters: () => ReadonlySet<string>;
+}
+
+/**
+ * Applies the scenario's faults: latency on every matching call; throttling, server errors, connection resets and
+ * garbage bodies on some (the first matching fault that fires wins).
+ */
 class FaultInjector {
   readonly #counts: number[];
 
@@ -295,40 +351,40 @@ class FaultInjector {
     this.#counts = faults.map(() => 0);
   }
 
-  async apply(
-    service: SimService,
-    action: string,
-    account: string,
-    region: string,
-  ): Promise<'throttle' | 'serverError' | null> {
+  async apply(target: FaultTarget): Promise<InjectedFault | null> {
     let latencyMs = 0;
-    let injected: 'throttle' | 'serverError' | null = null;
+    let injected: InjectedFault | null = null;
+    let clusters: ReadonlySet<string> | undefined;
     for (const [i, fault] of this.faults.entries()) {
-      if (!matches(fault, service, action, account, region)) continue;
+      if (!matches(fault, target)) continue;
+      if (fault.cluster !== undefined) {
+        clusters ??= target.clusters();
+        if (!clusters.has(fault.cluster)) continue;
+      }
       const n = (this.#counts[i] ?? 0) + 1;
       this.#counts[i] = n;
       latencyMs += fault.latencyMs ?? 0;
       if (injected) continue;
-      if ((fault.throttleFirst !== undefined && n <= fault.throttleFirst) || this.#draw(fault.throttle)) {
-        injected = 'throttle';
-      } else if (
-        (fault.serverErrorFirst !== undefined && n <= fault.serverErrorFirst) ||
-        this.#draw(fault.serverError)
-      ) {
-        injected = 'serverError';
-      }
+      const fires = (first: number | undefined, share: number | undefined) =>
+        faultFires(n, first, share, this.fleet.random);
+      injected = fires(fault.throttleFirst, fault.throttle)
+        ? 'throttle'
+        : fires(fault.serverErrorFirst, fault.serverError)
+          ? 'serverError'
+          : fires(fault.resetFirst, fault.reset)
+            ? 'reset'
+            : fires(fault.garbageFirst, fault.garbage)
+              ? 'garbage'
+              : null;
     }
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs * this.fleet.timeScale));
     return injected;
   }
-
-  #draw(probability: number | undefined): boolean {
-    return probability !== undefined && probability > 0 && this.fleet.random() < probability;
-  }
 }
 
-function matches(fault: Fault, service: SimService, action: string, account: string, region: string): boolean {
-  if (fault.account !== undefined && fault.account !== account) return false;
-  if (fault.region !== undefined && fault.region !== region) return false;
+function matches(fault: Fault, target: FaultTarget): boolean {
+  if (fault.account !== undefined && fault.account !== target.account) return false;
+  if (fault.region !== undefined && fault.region !== target.region) return false;
+  const { service, action } = target;
   return fault.api === '*' || fault.api === `${service}:*` || fault.api === `${service}:${action}`;
 }

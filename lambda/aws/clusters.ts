@@ -115,7 +115,12 @@ export class EksClusterDirectory implements ClusterDirectory {
         },
       );
       for await (const page of pages) {
-        for (const reservation of page.Reservations ?? []) {
+        // EC2 always answers with a reservationSet, empty or not (the SDK reads an empty one as []); without one the
+        // 200 was not a DescribeInstancesResponse (an HTML page parses as XML too), and "no instances" would be a lie
+        if (page.Reservations === undefined) {
+          throw new Error('the answer has no reservationSet: not a DescribeInstancesResponse (is a proxy answering?)');
+        }
+        for (const reservation of page.Reservations) {
           for (const instance of reservation.Instances ?? []) {
             const found = toClusterInstance(instance);
             if (found) instances.push(found);

@@ -25,15 +25,69 @@ export class AwsCallError extends Error {
 
 const NOT_FOUND_CODES = new Set(['ResourceNotFoundException', 'NotFoundException', 'NotFound', 'InvalidCommandId']);
 
-/** The service's error name of an SDK error (`error.name`), else `Error`. */
+/**
+ * Socket errors Node reports when a connection breaks or cannot be made; the SDK retries them as transient
+ * (@smithy/core submodules/retry/service-error-classification/constants.js: `NODEJS_TIMEOUT_ERROR_CODES` and
+ * `NODEJS_NETWORK_ERROR_CODES`).
+ */
+const CONNECTION_ERRORS = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * The service's error name of an SDK error (`error.name`), else `Error`; a broken connection is named by its socket
+ * code (`ECONNRESET`) rather than a bare `Error`.
+ */
 export function errorCode(error: unknown): string {
+  const socket = socketCode(error);
+  if (socket !== null) return socket;
   if (error instanceof Error) return error.name;
   return 'Error';
 }
 
+/** True when the connection broke or could not be made (no AWS answer at all). */
+export function isConnectionFailure(error: unknown): boolean {
+  return socketCode(error) !== null;
+}
+
+function socketCode(error: unknown): string | null {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && CONNECTION_ERRORS.has(code) ? code : null;
+}
+
+/** HTTP status and attempts of an SDK error (`$metadata`), when it has them. */
+function metadataOf(error: unknown): { status: number | null; attempts: number | null } {
+  const metadata = (error as { $metadata?: { httpStatusCode?: unknown; attempts?: unknown } } | null)?.$metadata;
+  const number = (value: unknown) => (typeof value === 'number' ? value : null);
+  return { status: number(metadata?.httpStatusCode), attempts: number(metadata?.attempts) };
+}
+
+/**
+ * One line: the SDK error's first line (a deserialization failure adds a second line about `$response`), said
+ * plainly when the connection broke or when a 2xx answer was not the service's JSON or XML — what a proxy, a
+ * captive portal or a load balancer's error page in front of the endpoint looks like.
+ */
 function errorMessage(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n')[0] || '(no message)';
+  const text = (error instanceof Error ? error.message : String(error)).split('\n')[0]?.trim() || '(no message)';
+  const { status, attempts } = metadataOf(error);
+  const tries = attempts !== null && attempts > 1 ? `, ${attempts} attempts` : '';
+  const socket = socketCode(error);
+  if (socket === 'ECONNRESET' || socket === 'EPIPE') {
+    return `the connection was reset before the answer was complete (${text}${tries})`;
+  }
+  if (socket !== null) return `the endpoint could not be reached (${text}${tries})`;
+  const unreadable = error instanceof SyntaxError || /XML parse error|Deserialization error/.test(String(error));
+  if (unreadable && status !== null && status >= 200 && status < 300) {
+    return `HTTP ${status} answer that is not the service's JSON or XML (${text}); is a proxy answering for the endpoint?`;
+  }
+  return text;
 }
 
 /** Runs one AWS call and wraps anything it throws in an {@link AwsCallError}. */

@@ -33,6 +33,7 @@ import {
   SeveritySchema,
 } from '#audit/model.js';
 import { type Suppression, SuppressionSchema, suppressionId } from '#audit/suppressions.js';
+import { isConnectionFailure } from './errors.js';
 
 /**
  * The audit's one DynamoDB table (docs/operations.md). Keys:
@@ -222,8 +223,12 @@ export class AuditStore {
     options: AuditStoreOptions,
     private readonly client: DynamoDBClient = new DynamoDBClient({}),
   ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.doc = namingFailures(
+      DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+      options.tableName,
+    );
     this.tableName = options.tableName;
+
     this.retentionSeconds = (options.retentionDays ?? 400) * 86_400;
   }
 
@@ -748,6 +753,53 @@ const BATCH_ATTEMPTS = 8;
 function backOff(attempt: number): Promise<void> {
   const ms = Math.random() * Math.min(5000, 50 * 2 ** attempt);
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The DynamoDB operation of each document-client command the store sends. */
+const OPERATIONS: Record<string, string> = {
+  PutCommand: 'PutItem',
+  GetCommand: 'GetItem',
+  QueryCommand: 'Query',
+  BatchWriteCommand: 'BatchWriteItem',
+  DeleteCommand: 'DeleteItem',
+};
+
+/**
+ * The document client with a `send` that names the failing call: an SDK error alone says "Internal server error",
+ * not which write of which table failed. Paginators send through it too (it is still a DynamoDBDocumentClient), and
+ * the client passed in is left as it was (the document client shares its middleware stack). The error's name and
+ * class stay the SDK's, so callers still tell the errors apart.
+ */
+function namingFailures(doc: DynamoDBDocumentClient, table: string): DynamoDBDocumentClient {
+  const send = doc.send.bind(doc) as (command: unknown) => Promise<unknown>;
+  const named: DynamoDBDocumentClient = Object.create(doc);
+  Object.defineProperty(named, 'send', {
+    value: async (command: { constructor: { name: string } }) => {
+      try {
+        return await send(command);
+      } catch (error) {
+        const name = command.constructor.name;
+        throw withStoreCall(error, OPERATIONS[name] ?? name.replace(/Command$/, ''), table);
+      }
+    },
+  });
+  return named;
+}
+
+/**
+ * The error with the DynamoDB operation, the table and the SDK's attempts in its message
+ * (`dynamodb:BatchWriteItem on table fleet-audit failed: Internal server error (6 attempts)`). A condition failure
+ * is an answer, not a failure, and a broken connection names the endpoint already (the CLI says which service it
+ * could not reach): both stay as they are.
+ */
+function withStoreCall(error: unknown, operation: string, table: string): unknown {
+  if (!(error instanceof Error) || isConditionFailure(error) || isConnectionFailure(error)) return error;
+  const attempts = (error as { $metadata?: { attempts?: unknown } }).$metadata?.attempts;
+  const tries = typeof attempts === 'number' && attempts > 1 ? ` (${attempts} attempts)` : '';
+  const first = error.message.split('\n')[0] ?? '';
+  if (!first.startsWith('dynamodb:'))
+    error.message = `dynamodb:${operation} on table ${table} failed: ${first}${tries}`;
+  return error;
 }
 
 function isConditionFailure(error: unknown): boolean {

@@ -1,10 +1,12 @@
 import { report } from './report.js';
 import { type RunnerOptions, runWorkflow, type WorkflowSteps } from './runner.js';
-import { assess, discover, plan, poll, recordFailure, type StepDeps } from './steps.js';
+import { assess, discover, messageOf, plan, poll, recordFailure, type StepDeps } from './steps.js';
 
 /**
  * The real steps bound to their dependencies. `warn` gets one line for each cluster whose log query could not start
- * (the concurrent-query quota in use, a denied call, …): the cluster is audited, its log signals are unknown.
+ * (the concurrent-query quota in use, a denied call, …): the cluster is audited, its log signals are unknown; one
+ * for each cluster some of whose nodes answered with output that is not a report; and one for each cluster that
+ * could not be audited at all (its findings stay UNKNOWN, the run goes on).
  */
 export function auditSteps(
   deps: StepDeps,
@@ -17,11 +19,22 @@ export function auditSteps(
       // A missing log group is the cluster's own evidence (its report says so); a query that could not start is
       // the account's problem (quota, permission) and worth a line while the run goes on.
       if (state.queryProblem && !state.logGroupMissing) input.warn?.(state.queryProblem);
+      if (state.addonProblem)
+        input.warn?.(`cluster ${state.account}/${state.region}/${state.name}: ${state.addonProblem}`);
       return state;
     },
     poll: (state) => poll(state, deps),
-    assess: (state) => assess(state, deps),
-    recordFailure: (task, error) => recordFailure(task, error, deps),
+    assess: async (state) => {
+      const outcome = await assess(state, deps);
+      if (outcome.warning) input.warn?.(outcome.warning);
+      return outcome;
+    },
+    recordFailure: (task, error) => {
+      // the first line only: an SDK error's message may carry a raw response body
+      const why = messageOf(error).split('\n')[0];
+      input.warn?.(`cluster ${task.account}/${task.region}/${task.name} not audited: ${why}`);
+      return recordFailure(task, error, deps);
+    },
     report: (runPlan) => report(runPlan, deps),
   };
 }

@@ -91,6 +91,11 @@ export interface ClusterOutcome {
   score: number | null;
   /** how many of the cluster's nodes were read (four counts: the payload does not grow with the cluster) */
   nodes: NodeCoverage;
+  /**
+   * One line for the person running the audit when nodes answered with output that is not their collector report
+   * (unreadable, oversized, another node's): how many, and the first one's reason. Bounded: one line a cluster.
+   */
+  warning?: string;
 }
 
 /** A node SendCommand refused (InvalidInstanceId) after discovery had seen it running and Online. */
@@ -326,7 +331,24 @@ export async function assess(state: DiscoveryState, deps: StepDeps): Promise<Clu
   });
   const assessment = assessCluster(evidence, deps.settings.thresholds);
   await deps.store.putSnapshot(snapshotOf(state, assessment, evidence, sources));
-  return outcomeOf(state, assessment);
+  const warning = unreadableOutputWarning(state, nodes);
+  return { ...outcomeOf(state, assessment), ...(warning !== null && { warning }) };
+}
+
+/**
+ * The line that says nodes' collector output could not be used, or null. A node that did not answer is coverage
+ * (AUDIT-COVERAGE says so); a node that answered with something else is worth a line: a broken collector, an
+ * output cut short, or a cloned instance identity.
+ */
+function unreadableOutputWarning(state: DiscoveryState, nodes: ReadonlyArray<NodeObservation>): string | null {
+  const unreadable = nodes.filter((n) => n.reach === 'FAILED' && n.reason?.startsWith('collector output '));
+  const [first] = unreadable;
+  if (!first) return null;
+  const count = unreadable.length === 1 ? '1 node' : `${unreadable.length} nodes`;
+  return (
+    `cluster ${state.account}/${state.region}/${state.name}: ${count} answered with output that is not a collector ` +
+    `report, their evidence is unknown (${first.instanceId}: ${first.reason})`
+  );
 }
 
 /** The log query's counts, or why the log source has none this run. */

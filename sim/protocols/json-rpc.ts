@@ -3,6 +3,7 @@ import {
   type CommandView,
   type InvocationView,
   listedPluginOutput,
+  logGroupName,
   type RegionFleet,
 } from '../fleet.js';
 import { ApiError, paginate, type SimResponse } from './wire.js';
@@ -289,11 +290,7 @@ export function handleLogs(action: string, body: Record<string, unknown>, region
         ...(optionalString(body.logGroupName) !== undefined ? [String(body.logGroupName)] : []),
         ...optionalArray(body.logGroupNames, 'logGroupNames').map(String),
         // an identifier is a name or an ARN; the simulator matches the name part
-        ...optionalArray(body.logGroupIdentifiers, 'logGroupIdentifiers').map((id) =>
-          String(id)
-            .replace(/^arn:[^:]+:logs:[^:]*:[^:]*:log-group:/, '')
-            .replace(/:\*$/, ''),
-        ),
+        ...optionalArray(body.logGroupIdentifiers, 'logGroupIdentifiers').map((id) => logGroupName(String(id))),
       ];
       const startTime = optionalInt(body.startTime);
       const endTime = optionalInt(body.endTime);

@@ -85,7 +85,8 @@ export async function executeAuditRun(
   const result = await runExecution({
     definition: options.definition ?? deployed.definition,
     lambda,
-    clock: options.clock ?? scaledClock(0.02),
+    // the execution's now is the auditor's, as deps.now (a scenario clock moves both)
+    clock: options.clock ?? scaledClock(0.02, options.deps.now),
     name: options.name,
     random: () => 1,
   });

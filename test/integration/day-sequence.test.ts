@@ -14,8 +14,7 @@ import { AuditSettingsSchema } from '#workflow/settings.js';
  * the cluster is healthy and everything is read. The day-2 break must not resolve anything; day 3 must resolve
  * every open finding.
  */
-const DAY_MS = 86_400_000;
-const DAY1 = Date.parse('2026-11-01T02:00:00.000Z');
+const DAY1 = '2026-11-01T02:00:00.000Z';
 
 /** The default scenario cut to checkout-prod's account and region, without its random faults. */
 function baseScenario(): Scenario {
@@ -103,11 +102,9 @@ describe('day 1 / day 2 / day 3: a broken evidence source never resolves a findi
   });
   afterAll(async () => dynamo.close());
 
-  /** One nightly run of `scenario` on `day` (0-based from DAY1), against the table `table`. */
+  /** One nightly run of `scenario` on `day` (0-based from DAY1) by the scenario's clock, against the table `table`. */
   async function runDay(table: string, scenario: Scenario, day: number) {
-    const offset = DAY1 + day * DAY_MS - Date.now();
-    const clock = () => Date.now() + offset;
-    const sim = await startSimulator(scenario, { now: clock });
+    const sim = await startSimulator({ ...scenario, clock: { ...scenario.clock, at: DAY1, offsetDays: day } });
     try {
       const store = new AuditStore({ tableName: table }, dynamo.client);
       await store.ensureTable();
@@ -121,7 +118,7 @@ describe('day 1 / day 2 / day 3: a broken evidence source never resolves a findi
           pollIntervalSeconds: 0.05,
           clusterDeadlineSeconds: 5,
         }),
-        now: () => new Date(clock()),
+        now: sim.auditorNow,
       };
       const output = await runAudit(deps, { runId: `day${day + 1}` });
       return { output, outbox: sim.outbox };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseNodeReport } from '#audit/node-report.js';
 import {
   agentOutput,
   Fleet,
@@ -8,7 +9,7 @@ import {
   SNS_MESSAGE_MAX_BYTES,
 } from '#sim/fleet.js';
 import { ApiError } from '#sim/protocols/wire.js';
-import { parseScenario, type ScenarioInput } from '#sim/scenario.js';
+import { MALFORMED_OUTPUT_FAULTS, parseScenario, type ScenarioInput } from '#sim/scenario.js';
 
 const ACCOUNT = '111111111111';
 const REGION = 'eu-west-1';
@@ -333,4 +334,30 @@ describe('the quotas the simulator enforces', () => {
       'Invalid parameter: Subject',
     );
   });
+
+  it.each(MALFORMED_OUTPUT_FAULTS)(
+    "delivers %s output as a Success that is not the node's report, even from a report without iptables or lock",
+    (fault) => {
+      // Arrange
+      const { region, advance } = fleetOf([
+        { nodegroup: 'ng', count: 2, fault, report: { iptables: null, lock: null } },
+      ]);
+      const ids = region.instances.map((n) => n.instanceId);
+      const command = region.sendCommand(send(ids));
+
+      // Act
+      advance(5000);
+      const done = region.commandView(command).invocations;
+      const [first, second] = done.map((i) => parseNodeReport(listedPluginOutput(i.output)));
+
+      // Assert
+      expect(done.map((i) => i.status)).toEqual(['Success', 'Success']);
+      if (fault === 'duplicateId') {
+        // a valid report, of the other node: the first answers as itself, the second as the first
+        expect([first, second].map((r) => (r?.ok ? r.report.node?.instanceId : null))).toEqual([ids[0], ids[0]]);
+      } else {
+        expect([first?.ok, second?.ok]).toEqual([false, false]);
+      }
+    },
+  );
 });

@@ -315,7 +315,37 @@ describe('loadScenario with a bad file', () => {
     [
       'a fault on an API name that is not one',
       { ...scenarioWith([cluster('a')]), faults: [{ api: 'ssm.SendCommand', throttle: 0.5 }] },
-      'field faults.0.api: expected "<service>:<Action>", "<service>:*" or "*"',
+      'field faults.0.api: expected "<service>:<Action>", "<service>:*" or "*" (services: eks, ec2, ssm, logs, sns, dynamodb)',
+    ],
+    [
+      'a fault that does nothing',
+      { ...scenarioWith([cluster('a')]), faults: [{ api: 'eks:DescribeCluster', cluster: 'a' }] },
+      'field faults.0: a fault needs one of throttle, throttleFirst, serverError, serverErrorFirst, reset, resetFirst, garbage, garbageFirst, latencyMs',
+    ],
+    [
+      'a fault on a cluster the scenario does not have',
+      { ...scenarioWith([cluster('a')]), faults: [{ api: 'eks:*', region: 'eu-west-1', cluster: 'b', reset: 1 }] },
+      'field faults.0.cluster: no cluster "b" in eu-west-1 in the scenario',
+    ],
+    [
+      'a fault on one cluster of a call about none',
+      { ...scenarioWith([cluster('a')]), faults: [{ api: 'eks:ListClusters', cluster: 'a', throttle: 1 }] },
+      'field faults.0.cluster: eks:ListClusters calls are about no cluster, so this fault would never fire; drop cluster',
+    ],
+    [
+      'a DynamoDB fault that names a cluster',
+      { ...scenarioWith([cluster('a')]), faults: [{ api: 'dynamodb:PutItem', cluster: 'a', throttle: 1 }] },
+      "field faults.0.cluster: not for dynamodb faults (the store's proxy injects throttle and serverError, on every table)",
+    ],
+    [
+      'a duplicate instance id fault on a single node',
+      scenarioWith([cluster('a', [{ ...node(), count: 1, fault: 'duplicateId' }])]),
+      'field accounts.0.regions.0.clusters.0.nodes.0.count: fault "duplicateId" needs at least 2 nodes (the others answer with the first node\'s id)',
+    ],
+    [
+      'a clock that is not a time',
+      { ...scenarioWith([cluster('a')]), clock: { at: 'tomorrow' } },
+      'field clock.at: expected an ISO 8601 UTC time like 2026-11-01T02:00:00Z',
     ],
     [
       'a variation of a field that is not a number',
