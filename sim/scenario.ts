@@ -18,8 +18,8 @@ const ClusterNameSchema = z
 const ApiSchema = z
   .string()
   .regex(
-    /^(\*|(eks|ec2|ssm|logs|sns|dynamodb):(\*|[A-Z][A-Za-z]+))$/,
-    'expected "<service>:<Action>", "<service>:*" or "*" (services: eks, ec2, ssm, logs, sns, dynamodb)',
+    /^(\*|(eks|ec2|ssm|logs|sns|secretsmanager|dynamodb):(\*|[A-Z][A-Za-z]+))$/,
+    'expected "<service>:<Action>", "<service>:*" or "*" (services: eks, ec2, ssm, logs, sns, secretsmanager, dynamodb)',
   );
 
 /** A partial collector report (NodeReportInput); checked against the collector schema after merging. */
@@ -151,6 +151,10 @@ export const RegionSchema = z.strictObject({
   clusters: z.array(ClusterSchema).default([]),
   /** SNS topic names that exist in this account and region */
   topics: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected an SNS topic name')).default([]),
+  /** Secrets Manager secrets that exist in this account and region: name → SecretString */
+  secrets: z
+    .record(z.string().regex(/^[\w/+=.@-]{1,512}$/, 'expected a Secrets Manager secret name'), z.string())
+    .default({}),
   /**
    * Logs Insights queries other users keep running here all the time (dashboards): they hold slots of the account's
    * concurrent-query quota (sim/fleet.ts INSIGHTS_CONCURRENT_QUERIES), so StartQuery beyond it gets

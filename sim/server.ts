@@ -4,7 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { callerOf } from './call-log.js';
 import { Fleet, type PublishedMessage } from './fleet.js';
 import { ec2Error, handleEc2 } from './protocols/ec2-query.js';
-import { handleLogs, handleSsm, jsonError, jsonRpcTarget, parseJsonBody } from './protocols/json-rpc.js';
+import {
+  handleLogs,
+  handleSecretsManager,
+  handleSsm,
+  jsonError,
+  jsonRpcTarget,
+  parseJsonBody,
+} from './protocols/json-rpc.js';
 import { eksError, eksRoute, handleEks } from './protocols/rest-json.js';
 import { handleSns, snsError } from './protocols/sns-query.js';
 import { ApiError, type SimRequest, type SimResponse } from './protocols/wire.js';
@@ -21,7 +28,7 @@ import { scenarioClocks } from './states/clock.js';
  * ever listens on 127.0.0.1.
  */
 
-export type SimService = 'eks' | 'ec2' | 'ssm' | 'logs' | 'sns';
+export type SimService = 'eks' | 'ec2' | 'ssm' | 'logs' | 'sns' | 'secretsmanager';
 
 /** One request the simulator answered. */
 export interface SimulatedCall {
@@ -94,6 +101,11 @@ const INJECTED: Record<SimService, { throttle: ApiError; serverError: ApiError }
     throttle: new ApiError(400, 'Throttling', 'Rate exceeded'),
     serverError: new ApiError(500, 'InternalError', 'An internal service error has occurred.'),
   },
+  // API_GetSecretValue lists InternalServiceError (500); throttling is the SDK's generic ThrottlingException
+  secretsmanager: {
+    throttle: new ApiError(400, 'ThrottlingException', 'Rate exceeded'),
+    serverError: new ApiError(500, 'InternalServiceError', 'An error occurred on the server side.'),
+  },
 };
 
 /** Unknown access key ids, in each service's own spelling. */
@@ -103,6 +115,11 @@ const UNKNOWN_ACCOUNT: Record<SimService, ApiError> = {
   ssm: new ApiError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.'),
   logs: new ApiError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.'),
   sns: new ApiError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.'),
+  secretsmanager: new ApiError(
+    400,
+    'UnrecognizedClientException',
+    'The security token included in the request is invalid.',
+  ),
 };
 
 /** Starts the simulator on 127.0.0.1 and an ephemeral port. */
@@ -222,6 +239,8 @@ function dispatch(
       return handleSsm(action, parseJsonBody(request.body), region);
     case 'logs':
       return handleLogs(action, parseJsonBody(request.body), region);
+    case 'secretsmanager':
+      return handleSecretsManager(action, parseJsonBody(request.body), region);
   }
 }
 
@@ -235,6 +254,7 @@ function errorResponse(service: SimService, error: ApiError, requestId: string):
       return snsError(error, requestId);
     case 'ssm':
     case 'logs':
+    case 'secretsmanager':
       return jsonError(error);
   }
 }
@@ -258,7 +278,7 @@ function identifyOperation(request: SimRequest): { service: SimService; action: 
 
 /** The parameters of a request, whatever its protocol: the JSON body, the form fields, or the EKS route. */
 function requestInput(service: SimService, request: SimRequest): Record<string, unknown> {
-  if (service === 'ssm' || service === 'logs') {
+  if (service === 'ssm' || service === 'logs' || service === 'secretsmanager') {
     try {
       return parseJsonBody(request.body);
     } catch {

@@ -6,19 +6,26 @@ import {
   logGroupName,
   type RegionFleet,
 } from '../fleet.js';
+import { hashString } from '../random.js';
 import { ApiError, paginate, type SimResponse } from './wire.js';
 
 /**
- * SSM and CloudWatch Logs over awsJson1_1: `POST /` with `X-Amz-Target: AmazonSSM.<Action>` or
+ * SSM, CloudWatch Logs and Secrets Manager over awsJson1_1: `POST /` with `X-Amz-Target: AmazonSSM.<Action>` or
  * `Logs_20140328.<Action>` and a JSON body; errors are a 400/500 with `{"__type": "<Code>", "message": …}`.
  * Timestamps are epoch seconds.
  */
 
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
-const TARGET_PREFIXES = { 'AmazonSSM.': 'ssm', 'Logs_20140328.': 'logs' } as const;
+const TARGET_PREFIXES = {
+  'AmazonSSM.': 'ssm',
+  'Logs_20140328.': 'logs',
+  'secretsmanager.': 'secretsmanager',
+} as const;
 
 /** The service and action of an X-Amz-Target header, or null. */
-export function jsonRpcTarget(target: string | undefined): { service: 'ssm' | 'logs'; action: string } | null {
+export function jsonRpcTarget(
+  target: string | undefined,
+): { service: (typeof TARGET_PREFIXES)[keyof typeof TARGET_PREFIXES]; action: string } | null {
   if (target === undefined) return null;
   for (const [prefix, service] of Object.entries(TARGET_PREFIXES)) {
     if (target.startsWith(prefix)) return { service, action: target.slice(prefix.length) };
@@ -350,4 +357,35 @@ function optionalArray(value: unknown, field: string): unknown[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new ApiError(400, 'SerializationException', `${field} must be a list`);
   return value;
+}
+
+// --- Secrets Manager ------------------------------------------------------------------------------------------
+
+/**
+ * A secret's ARN: "The ARN includes the name of the secret followed by six random characters" (CreateSecret API,
+ * ARN), after a hyphen. Here the six characters derive from the name, so a test can name the ARN it expects.
+ */
+export function secretArn(region: string, account: string, name: string): string {
+  const suffix = hashString(`${account}/${region}/${name}`).toString(36).padStart(6, 'a').slice(-6);
+  return `arn:aws:secretsmanager:${region}:${account}:secret:${name}-${suffix}`;
+}
+
+/** GetSecretValue (API_GetSecretValue): a secret by its name or its ARN; its current version only. */
+export function handleSecretsManager(action: string, body: Record<string, unknown>, region: RegionFleet): SimResponse {
+  if (action !== 'GetSecretValue') throw new ApiError(400, 'UnknownOperationException', `${action} is not simulated`);
+  const id = typeof body.SecretId === 'string' ? body.SecretId : '';
+  if (id === '') throw validation('secretId', 'must not be null');
+  const name = [...region.secrets.keys()].find((n) => n === id || secretArn(region.region, region.account, n) === id);
+  const value = name === undefined ? undefined : region.secrets.get(name);
+  if (name === undefined || value === undefined) {
+    throw new ApiError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+  }
+  return ok({
+    ARN: secretArn(region.region, region.account, name),
+    Name: name,
+    VersionId: '00000000-0000-4000-8000-000000000001',
+    SecretString: value,
+    VersionStages: ['AWSCURRENT'],
+    CreatedDate: 1_767_225_600,
+  });
 }

@@ -66,7 +66,15 @@ describe('the IAM proof over every call of the end-to-end run', () => {
     const byCaller = new Map<string, number>();
     for (const call of calls) byCaller.set(String(call.caller), (byCaller.get(String(call.caller)) ?? 0) + 1);
     console.log(`calls recorded by function: ${JSON.stringify(Object.fromEntries(byCaller))}`);
-    expect([...byCaller.keys()].sort()).toEqual(['assess', 'discover', 'plan', 'poll', 'recordFailure', 'report']);
+    expect([...byCaller.keys()].sort()).toEqual([
+      'assess',
+      'discover',
+      'plan',
+      'poll',
+      'recordFailure',
+      'report',
+      'slackNotifier',
+    ]);
   });
 
   it('allows every call each function made, and what AWS services do for the stack, under the synthesized policies', async () => {
@@ -137,7 +145,12 @@ describe('the IAM proof over every call of the end-to-end run', () => {
 });
 
 describe('deleting a grant the product needs fails the proof, naming function, action and resource', () => {
-  const cases: Array<{ grant: string; where: Parameters<typeof withoutGrant>[0]; action: string; expected: string }> = [
+  const cases: Array<{
+    grant: string;
+    where: Parameters<typeof withoutGrant>[0];
+    action: string;
+    expected: string | ReturnType<typeof expect.stringMatching>;
+  }> = [
     {
       grant: 'the report role’s BatchWriteItem',
       where: policyOfRole('ReportFunction'),
@@ -193,6 +206,14 @@ describe('deleting a grant the product needs fails the proof, naming function, a
       expected:
         'cloudwatch alarm DashboardRunFailed02316908: kms:GenerateDataKey on arn:aws:kms:eu-west-1:111111111111:key/AlertsKey9E1197AF denied (ImplicitlyDenied)',
     },
+    {
+      grant: 'the Slack notifier role’s secretsmanager:GetSecretValue',
+      where: policyOfRole('SlackNotifierFunction'),
+      action: 'secretsmanager:GetSecretValue',
+      expected: expect.stringMatching(
+        /^slackNotifier: secretsmanager:GetSecretValue on arn:aws:secretsmanager:eu-west-1:111111111111:secret:fleet-audit\/slack-webhook-\w{6} denied \(ImplicitlyDenied\)$/,
+      ),
+    },
   ];
 
   it.each(cases)('without $grant', async ({ where, action, expected }) => {
@@ -203,7 +224,25 @@ describe('deleting a grant the product needs fails the proof, naming function, a
     const result = await prove(requestsOf(mutated));
 
     // Assert
-    expect(result.denied).toContain(expected);
+    expect(result.denied).toContainEqual(expected);
+  });
+  it('without the Lambda permission that lets SNS invoke the Slack notifier', async () => {
+    // Arrange: the AWS::Lambda::Permission resources of the notifier's function gone
+    const mutated = structuredClone(templates);
+    for (const template of mutated) {
+      for (const [id, resource] of Object.entries(template.resources)) {
+        if (resource.Type === 'AWS::Lambda::Permission' && id.startsWith('SlackNotifier'))
+          delete template.resources[id];
+      }
+    }
+
+    // Act
+    const result = await prove(requestsOf(mutated));
+
+    // Assert
+    expect(result.denied).toContainEqual(
+      expect.stringMatching(/^sns delivery to slackNotifier: lambda:InvokeFunction on arn:aws:lambda:.* denied/),
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { largeFleet } from '#bench/fleet-scenario.js';
 import type { RecordedCall } from '#sim/call-log.js';
-import { loadScenario, parseScenario } from '#sim/scenario.js';
+import { loadScenario, parseScenario, type Scenario } from '#sim/scenario.js';
 import { type RecordedRun, recordAuditRun } from './recorded-run.js';
 import { type StackTemplate, synthesizeFor } from './stack-policies.js';
 
@@ -15,14 +15,36 @@ export interface ProofInputs {
    * DescribeInstances pages, SendCommand batches of 50 and more than one per cluster).
    */
   calls: RecordedCall[];
-  /** the app synthesized for the run's accounts and regions, hub where the alerts topic is */
+  /** the app synthesized for the run's accounts and regions, hub where the alerts topic is, with the Slack notifier */
   templates: StackTemplate[];
+}
+
+/** The Slack webhook secret the proof's stack is configured with (slackWebhookSecretName). */
+export const PROOF_SLACK_SECRET = 'fleet-audit/slack-webhook';
+
+/** The scenario with the Slack webhook secret in the hub's account and region (where the alerts topic is). */
+function withSlackSecret(scenario: Scenario): Scenario {
+  return {
+    ...scenario,
+    accounts: scenario.accounts.map((account) => ({
+      ...account,
+      regions: account.regions.map((region) =>
+        region.topics.length > 0
+          ? {
+              ...region,
+              secrets: { ...region.secrets, [PROOF_SLACK_SECRET]: 'https://hooks.slack.com/services/T0/B0/x' },
+            }
+          : region,
+      ),
+    })),
+  };
 }
 
 /** What the IAM proof and the generated permissions section of docs/operations.md are made from. */
 export async function proofInputs(): Promise<ProofInputs> {
-  const scenario = loadScenario('default');
-  const run = await recordAuditRun(scenario);
+  const scenario = withSlackSecret(loadScenario('default'));
+  const slack = { slackSecretName: PROOF_SLACK_SECRET };
+  const run = await recordAuditRun(scenario, slack);
   const failing = await recordAuditRun(
     parseScenario(
       {
@@ -36,12 +58,13 @@ export async function proofInputs(): Promise<ProofInputs> {
       },
       'default scenario with a failing cluster',
     ),
+    slack,
   );
   const fleet = await recordAuditRun(largeFleet(scenario, 18, 60));
   return {
     run,
     calls: [...run.calls, ...failing.calls, ...fleet.calls],
-    templates: synthesizeFor(run.targets, run.hub),
+    templates: synthesizeFor(run.targets, run.hub, { slackWebhookSecretName: PROOF_SLACK_SECRET }),
   };
 }
 

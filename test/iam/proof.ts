@@ -42,7 +42,7 @@ const AUDIT_SESSION = 'fleet-audit';
 /**
  * The requests behind the recorded calls: a call into an audited account is the function role's sts:AssumeRole
  * on that account's audit role (the trust policy is the resource policy) and then the call as the audit role; a
- * DynamoDB call is the function role's; sns:Publish is the function role's under the topic policy, plus the KMS
+ * DynamoDB or Secrets Manager call (the hub's own table and webhook secret) is the function role's; sns:Publish is the function role's under the topic policy, plus the KMS
  * requests SNS makes for it on the topic's key (kms:GenerateDataKey and kms:Decrypt, with kms:ViaService; see
  * https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
  */
@@ -58,7 +58,8 @@ export function requestsOfCalls(calls: ReadonlyArray<RecordedCall>, model: Stack
     }
     for (const request of requests) {
       const cause = `${call.service}:${call.action}`;
-      if (call.service === 'dynamodb') {
+      if (call.service === 'dynamodb' || call.service === 'secretsmanager') {
+        // the hub's own resources (the findings table, the Slack webhook secret): the function's role
         out.push(asRole(caller, fnRole, request, null, model, cause));
       } else if (call.service === 'sns') {
         out.push(asRole(caller, fnRole, request, model.topic.policy, model, cause));
@@ -143,6 +144,20 @@ export function requestsOfServices(model: StackModel): ProvenRequest[] {
       context,
     });
     out.push(...kmsForPublish(caller, 'cloudwatch.amazonaws.com', null, model, region, context));
+  }
+  for (const subscriber of model.topicSubscribers) {
+    // SNS delivers each message to a subscribed function by invoking it, under the function's resource policy
+    out.push({
+      caller: `sns delivery to ${subscriber.step}`,
+      action: 'lambda:InvokeFunction',
+      resource: subscriber.functionArn,
+      resourceAccount: account,
+      cause: 'SNS delivers the topic’s messages to the subscribed function',
+      principal: 'sns.amazonaws.com',
+      identityPolicies: [],
+      resourcePolicy: subscriber.policy,
+      context: { 'aws:SourceArn': model.topic.arn, 'aws:SourceAccount': account },
+    });
   }
   const serviceAssumes = (caller: string, service: string, role: RoleModel, sourceArn: string) => ({
     caller,

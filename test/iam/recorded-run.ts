@@ -1,18 +1,23 @@
-import { createAlertPublisher, createTargetClientsFactory } from '#aws/clients.js';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SNSEvent } from 'aws-lambda';
+import { createAlertPublisher, createTargetClientsFactory, simulatorCredentials } from '#aws/clients.js';
 import { AuditStore } from '#aws/store.js';
+import { createSlackNotifier } from '#handlers/slack-notify.js';
 import type { RecordedCall } from '#sim/call-log.js';
 import { startDynalite } from '#sim/dynalite.js';
 import { LOCAL_TABLE } from '#sim/local-fleet.js';
 import type { Scenario } from '#sim/scenario.js';
-import { startSimulator } from '#sim/server.js';
+import { type Simulator, startSimulator } from '#sim/server.js';
 import { report } from '#workflow/report.js';
 import { runWorkflow } from '#workflow/runner.js';
 import { AuditSettingsSchema } from '#workflow/settings.js';
 import { assess, discover, plan, poll, recordFailure, type StepDeps } from '#workflow/steps.js';
 
-/** The hub's six functions, by the step each runs (the names lib/fleet-auditor-stack.ts gives them). */
+/** The hub's six step functions, by the step each runs (the names lib/fleet-auditor-stack.ts gives them). */
 export const FUNCTIONS = ['plan', 'discover', 'poll', 'assess', 'recordFailure', 'report'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
+/** The Slack notifier (lib/constructs/slack-notifier.ts), subscribed to the alerts topic when Slack is set up. */
+export const SLACK_NOTIFIER = 'slackNotifier';
 
 export interface RecordedRun {
   /** the simulator's calls and dynalite's, each with the function that made it */
@@ -29,7 +34,10 @@ export interface RecordedRun {
  * simulator and dynalite record names the function that made it. The hub is the account and region of the
  * scenario's alerts topic.
  */
-export async function recordAuditRun(scenario: Scenario): Promise<RecordedRun> {
+export async function recordAuditRun(
+  scenario: Scenario,
+  options: { slackSecretName?: string } = {},
+): Promise<RecordedRun> {
   const sim = await startSimulator(scenario);
   const dynamo = await startDynalite({ record: true });
   try {
@@ -66,11 +74,36 @@ export async function recordAuditRun(scenario: Scenario): Promise<RecordedRun> {
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       },
     );
+    if (options.slackSecretName) await deliverToSlack(sim, region, account, options.slackSecretName);
     // dynalite's table set-up above is the local store's, not a function's: CloudFormation creates the table.
     const calls = [...sim.calls, ...dynamo.calls.filter((call) => call.caller !== null)];
     return { calls, hub, topicArn, tableName: LOCAL_TABLE, targets: sim.targets };
   } finally {
     await sim.close();
     await dynamo.close();
+  }
+}
+
+/**
+ * What SNS does with each published message for the Slack notifier's subscription: invokes it with the message's
+ * `lambda` part (or `default`), as the notifier's own Lambda would run, its Secrets Manager client acting for it
+ * against the simulator. The webhook itself is not the proof's concern: its answer is a plain 200.
+ */
+async function deliverToSlack(sim: Simulator, region: string, account: string, secretName: string): Promise<void> {
+  const notify = createSlackNotifier({
+    secretId: secretName,
+    secrets: new SecretsManagerClient({
+      region,
+      endpoint: sim.endpoint,
+      credentials: simulatorCredentials(account, SLACK_NOTIFIER),
+    }),
+    fetch: async () => new Response('ok', { status: 200 }),
+  });
+  for (const message of sim.outbox) {
+    const body = message.parts?.lambda ?? message.parts?.default ?? message.message;
+    const outcome = await notify({
+      Records: [{ Sns: { MessageId: message.messageId, Message: body, Subject: message.subject } }],
+    } as unknown as SNSEvent);
+    if (outcome.failed > 0) throw new Error(`the Slack notifier failed on ${message.messageId}`);
   }
 }

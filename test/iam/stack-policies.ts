@@ -54,6 +54,11 @@ export interface StackModel {
   topic: { arn: string; policy: PolicyDocument | null; keyArn: string | null; keyPolicy: PolicyDocument | null };
   /** the alarms that publish to the topic: their ARNs */
   alarmArns: string[];
+  /**
+   * The functions subscribed to the topic, each with the resource policy its AWS::Lambda::Permission resources
+   * make (AddPermission: a statement for the principal and action, `ArnLike AWS:SourceArn` for its SourceArn)
+   */
+  topicSubscribers: Array<{ step: string; functionArn: string; policy: PolicyDocument }>;
   schedule: { role: RoleModel; scheduleArn: string; stateMachineArn: string } | null;
   stateMachine: { role: RoleModel; arn: string; functionArns: string[] } | null;
   /** every policy document of every stack (identity, trust, topic, key), for the IAM data check */
@@ -64,9 +69,11 @@ export interface StackModel {
 export function synthesizeFor(
   targets: ReadonlyArray<{ account: string; region: string }>,
   hub: { account: string; region: string },
+  extra: Record<string, unknown> = {},
 ): StackTemplate[] {
   const accounts = [...new Set(targets.map((t) => t.account))];
   const fleetAudit = {
+    ...extra,
     targets: accounts.map((account) => ({
       account,
       regions: targets.filter((t) => t.account === account).map((t) => t.region),
@@ -166,6 +173,33 @@ export function modelStacks(templates: ReadonlyArray<StackTemplate>, binding: Bi
     .filter(([, r]) => JSON.stringify(r.Properties?.AlarmActions ?? []).includes(`"${topicId}"`))
     .map(([id]) => hubResolve({ 'Fn::GetAtt': [id, 'Arn'] }) as string);
 
+  const topicSubscribers: StackModel['topicSubscribers'] = hubResources
+    .filter(([, r]) => r.Type === 'AWS::SNS::Subscription' && r.Properties?.Protocol === 'lambda')
+    .filter(([, r]) => JSON.stringify(r.Properties?.TopicArn) === JSON.stringify({ Ref: topicId }))
+    .map(([, r]) => {
+      const endpoint = r.Properties?.Endpoint as { 'Fn::GetAtt': [string, string] };
+      const functionId = endpoint['Fn::GetAtt'][0];
+      const functionArn = hubResolve(endpoint) as string;
+      const Statement = hubResources
+        .filter(([, p]) => p.Type === 'AWS::Lambda::Permission')
+        .filter(([, p]) => hubResolve(p.Properties?.FunctionName) === functionArn)
+        .map(([, p]) => {
+          const props = p.Properties ?? {};
+          return {
+            Effect: 'Allow',
+            Principal: { Service: String(props.Principal) },
+            Action: String(props.Action),
+            Resource: functionArn,
+            ...(props.SourceArn !== undefined && {
+              Condition: { ArnLike: { 'AWS:SourceArn': hubResolve(props.SourceArn) } },
+            }),
+          };
+        });
+      const step = stepOfFunction(functionId);
+      if (!step) throw new Error(`subscription to ${functionId}: not a function of the stack`);
+      return { step, functionArn, policy: { Version: '2012-10-17', Statement } as PolicyDocument };
+    });
+
   const scheduleEntry = hubResources.find(([, r]) => r.Type === 'AWS::Scheduler::Schedule');
   let schedule: StackModel['schedule'] = null;
   if (scheduleEntry) {
@@ -209,6 +243,7 @@ export function modelStacks(templates: ReadonlyArray<StackTemplate>, binding: Bi
       keyPolicy,
     },
     alarmArns,
+    topicSubscribers,
     schedule,
     stateMachine,
     documents,

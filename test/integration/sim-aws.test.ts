@@ -1,3 +1,4 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLogQuery, dataplaneLogGroup } from '#audit/log-query.js';
@@ -66,6 +67,7 @@ const SCENARIO: ScenarioInput = {
         {
           name: EU,
           topics: ['alerts'],
+          secrets: { 'fleet-audit/slack-webhook': 'https://hooks.slack.com/services/T0/B0/x' },
           clusters: [
             {
               name: 'big',
@@ -506,6 +508,48 @@ describe('the AWS adapters through the real SDK against the simulator', () => {
 
       // Assert
       expect(results).toEqual({ status: 'Failed', rows: [] });
+    });
+  });
+
+  describe('Secrets Manager (the Slack notifier’s webhook secret)', () => {
+    const secrets = () =>
+      new SecretsManagerClient({
+        region: EU,
+        endpoint: sim.endpoint,
+        credentials: { accessKeyId: A, secretAccessKey: 'simulated' },
+        maxAttempts: 1,
+      });
+
+    it('answers GetSecretValue by name and by the ARN it gives, with the name’s six-character suffix', async () => {
+      // Act
+      const byName = await secrets().send(new GetSecretValueCommand({ SecretId: 'fleet-audit/slack-webhook' }));
+      const byArn = await secrets().send(new GetSecretValueCommand({ SecretId: byName.ARN }));
+
+      // Assert
+      expect(byName).toMatchObject({
+        Name: 'fleet-audit/slack-webhook',
+        SecretString: 'https://hooks.slack.com/services/T0/B0/x',
+        VersionStages: ['AWSCURRENT'],
+      });
+      expect(byName.ARN).toMatch(
+        /^arn:aws:secretsmanager:eu-west-1:111111111111:secret:fleet-audit\/slack-webhook-\w{6}$/,
+      );
+      expect(byArn.SecretString).toBe(byName.SecretString);
+    });
+
+    it('says ResourceNotFoundException for a secret that is not there, or in another region', async () => {
+      // Act
+      const missing = secrets().send(new GetSecretValueCommand({ SecretId: 'nope' }));
+      const elsewhere = new SecretsManagerClient({
+        region: US,
+        endpoint: sim.endpoint,
+        credentials: { accessKeyId: A, secretAccessKey: 'simulated' },
+        maxAttempts: 1,
+      }).send(new GetSecretValueCommand({ SecretId: 'fleet-audit/slack-webhook' }));
+
+      // Assert
+      await expect(missing).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+      await expect(elsewhere).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     });
   });
 
