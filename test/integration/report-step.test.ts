@@ -6,6 +6,11 @@ import { type LocalDynamo, startDynalite } from '#sim/dynalite.js';
 import { report } from '#workflow/report.js';
 import { AuditSettingsSchema } from '#workflow/settings.js';
 import type { StepDeps } from '#workflow/steps.js';
+import { LAMBDA_ENV } from '../unit/handlers/env.js';
+
+// The handler module builds its real dependencies at import (cold start); the test uses the factory instead.
+Object.assign(process.env, LAMBDA_ENV, { POWERTOOLS_LOG_LEVEL: 'SILENT' });
+const { createReportHandler } = await import('#handlers/report.js');
 
 const cluster = { account: '111111111111', region: 'eu-west-1', name: 'payments' };
 
@@ -90,5 +95,42 @@ describe('the report step on dynalite', () => {
       ['CNI-RESTARTS', 'ONGOING'],
       ['KP-IPTABLES-SCALE', 'NEW'],
     ]);
+  });
+
+  it('RecordRunFailure keeps a run the report step had already stored as finished, and fails a run still RUNNING', async () => {
+    // Arrange: run d was reported (its digest then failed, say); run e died before its report step stored it
+    const startedAt = '2026-11-04T00:00:00.000Z';
+    await deps.store.startRun('d', startedAt);
+    await deps.store.putSnapshot(snapshot('d', startedAt, [], null));
+    const finished = await report({ runId: 'd', startedAt, clusters: [{ runId: 'd', startedAt, ...cluster }] }, deps);
+    await deps.store.startRun('e', '2026-11-04T01:00:00.000Z');
+    const recordRunFailure = createReportHandler(deps, () => {});
+    const caught = { Error: 'TimeoutError', Cause: '{"errorType":"TimeoutError","errorMessage":"Task timed out"}' };
+
+    // Act
+    const kept = await recordRunFailure({ runId: 'd', startedAt, clusters: [cluster], error: caught });
+    const failed = await recordRunFailure({
+      runId: 'e',
+      startedAt: '2026-11-04T01:00:00.000Z',
+      clusters: [cluster],
+      error: caught,
+    });
+
+    // Assert
+    expect(kept).toMatchObject({ runId: 'd', status: 'FAILED', runRecord: 'KEPT' });
+    expect(await deps.store.getRun('d')).toEqual({
+      runId: 'd',
+      startedAt,
+      status: 'COMPLETE',
+      result: finished.result,
+    });
+    expect(failed).toMatchObject({ runId: 'e', status: 'FAILED', runRecord: 'FAILED' });
+    expect(await deps.store.getRun('e')).toEqual({
+      runId: 'e',
+      startedAt: '2026-11-04T01:00:00.000Z',
+      status: 'FAILED',
+      result: null,
+      failure: 'report step failed: TimeoutError: Task timed out',
+    });
   });
 });
