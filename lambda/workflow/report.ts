@@ -165,14 +165,12 @@ const PREVIOUS_RUNS = 5;
 
 /**
  * The findings to compare with when the cluster has no finding state (its runs were reported by an older version,
- * or none was): the newest snapshot that stored findings; else the newest snapshot's detections taken as open;
- * with no snapshot at all, null (a first run).
+ * or none was): the newest snapshot that stored findings; with none, null (a first run). A snapshot without
+ * findings is of a run whose report step never ran (killed, timed out): nobody was told of its detections, so
+ * they are not taken as open, or they would never be told as NEW.
  */
 function previousFindings(earlier: ReadonlyArray<ClusterSnapshot>): Finding[] | null {
-  const reported = earlier.find((s) => s.findings !== null);
-  if (reported?.findings) return reported.findings;
-  const newest = earlier[0];
-  return newest ? newest.detections.map((d) => ({ ...d, state: 'ONGOING' as const })) : null;
+  return earlier.find((s) => s.findings !== null)?.findings ?? null;
 }
 
 function runStatus(statuses: ReadonlyArray<AuditStatus>): AuditStatus {

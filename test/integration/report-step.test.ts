@@ -97,6 +97,27 @@ describe('the report step on dynalite', () => {
     ]);
   });
 
+  it('tells the detections of a first run that died before reporting as NEW on the next run, not as ONGOING', async () => {
+    // Arrange: another cluster's only earlier run (f) stored its snapshot and was killed before its report step
+    const fresh = { ...cluster, name: 'ledger' };
+    const restarts = { ...detection('CNI-RESTARTS'), fingerprint: '111111111111/eu-west-1/ledger/CNI-RESTARTS' };
+    await deps.store.putSnapshot({ ...snapshot('f', '2026-11-05T00:00:00.000Z', [restarts], null), cluster: fresh });
+    await deps.store.putSnapshot({ ...snapshot('g', '2026-11-06T00:00:00.000Z', [restarts], null), cluster: fresh });
+
+    // Act
+    const output = await report(
+      {
+        runId: 'g',
+        startedAt: '2026-11-06T00:00:00.000Z',
+        clusters: [{ runId: 'g', startedAt: '2026-11-06T00:00:00.000Z', ...fresh }],
+      },
+      deps,
+    );
+
+    // Assert
+    expect(output.result.clusters[0]?.findings.map((f) => [f.ruleId, f.state])).toEqual([['CNI-RESTARTS', 'NEW']]);
+  });
+
   it('RecordRunFailure keeps a run the report step had already stored as finished, and fails a run still RUNNING', async () => {
     // Arrange: run d was reported (its digest then failed, say); run e died before its report step stored it
     const startedAt = '2026-11-04T00:00:00.000Z';
