@@ -1,0 +1,358 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BatchWriteCommand, DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditStore } from '#aws/store.js';
+import { type LocalDynamo, startDynalite } from '#sim/dynalite.js';
+import type { PublishedMessage } from '#sim/fleet.js';
+import { loadScenario, type Scenario, ScenarioSchema } from '#sim/scenario.js';
+import { startSimulator } from '#sim/server.js';
+import { mapWithConcurrency } from '#workflow/concurrency.js';
+import { healthyAs, type SimCluster } from './default-fleet.js';
+import { type CountedWrite, type FailpointMode, failpointProxy } from './failpoint-proxy.js';
+
+/**
+ * Kill at every write, then rerun: every NEW, WORSENED and RESOLVED change of the night reaches exactly one
+ * delivered digest. Each night is a real process (failpoint-run.ts) whose store and SNS publisher talk to dynalite
+ * and the simulator through the failpoint proxy; the proxy SIGKILLs it at write N, just before the write reaches
+ * the backend or just after it was applied and before the answer reaches the process. The next night (a day later,
+ * past the lease an OPEN digest of a dead report step is kept for) runs to completion. What the simulator's SNS
+ * received is then read digest by digest.
+ *
+ * The one allowed repeat is a whole digest delivered twice under the same digest id, marked as a possible repeat:
+ * a kill after Publish succeeded and before the SENT write (at-least-once delivery). The test asserts that this
+ * happens exactly at those two kill points and nowhere else.
+ */
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const RUNNER = join(ROOT, 'test/integration/failpoint-run.ts');
+const DAY_MS = 86_400_000;
+const DAY1 = Date.parse('2026-11-10T02:00:00.000Z');
+const ACCOUNT = '111111111111';
+/** the fleet's clusters: checkout-prod (eu-west-1, the topic's region) and search-staging (us-east-1) */
+const CLUSTERS = [
+  { account: ACCOUNT, region: 'eu-west-1', name: 'checkout-prod' },
+  { account: ACCOUNT, region: 'us-east-1', name: 'search-staging' },
+];
+
+/**
+ * Account 111111111111 of the default scenario with two clusters in trouble, each in its own region: no random
+ * faults or latency, no node that runs into its command time-out, no seeded history (so a night later nothing
+ * changes by itself and the second night owes no digest of its own).
+ */
+function troubled(): Scenario {
+  const scenario = structuredClone(loadScenario('default'));
+  const account = scenario.accounts.find((a) => a.id === ACCOUNT);
+  if (!account) throw new Error(`the default scenario lost account ${ACCOUNT}`);
+  const keep = (cluster: SimCluster): SimCluster => ({
+    ...cluster,
+    history: [],
+    nodes: cluster.nodes.filter((group) => group.fault !== 'timeout'),
+  });
+  return ScenarioSchema.parse({
+    ...scenario,
+    timeScale: 0.002,
+    faults: [],
+    accounts: [
+      {
+        ...account,
+        regions: account.regions.map((region) => ({
+          ...region,
+          clusters: region.clusters.filter((c) => CLUSTERS.some((k) => k.name === c.name)).map(keep),
+        })),
+      },
+    ],
+  });
+}
+
+/** The same two clusters healthy: catalog-prod's nodes, add-ons and logs under their names. */
+function healthy(): Scenario {
+  const scenario = troubled();
+  for (const region of scenario.accounts[0]?.regions ?? []) {
+    region.clusters = region.clusters.map((c) => healthyAs(c.name, []));
+  }
+  return ScenarioSchema.parse(scenario);
+}
+
+interface Night {
+  exit: { code: number | null; signal: NodeJS.Signals | null };
+  stderr: string;
+  writes: CountedWrite[];
+  fired: CountedWrite | null;
+  outbox: PublishedMessage[];
+}
+
+let dynamo: LocalDynamo;
+/** failpoint-run.ts bundled once by esbuild (as the Lambda functions are): a process starts in half the time */
+let runner: string;
+
+/**
+ * One nightly run of `scenario` on day `day` (0: DAY1) as its own process, against table `table`, killed at the
+ * failpoint when one is given. The simulator and the process share a clock moved to that day.
+ */
+async function night(
+  table: string,
+  scenario: Scenario,
+  day: number,
+  failpoint: { at: number; mode: FailpointMode } | null,
+): Promise<Night> {
+  const offset = DAY1 + day * DAY_MS - Date.now();
+  const sim = await startSimulator(scenario, { now: () => Date.now() + offset });
+  let child: ChildProcess | null = null;
+  let exited: Promise<Night['exit']> | null = null;
+  const proxy = failpointProxy(
+    failpoint && {
+      ...failpoint,
+      kill: async () => {
+        child?.kill('SIGKILL');
+        await exited;
+      },
+    },
+  );
+  try {
+    const config = {
+      dynamoEndpoint: await proxy.front('dynamodb', dynamo.endpoint),
+      snsEndpoint: await proxy.front('sns', sim.endpoint),
+      simEndpoint: sim.endpoint,
+      table,
+      topicArn: sim.topicArns[0],
+      targets: sim.targets,
+      clockOffsetMs: offset,
+    };
+    const started = spawn(process.execPath, [runner], {
+      cwd: ROOT,
+      env: { ...process.env, FAILPOINT_RUN: JSON.stringify(config), AWS_EC2_METADATA_DISABLED: 'true' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child = started;
+    let stderr = '';
+    started.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    exited = new Promise((resolve) => started.on('exit', (code, signal) => resolve({ code, signal })));
+    const exit = await exited;
+    return { exit, stderr, writes: [...proxy.writes], fired: proxy.fired, outbox: sim.outbox };
+  } finally {
+    await proxy.close();
+    await sim.close();
+  }
+}
+
+/** A digest as delivered: its id, the changes it carried (`account/region/cluster/RULE STATE`), and whether it says it may be a repeat. */
+interface Delivered {
+  digestId: string;
+  changes: string[];
+  repeated: boolean;
+}
+
+/** Reads the digests from the email parts the simulator's SNS received. */
+function digestsOf(outbox: ReadonlyArray<PublishedMessage>): Delivered[] {
+  return outbox.map((message) => {
+    const text = message.parts?.email ?? '';
+    const digestId = /Digest (\S+)\.$/m.exec(text)?.[1];
+    if (!digestId) throw new Error(`a published message is not a digest: ${text.slice(0, 200)}`);
+    const changes: string[] = [];
+    let cluster = '';
+    for (const line of text.split('\n')) {
+      const header = /^(\S+\/\S+\/\S+) — score /.exec(line);
+      if (header?.[1]) cluster = header[1];
+      const change = /^ {2}(NEW|WORSENED|RESOLVED) \S+ (\S+):/.exec(line);
+      if (change) changes.push(`${cluster}/${change[2]} ${change[1]}`);
+    }
+    return { digestId, changes: changes.sort(), repeated: text.includes('may have been delivered before') };
+  });
+}
+
+/** The write pattern of a run: the action and the item, without run ids and times. */
+const shapeOf = (writes: ReadonlyArray<CountedWrite>) =>
+  writes.map((w) =>
+    `${w.action} ${w.key ?? ''}`.replace(/\d{8}T\d{6}-[0-9a-f]{8}/g, '<run>').replace(/T[\d:.]+Z/g, 'T<time>Z'),
+  );
+
+/** Every finding state's pending changes: empty once every change was delivered. */
+async function pendingOf(table: string): Promise<string[]> {
+  const store = new AuditStore({ tableName: table }, dynamo.client);
+  const states = await Promise.all(CLUSTERS.map((cluster) => store.getFindingState(cluster)));
+  return states.flatMap((state) => state?.pending.map((c) => `${c.id} → ${c.digestId ?? 'no digest'}`) ?? []);
+}
+
+/** Copies every item of table `from` into table `to`: the nights before, run once for every kill. */
+async function copyItems(from: string, to: string): Promise<void> {
+  const doc = DynamoDBDocumentClient.from(dynamo.client);
+  for await (const page of paginateScan({ client: doc }, { TableName: from })) {
+    const items = page.Items ?? [];
+    for (let i = 0; i < items.length; i += 25) {
+      const requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+      const out = await doc.send(new BatchWriteCommand({ RequestItems: { [to]: requests } }));
+      if (Object.keys(out.UnprocessedItems ?? {}).length > 0) throw new Error(`dynalite left items of ${to} unwritten`);
+    }
+  }
+}
+
+interface Shape {
+  /** nights before the one killed, run to completion */
+  before: Scenario[];
+  /** the night killed at every write, then the next night run to completion */
+  killed: () => Scenario;
+}
+
+interface KillOutcome {
+  point: string;
+  /** the kill fell between Publish succeeding and the SENT write */
+  afterPublish: boolean;
+  delivered: Delivered[];
+  pending: string[];
+}
+
+/**
+ * For one shape: a clean reference (the nights before, the night, and the next night, which must owe nothing), then
+ * for every write N of the night and both kill modes a table of its own: the nights before, the night killed at
+ * write N, the next night run to completion.
+ */
+async function killAtEveryWrite(name: string, shape: Shape) {
+  const days = shape.before.length;
+  const base = `${name}-before`;
+  await new AuditStore({ tableName: base }, dynamo.client).ensureTable();
+  for (const [day, scenario] of shape.before.entries()) {
+    const earlier = await night(base, scenario, day, null);
+    if (earlier.exit.code !== 0) throw new Error(`night ${day} of ${name} failed: ${earlier.stderr}`);
+  }
+  const run = async (table: string, failpoint: { at: number; mode: FailpointMode } | null) => {
+    await new AuditStore({ tableName: table }, dynamo.client).ensureTable();
+    await copyItems(base, table);
+    const killed = await night(table, shape.killed(), days, failpoint);
+    const next = await night(table, shape.killed(), days + 1, null);
+    if (next.exit.code !== 0) throw new Error(`the night after ${table}'s failed: ${next.stderr}`);
+    return { killed, next, pending: await pendingOf(table) };
+  };
+
+  const reference = await run(`${name}-reference`, null);
+  expect(reference.killed.exit).toEqual({ code: 0, signal: null });
+  expect(reference.next.outbox, 'the next night of a clean run owes no digest').toEqual([]);
+  const expected = digestsOf(reference.killed.outbox)
+    .flatMap((d) => d.changes)
+    .sort();
+  const writes = reference.killed.writes;
+
+  const points = writes.flatMap((w) => (['before', 'after'] as const).map((mode) => ({ at: w.n, mode })));
+  const outcomes = await mapWithConcurrency(points, KILLS_AT_ONCE, async ({ at, mode }): Promise<KillOutcome> => {
+    const point = `${mode} write ${at} (${writes[at - 1]?.action} ${writes[at - 1]?.key ?? ''})`;
+    const { killed, next, pending } = await run(`${name}-${mode}-${at}`, { at, mode });
+    expect(killed.exit, point).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(killed.fired?.n, point).toBe(at);
+    // the killed night wrote what the clean one did, up to the kill (clusters are assessed concurrently, so the
+    // order of their snapshots may differ)
+    expect(shapeOf(killed.writes).sort(), point).toEqual(shapeOf(writes.slice(0, at)).sort());
+    const previous = killed.writes[at - 2];
+    const afterPublish =
+      (mode === 'after' && killed.fired?.action === 'Publish') ||
+      (mode === 'before' && previous?.action === 'Publish' && killed.fired?.key?.startsWith('DIGEST#') === true);
+    return { point, afterPublish, delivered: digestsOf([...killed.outbox, ...next.outbox]), pending };
+  });
+
+  for (const { point, delivered, pending } of outcomes) {
+    const byId = new Map<string, Delivered[]>();
+    for (const digest of delivered) byId.set(digest.digestId, [...(byId.get(digest.digestId) ?? []), digest]);
+    const once = [...byId.values()].flatMap((copies) => copies[0]?.changes ?? []).sort();
+    expect(once, `${point}: every change in exactly one digest`).toEqual(expected);
+    expect(pending, `${point}: nothing left pending`).toEqual([]);
+    for (const copies of byId.values()) {
+      // a repeat is the same digest, whole, and says it may be one (a digest whose sender died between the
+      // SENDING write and Publish says so too: the next step cannot know whether Publish happened)
+      expect(new Set(copies.map((c) => c.changes.join())).size, point).toBe(1);
+      expect(
+        copies.slice(1).filter((c) => !c.repeated),
+        point,
+      ).toEqual([]);
+    }
+  }
+  // a digest delivered twice: exactly at the two kill points between Publish and the SENT write, nowhere else
+  const repeated = outcomes.filter((o) => o.delivered.length > new Set(o.delivered.map((d) => d.digestId)).size);
+  expect(repeated.map((o) => o.point)).toEqual(outcomes.filter((o) => o.afterPublish).map((o) => o.point));
+  expect(writes.filter((w) => w.action === 'Publish')).toHaveLength(1);
+  expect(outcomes.filter((o) => o.afterPublish).map((o) => o.point)).toEqual([
+    expect.stringMatching(/^after write \d+ \(Publish \)$/),
+    expect.stringMatching(/^before write \d+ \(PutItem DIGEST#\S+\|DIGEST\)$/),
+  ]);
+  return { writes, expected };
+}
+
+/**
+ * What a clean first night writes (the item kind, or the action): plan (run, run index, each target's clusters),
+ * assess (a snapshot per cluster), report (finding state with its pending changes, checkout-prod's day point —
+ * search-staging's audit is partial —, the run's clusters and record, the digest OPEN, its changes given to it,
+ * SENDING, Publish, SENT, the changes dropped).
+ */
+const DAY1_WRITES = [
+  'RUN',
+  'RUNS',
+  'CLUSTERS',
+  'CLUSTERS',
+  'SNAPSHOT',
+  'SNAPSHOT',
+  'STATE',
+  'DAY',
+  'STATE',
+  'BatchWriteItem',
+  'RUN',
+  'DIGEST',
+  'STATE',
+  'STATE',
+  'DIGEST',
+  'Publish',
+  'DIGEST',
+  'STATE',
+  'STATE',
+];
+
+/** The kind of item a write wrote (its sort key's prefix; the run index's partition key), or its action. */
+function kindOf(write: CountedWrite): string {
+  if (write.key === null) return write.action;
+  const [pk = '', sk = ''] = write.key.split('|');
+  return pk === 'RUNS' ? pk : (sk.split('#')[0] ?? sk);
+}
+
+/** Processes killed and rerun at once (each is a Node process of its own; the machine has two cores). */
+const KILLS_AT_ONCE = 3;
+
+describe('failpoints: a night killed at any write loses no change and delivers none twice', () => {
+  let bundleDir: string;
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    bundleDir = mkdtempSync(join(tmpdir(), 'fleet-audit-failpoints-'));
+    runner = join(bundleDir, 'failpoint-run.mjs');
+    await build({
+      entryPoints: [RUNNER],
+      outfile: runner,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'error',
+      // the SDK's CommonJS dependencies call require(), which an ES module bundle has to be given
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    });
+  });
+  afterAll(async () => {
+    await dynamo.close();
+    rmSync(bundleDir, { recursive: true, force: true });
+  });
+
+  it('day 1 (changes NEW): killed before or after each of its writes, then the next night completes', async () => {
+    const { writes, expected } = await killAtEveryWrite('day1', { before: [], killed: troubled });
+    // both clusters' changes, and every write of the night: plan, assess and report
+    expect(new Set(expected.map((c) => c.split('/')[2]))).toEqual(new Set(CLUSTERS.map((c) => c.name)));
+    expect(expected.filter((c) => !c.endsWith(' NEW'))).toEqual([]);
+    expect(writes.map(kindOf)).toEqual(DAY1_WRITES);
+  }, 300_000);
+
+  it('day 2 (changes RESOLVED): killed before or after each of its writes, then the next night completes', async () => {
+    const { expected } = await killAtEveryWrite('day2', { before: [troubled()], killed: healthy });
+    expect(new Set(expected.map((c) => c.split('/')[2]))).toEqual(new Set(CLUSTERS.map((c) => c.name)));
+    expect(expected.filter((c) => !c.endsWith(' RESOLVED'))).toEqual([]);
+  }, 300_000);
+});
