@@ -11,6 +11,7 @@ import type { PublishedMessage } from '#sim/fleet.js';
 import { loadScenario, type Scenario, ScenarioSchema } from '#sim/scenario.js';
 import { startSimulator } from '#sim/server.js';
 import { mapWithConcurrency } from '#workflow/concurrency.js';
+import type { RunPlan } from '#workflow/steps.js';
 import { healthyAs, type SimCluster } from './default-fleet.js';
 import { type CountedWrite, type FailpointMode, failpointProxy } from './failpoint-proxy.js';
 
@@ -79,6 +80,8 @@ function healthy(): Scenario {
 
 interface Night {
   exit: { code: number | null; signal: NodeJS.Signals | null };
+  /** the plan a whole run printed (null: it was killed before, or this was a retried report step) */
+  plan: RunPlan | null;
   stderr: string;
   writes: CountedWrite[];
   fired: CountedWrite | null;
@@ -91,13 +94,14 @@ let runner: string;
 
 /**
  * One nightly run of `scenario` on day `day` (0: DAY1) as its own process, against table `table`, killed at the
- * failpoint when one is given. The simulator and the process share a clock moved to that day.
+ * failpoint when one is given; with `retryPlan`, a retried report step of that run instead. The simulator and the
+ * process share a clock moved to that day.
  */
 async function night(
   table: string,
   scenario: Scenario,
   day: number,
-  failpoint: { at: number; mode: FailpointMode } | null,
+  { failpoint = null, retryPlan }: { failpoint?: { at: number; mode: FailpointMode } | null; retryPlan?: RunPlan },
 ): Promise<Night> {
   const offset = DAY1 + day * DAY_MS - Date.now();
   const sim = await startSimulator(scenario, { now: () => Date.now() + offset });
@@ -121,20 +125,27 @@ async function night(
       topicArn: sim.topicArns[0],
       targets: sim.targets,
       clockOffsetMs: offset,
+      ...(retryPlan && { retryPlan }),
     };
     const started = spawn(process.execPath, [runner], {
       cwd: ROOT,
       env: { ...process.env, FAILPOINT_RUN: JSON.stringify(config), AWS_EC2_METADATA_DISABLED: 'true' },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = started;
+    let stdout = '';
     let stderr = '';
+    started.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
     started.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    exited = new Promise((resolve) => started.on('exit', (code, signal) => resolve({ code, signal })));
+    exited = new Promise((resolve) => started.on('close', (code, signal) => resolve({ code, signal })));
     const exit = await exited;
-    return { exit, stderr, writes: [...proxy.writes], fired: proxy.fired, outbox: sim.outbox };
+    const planned = stdout.split('\n').find((line) => line.startsWith('{"plan":'));
+    const plan = planned ? (JSON.parse(planned) as { plan: RunPlan }).plan : null;
+    return { exit, plan, stderr, writes: [...proxy.writes], fired: proxy.fired, outbox: sim.outbox };
   } finally {
     await proxy.close();
     await sim.close();
@@ -166,12 +177,6 @@ function digestsOf(outbox: ReadonlyArray<PublishedMessage>): Delivered[] {
   });
 }
 
-/** The write pattern of a run: the action and the item, without run ids and times. */
-const shapeOf = (writes: ReadonlyArray<CountedWrite>) =>
-  writes.map((w) =>
-    `${w.action} ${w.key ?? ''}`.replace(/\d{8}T\d{6}-[0-9a-f]{8}/g, '<run>').replace(/T[\d:.]+Z/g, 'T<time>Z'),
-  );
-
 /** Every finding state's pending changes: empty once every change was delivered. */
 async function pendingOf(table: string): Promise<string[]> {
   const store = new AuditStore({ tableName: table }, dynamo.client);
@@ -195,12 +200,21 @@ async function copyItems(from: string, to: string): Promise<void> {
 interface Shape {
   /** nights before the one killed, run to completion */
   before: Scenario[];
-  /** the night killed at every write, then the next night run to completion */
+  /** the night killed at every write */
   killed: () => Scenario;
+  /** how each kill is recovered from (a retried report step only for kills inside the report step) */
+  recoveries: ReadonlyArray<Recovery>;
 }
+
+/**
+ * What runs after the kill, to completion: the next night's run (a day later, past the lease of a dead step's OPEN
+ * digest), or — for a kill inside the report step — the report step retried with the same plan, at once.
+ */
+type Recovery = 'next night' | 'retried report step';
 
 interface KillOutcome {
   point: string;
+  recovery: Recovery;
   /** the kill fell between Publish succeeding and the SENT write */
   afterPublish: boolean;
   delivered: Delivered[];
@@ -209,75 +223,96 @@ interface KillOutcome {
 
 /**
  * For one shape: a clean reference (the nights before, the night, and the next night, which must owe nothing), then
- * for every write N of the night and both kill modes a table of its own: the nights before, the night killed at
- * write N, the next night run to completion.
+ * for every write N of the night and both kill modes, on a table of its own: the nights before, the night killed at
+ * write N, and the next night run to completion; for each write of the report step also the report step retried.
  */
 async function killAtEveryWrite(name: string, shape: Shape) {
   const days = shape.before.length;
   const base = `${name}-before`;
   await new AuditStore({ tableName: base }, dynamo.client).ensureTable();
   for (const [day, scenario] of shape.before.entries()) {
-    const earlier = await night(base, scenario, day, null);
+    const earlier = await night(base, scenario, day, {});
     if (earlier.exit.code !== 0) throw new Error(`night ${day} of ${name} failed: ${earlier.stderr}`);
   }
-  const run = async (table: string, failpoint: { at: number; mode: FailpointMode } | null) => {
+  const run = async (table: string, failpoint: { at: number; mode: FailpointMode } | null, recovery: Recovery) => {
     await new AuditStore({ tableName: table }, dynamo.client).ensureTable();
     await copyItems(base, table);
-    const killed = await night(table, shape.killed(), days, failpoint);
-    const next = await night(table, shape.killed(), days + 1, null);
-    if (next.exit.code !== 0) throw new Error(`the night after ${table}'s failed: ${next.stderr}`);
-    return { killed, next, pending: await pendingOf(table) };
+    const killed = await night(table, shape.killed(), days, { failpoint });
+    if (recovery === 'retried report step' && !killed.plan) throw new Error(`${table}: killed before its plan`);
+    const after =
+      recovery === 'next night'
+        ? await night(table, shape.killed(), days + 1, {})
+        : await night(table, shape.killed(), days, killed.plan ? { retryPlan: killed.plan } : {});
+    if (after.exit.code !== 0) throw new Error(`${table}: the ${recovery} failed: ${after.stderr}`);
+    return { killed, after, pending: await pendingOf(table) };
   };
 
-  const reference = await run(`${name}-reference`, null);
+  const reference = await run(`${name}-reference`, null, 'next night');
   expect(reference.killed.exit).toEqual({ code: 0, signal: null });
-  expect(reference.next.outbox, 'the next night of a clean run owes no digest').toEqual([]);
+  expect(reference.after.outbox, 'the next night of a clean run owes no digest').toEqual([]);
   const expected = digestsOf(reference.killed.outbox)
     .flatMap((d) => d.changes)
     .sort();
   const writes = reference.killed.writes;
+  const reportFrom = Math.max(...writes.filter((w) => kindOf(w) === 'SNAPSHOT').map((w) => w.n)) + 1;
 
-  const points = writes.flatMap((w) => (['before', 'after'] as const).map((mode) => ({ at: w.n, mode })));
-  const outcomes = await mapWithConcurrency(points, KILLS_AT_ONCE, async ({ at, mode }): Promise<KillOutcome> => {
+  const points = writes.flatMap((w) =>
+    shape.recoveries
+      .filter((recovery) => recovery === 'next night' || w.n >= reportFrom)
+      .flatMap((recovery) => (['before', 'after'] as const).map((mode) => ({ at: w.n, mode, recovery }))),
+  );
+  const outcomes = await mapWithConcurrency(points, KILLS_AT_ONCE, async ({ at, mode, recovery }) => {
     const point = `${mode} write ${at} (${writes[at - 1]?.action} ${writes[at - 1]?.key ?? ''})`;
-    const { killed, next, pending } = await run(`${name}-${mode}-${at}`, { at, mode });
+    const table = `${name}-${mode}-${at}-${recovery.replaceAll(' ', '-')}`;
+    const { killed, after, pending } = await run(table, { at, mode }, recovery);
     expect(killed.exit, point).toEqual({ code: null, signal: 'SIGKILL' });
     expect(killed.fired?.n, point).toBe(at);
-    // the killed night wrote what the clean one did, up to the kill (clusters are assessed concurrently, so the
-    // order of their snapshots may differ)
-    expect(shapeOf(killed.writes).sort(), point).toEqual(shapeOf(writes.slice(0, at)).sort());
+    // the killed night wrote what the clean one did, up to the kill (the kinds of item: the targets are listed and
+    // the clusters assessed concurrently, so which cluster's item comes first may differ)
+    expect(killed.writes.map(kindOf), point).toEqual(writes.slice(0, at).map(kindOf));
     const previous = killed.writes[at - 2];
     const afterPublish =
       (mode === 'after' && killed.fired?.action === 'Publish') ||
       (mode === 'before' && previous?.action === 'Publish' && killed.fired?.key?.startsWith('DIGEST#') === true);
-    return { point, afterPublish, delivered: digestsOf([...killed.outbox, ...next.outbox]), pending };
+    const outcome: KillOutcome = {
+      point,
+      recovery,
+      afterPublish,
+      delivered: digestsOf([...killed.outbox, ...after.outbox]),
+      pending,
+    };
+    return outcome;
   });
 
-  for (const { point, delivered, pending } of outcomes) {
+  for (const { point, recovery, delivered, pending } of outcomes) {
+    const where = `${point}, then the ${recovery}`;
     const byId = new Map<string, Delivered[]>();
     for (const digest of delivered) byId.set(digest.digestId, [...(byId.get(digest.digestId) ?? []), digest]);
     const once = [...byId.values()].flatMap((copies) => copies[0]?.changes ?? []).sort();
-    expect(once, `${point}: every change in exactly one digest`).toEqual(expected);
-    expect(pending, `${point}: nothing left pending`).toEqual([]);
+    expect(once, `${where}: every change in exactly one digest`).toEqual(expected);
+    expect(pending, `${where}: nothing left pending`).toEqual([]);
     for (const copies of byId.values()) {
       // a repeat is the same digest, whole, and says it may be one (a digest whose sender died between the
       // SENDING write and Publish says so too: the next step cannot know whether Publish happened)
-      expect(new Set(copies.map((c) => c.changes.join())).size, point).toBe(1);
+      expect(new Set(copies.map((c) => c.changes.join())).size, where).toBe(1);
       expect(
         copies.slice(1).filter((c) => !c.repeated),
-        point,
+        where,
       ).toEqual([]);
     }
   }
-  // a digest delivered twice: exactly at the two kill points between Publish and the SENT write, nowhere else
-  const repeated = outcomes.filter((o) => o.delivered.length > new Set(o.delivered.map((d) => d.digestId)).size);
-  expect(repeated.map((o) => o.point)).toEqual(outcomes.filter((o) => o.afterPublish).map((o) => o.point));
   expect(writes.filter((w) => w.action === 'Publish')).toHaveLength(1);
-  expect(outcomes.filter((o) => o.afterPublish).map((o) => o.point)).toEqual([
-    expect.stringMatching(/^after write \d+ \(Publish \)$/),
-    expect.stringMatching(/^before write \d+ \(PutItem DIGEST#\S+\|DIGEST\)$/),
-  ]);
-  return { writes, expected };
+  for (const recovery of shape.recoveries) {
+    // a digest delivered twice: exactly at the two kill points between Publish and the SENT write, nowhere else
+    const these = outcomes.filter((o) => o.recovery === recovery);
+    const repeated = these.filter((o) => o.delivered.length > new Set(o.delivered.map((d) => d.digestId)).size);
+    expect(repeated.map((o) => o.point)).toEqual(these.filter((o) => o.afterPublish).map((o) => o.point));
+    expect(repeated.map((o) => o.point)).toEqual([
+      expect.stringMatching(/^after write \d+ \(Publish \)$/),
+      expect.stringMatching(/^before write \d+ \(PutItem DIGEST#\S+\|DIGEST\)$/),
+    ]);
+  }
+  return { writes, reportFrom, expected };
 }
 
 /**
@@ -342,8 +377,13 @@ describe('failpoints: a night killed at any write loses no change and delivers n
     rmSync(bundleDir, { recursive: true, force: true });
   });
 
-  it('day 1 (changes NEW): killed before or after each of its writes, then the next night completes', async () => {
-    const { writes, expected } = await killAtEveryWrite('day1', { before: [], killed: troubled });
+  it('day 1 (changes NEW): killed before or after each write, then the next night or the retried report step completes', async () => {
+    const { writes, reportFrom, expected } = await killAtEveryWrite('day1', {
+      before: [],
+      killed: troubled,
+      recoveries: ['next night', 'retried report step'],
+    });
+    expect(reportFrom).toBe(DAY1_WRITES.indexOf('STATE') + 1);
     // both clusters' changes, and every write of the night: plan, assess and report
     expect(new Set(expected.map((c) => c.split('/')[2]))).toEqual(new Set(CLUSTERS.map((c) => c.name)));
     expect(expected.filter((c) => !c.endsWith(' NEW'))).toEqual([]);
@@ -351,7 +391,11 @@ describe('failpoints: a night killed at any write loses no change and delivers n
   }, 300_000);
 
   it('day 2 (changes RESOLVED): killed before or after each of its writes, then the next night completes', async () => {
-    const { expected } = await killAtEveryWrite('day2', { before: [troubled()], killed: healthy });
+    const { expected } = await killAtEveryWrite('day2', {
+      before: [troubled()],
+      killed: healthy,
+      recoveries: ['next night'],
+    });
     expect(new Set(expected.map((c) => c.split('/')[2]))).toEqual(new Set(CLUSTERS.map((c) => c.name)));
     expect(expected.filter((c) => !c.endsWith(' RESOLVED'))).toEqual([]);
   }, 300_000);
