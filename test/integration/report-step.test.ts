@@ -118,6 +118,43 @@ describe('the report step on dynalite', () => {
     expect(output.result.clusters[0]?.findings.map((f) => [f.ruleId, f.state])).toEqual([['CNI-RESTARTS', 'NEW']]);
   });
 
+  it('keeps one history point per cluster per day, the last complete audit of the day: partial and killed runs add none', async () => {
+    // Arrange: on 11-07 a complete run, a partial one and one killed before its report step; on 11-08 two complete
+    const trend = { ...cluster, name: 'trend' };
+    const audit = (runId: string, startedAt: string, serviceCount: number, status: ClusterSnapshot['status']) => ({
+      ...snapshot(runId, startedAt, [], null),
+      cluster: trend,
+      status,
+      serviceCount,
+    });
+    const runs = [
+      audit('h', '2026-11-07T01:00:00.000Z', 600, 'COMPLETE'),
+      audit('i', '2026-11-07T02:00:00.000Z', 700, 'PARTIAL'),
+      audit('j', '2026-11-07T03:00:00.000Z', 800, 'COMPLETE'),
+      audit('k', '2026-11-08T01:00:00.000Z', 650, 'COMPLETE'),
+      audit('l', '2026-11-08T05:00:00.000Z', 660, 'COMPLETE'),
+    ];
+    for (const run of runs) await deps.store.putSnapshot(run);
+
+    // Act: every run but j reports
+    for (const run of runs.filter((r) => r.runId !== 'j')) {
+      await report(
+        {
+          runId: run.runId,
+          startedAt: run.startedAt,
+          clusters: [{ ...trend, runId: run.runId, startedAt: run.startedAt }],
+        },
+        deps,
+      );
+    }
+
+    // Assert
+    expect(await deps.store.history(trend, '2026-11-09T00:00:00.000Z')).toEqual([
+      { runId: 'h', at: '2026-11-07T01:00:00.000Z', serviceCount: 600, restoreFailures: 0 },
+      { runId: 'l', at: '2026-11-08T05:00:00.000Z', serviceCount: 660, restoreFailures: 0 },
+    ]);
+  });
+
   it('RecordRunFailure keeps a run the report step had already stored as finished, and fails a run still RUNNING', async () => {
     // Arrange: run d was reported (its digest then failed, say); run e died before its report step stored it
     const startedAt = '2026-11-04T00:00:00.000Z';
