@@ -179,8 +179,8 @@ function runStatus(statuses: ReadonlyArray<AuditStatus>): AuditStatus {
 }
 
 /**
- * How long another run's OPEN digest is left alone: longer than a report Lambda can live (15 minutes), so only a
- * digest whose report step died is taken over.
+ * How long another run's OPEN digest is left alone by default: longer than a report Lambda can live (15 minutes),
+ * so only a digest whose report step died is taken over.
  */
 const DIGEST_LEASE_MS = 20 * 60_000;
 
@@ -223,7 +223,8 @@ async function deliverPending(
       resumed = record;
     } else if (record?.status === 'OPEN') {
       const age = deps.now().getTime() - Date.parse(record.createdAt);
-      if (age > DIGEST_LEASE_MS && (await deps.store.moveDigest({ ...record, status: 'ABANDONED' }, 'OPEN'))) {
+      const lease = deps.digestLeaseMs ?? DIGEST_LEASE_MS;
+      if (age >= lease && (await deps.store.moveDigest({ ...record, status: 'ABANDONED' }, 'OPEN'))) {
         freed.add(digestId);
       }
     } else {

@@ -25,6 +25,8 @@ const ConfigSchema = z.object({
   targets: z.array(z.object({ account: z.string(), region: z.string() })),
   /** the simulated clock's distance from the real one (the simulator is given the same) */
   clockOffsetMs: z.number(),
+  /** StepDeps.digestLeaseMs (`run --local` sets its own) */
+  digestLeaseMs: z.number().optional(),
   retryPlan: z
     .object({
       runId: z.string(),
@@ -63,6 +65,7 @@ const deps: StepDeps = {
     clusterDeadlineSeconds: 10,
   }),
   now: () => new Date(Date.now() + config.clockOffsetMs),
+  ...(config.digestLeaseMs !== undefined && { digestLeaseMs: config.digestLeaseMs }),
 };
 const output = config.retryPlan
   ? await report(config.retryPlan, deps)

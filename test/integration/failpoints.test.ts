@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditStore } from '#aws/store.js';
 import { type LocalDynamo, startDynalite } from '#sim/dynalite.js';
 import type { PublishedMessage } from '#sim/fleet.js';
+import { LOCAL_DIGEST_LEASE_MS } from '#sim/local-fleet.js';
 import { loadScenario, type Scenario, ScenarioSchema } from '#sim/scenario.js';
 import { startSimulator } from '#sim/server.js';
 import { mapWithConcurrency } from '#workflow/concurrency.js';
@@ -19,9 +20,9 @@ import { type CountedWrite, type FailpointMode, failpointProxy } from './failpoi
  * Kill at every write, then rerun: every NEW, WORSENED and RESOLVED change of the night reaches exactly one
  * delivered digest. Each night is a real process (failpoint-run.ts) whose store and SNS publisher talk to dynalite
  * and the simulator through the failpoint proxy; the proxy SIGKILLs it at write N, just before the write reaches
- * the backend or just after it was applied and before the answer reaches the process. The next night (a day later,
- * past the lease an OPEN digest of a dead report step is kept for) runs to completion. What the simulator's SNS
- * received is then read digest by digest.
+ * the backend or just after it was applied and before the answer reaches the process. Then a recovery runs to
+ * completion (the next night; for kills in the report step also the step retried, and a local rerun a minute
+ * later), and what the simulator's SNS received is read digest by digest.
  *
  * The one allowed repeat is a whole digest delivered twice under the same digest id, marked as a possible repeat:
  * a kill after Publish succeeded and before the SENT write (at-least-once delivery). The test asserts that this
@@ -101,7 +102,11 @@ async function night(
   table: string,
   scenario: Scenario,
   day: number,
-  { failpoint = null, retryPlan }: { failpoint?: { at: number; mode: FailpointMode } | null; retryPlan?: RunPlan },
+  {
+    failpoint = null,
+    retryPlan,
+    digestLeaseMs,
+  }: { failpoint?: { at: number; mode: FailpointMode } | null; retryPlan?: RunPlan; digestLeaseMs?: number },
 ): Promise<Night> {
   const offset = DAY1 + day * DAY_MS - Date.now();
   const sim = await startSimulator(scenario, { now: () => Date.now() + offset });
@@ -126,6 +131,7 @@ async function night(
       targets: sim.targets,
       clockOffsetMs: offset,
       ...(retryPlan && { retryPlan }),
+      ...(digestLeaseMs !== undefined && { digestLeaseMs }),
     };
     const started = spawn(process.execPath, [runner], {
       cwd: ROOT,
@@ -208,9 +214,10 @@ interface Shape {
 
 /**
  * What runs after the kill, to completion: the next night's run (a day later, past the lease of a dead step's OPEN
- * digest), or — for a kill inside the report step — the report step retried with the same plan, at once.
+ * digest); or, for a kill inside the report step, the report step retried with the same plan at once, or a new run
+ * a minute later as `run --local` makes it (its state folder's lock lets it take a dead step's OPEN digest over).
  */
-type Recovery = 'next night' | 'retried report step';
+type Recovery = 'next night' | 'retried report step' | 'local run a minute later';
 
 interface KillOutcome {
   point: string;
@@ -242,7 +249,9 @@ async function killAtEveryWrite(name: string, shape: Shape) {
     const after =
       recovery === 'next night'
         ? await night(table, shape.killed(), days + 1, {})
-        : await night(table, shape.killed(), days, killed.plan ? { retryPlan: killed.plan } : {});
+        : recovery === 'local run a minute later'
+          ? await night(table, shape.killed(), days + 60_000 / DAY_MS, { digestLeaseMs: LOCAL_DIGEST_LEASE_MS })
+          : await night(table, shape.killed(), days, killed.plan ? { retryPlan: killed.plan } : {});
     if (after.exit.code !== 0) throw new Error(`${table}: the ${recovery} failed: ${after.stderr}`);
     return { killed, after, pending: await pendingOf(table) };
   };
@@ -377,11 +386,11 @@ describe('failpoints: a night killed at any write loses no change and delivers n
     rmSync(bundleDir, { recursive: true, force: true });
   });
 
-  it('day 1 (changes NEW): killed before or after each write, then the next night or the retried report step completes', async () => {
+  it('day 1 (changes NEW): killed before or after each write, then the next night, the retried report step or a local rerun completes', async () => {
     const { writes, reportFrom, expected } = await killAtEveryWrite('day1', {
       before: [],
       killed: troubled,
-      recoveries: ['next night', 'retried report step'],
+      recoveries: ['next night', 'retried report step', 'local run a minute later'],
     });
     expect(reportFrom).toBe(DAY1_WRITES.indexOf('STATE') + 1);
     // both clusters' changes, and every write of the night: plan, assess and report
