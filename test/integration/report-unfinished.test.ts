@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openLocalStore } from '#sim/local-fleet.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CLI = join(ROOT, 'bin/fleet-audit.js');
@@ -83,6 +84,30 @@ describe('fleet-audit report --local after a killed run', () => {
     expect(outcome.stderr.trim()).toBe(
       `fleet-audit: run ${killed} did not finish (RUNNING: stopped before its report step, or still running); ` +
         '`fleet-audit report` without --run shows the newest run that finished',
+    );
+  });
+
+  it('names why the newer run failed when RecordRunFailure stored the reason', async () => {
+    // Arrange: the state machine's failure path stores the killed run as FAILED
+    const local = await openLocalStore(stateDir);
+    try {
+      const run = await local.store.getRun(killed);
+      await local.store.failRun(killed, run?.startedAt ?? '', new Date().toISOString(), 'report step failed: boom');
+    } finally {
+      await local.close();
+    }
+
+    // Act
+    const outcome = await fleetAudit(['report', '--local', '--state-dir', stateDir]);
+
+    // Assert
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout.split('\n')[0]).toMatch(new RegExp(`^Fleet audit ${finished.runId} — `));
+    expect(outcome.stderr.trim()).toMatch(
+      new RegExp(
+        `^fleet-audit: run ${killed} \\(started \\S+\\) did not finish \\(FAILED: report step failed: boom\\); ` +
+          `showing run ${finished.runId}, the newest that finished$`,
+      ),
     );
   });
 });
