@@ -338,7 +338,9 @@ export class AuditStore {
             failure,
             expiresAt: this.expiry(startedAt),
           },
-          // RUNNING (or missing: a plan step that failed between its writes), or FAILED by an earlier attempt
+          // RUNNING (or missing: a plan step that failed between its writes), or FAILED by an earlier attempt (a
+          // string `failure`); attribute_type and attribute_not_exists as in
+          // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.OperatorsAndFunctions.html
           ConditionExpression: 'attribute_not_exists(pk) OR #status = :running OR attribute_type(failure, :string)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':running': 'RUNNING', ':string': 'S' },
