@@ -183,6 +183,10 @@ describe('the report step on dynalite', () => {
       result: finished.result,
     });
     expect(failed).toMatchObject({ runId: 'e', status: 'FAILED', runRecord: 'FAILED' });
+    // a retried RecordRunFailure rewrites its own FAILED record
+    expect(
+      await recordRunFailure({ runId: 'e', startedAt: '2026-11-04T01:00:00.000Z', clusters: [cluster], error: caught }),
+    ).toMatchObject({ runRecord: 'FAILED' });
     expect(await deps.store.getRun('e')).toEqual({
       runId: 'e',
       startedAt: '2026-11-04T01:00:00.000Z',
