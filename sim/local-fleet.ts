@@ -12,6 +12,12 @@ import { type Simulator, startSimulator } from './server.js';
 /** The table name local runs use inside their dynalite state folder. */
 export const LOCAL_TABLE = 'fleet-audit';
 
+/**
+ * Local runs take another run's OPEN digest over at once: the state folder's lock (state-lock.ts) lets one process
+ * in at a time, so a digest left OPEN is one whose process died, and a rerun right after a kill sends its changes.
+ */
+export const LOCAL_DIGEST_LEASE_MS = 0;
+
 export interface LocalFleetOptions {
   /** folder for the dynalite database (`db/`) and the alert outbox (`outbox.jsonl`) */
   stateDir: string;
@@ -85,6 +91,7 @@ export async function openLocalFleet(
     settings: AuditSettingsSchema.parse(settings),
     // the scenario's clock: days between runs and the auditor's skew (sim/scenario.ts ClockSchema)
     now: sim.auditorNow,
+    digestLeaseMs: LOCAL_DIGEST_LEASE_MS,
   };
   return {
     deps,

@@ -144,12 +144,10 @@ export function registerRunCommands(program: Command, context: CliContext): void
     const terminal = context.terminal();
     const opened = await openStore(flags, terminal, 'report');
     try {
-      const runId = flags.run ?? (await opened.call(() => opened.store.latestRunId()));
-      if (!runId) throw new UsageError(`no run stored in ${opened.source}; run \`fleet-audit run --local\` first`);
-      const record = await opened.call(() => opened.store.getRun(runId));
-      if (!record) throw new UsageError(`run ${runId} is not in ${opened.source}; \`fleet-audit runs\` lists them`);
-      if (!record.result) throw new UsageError(`run ${runId} has not finished (status ${record.status})`);
-      process.stdout.write(renderReport(record.result, flags.format, layout(terminal)));
+      const result = flags.run
+        ? await chosenRun(opened, flags.run)
+        : await newestFinishedRun(opened, (line) => terminal.warn(line));
+      process.stdout.write(renderReport(result, flags.format, layout(terminal)));
     } finally {
       await opened.close();
     }
@@ -173,6 +171,44 @@ export function registerRunCommands(program: Command, context: CliContext): void
       await opened.close();
     }
   });
+}
+
+/** The result of the run `--run` names; one line when it is not stored or has no result. */
+async function chosenRun(opened: OpenedStore, runId: string): Promise<RunResult> {
+  const record = await opened.call(() => opened.store.getRun(runId));
+  if (!record) throw new UsageError(`run ${runId} is not in ${opened.source}; \`fleet-audit runs\` lists them`);
+  if (!record.result) {
+    throw new UsageError(
+      `run ${runId} did not finish (${unfinishedStatus(record.status, record.failure ?? null)}); ` +
+        '`fleet-audit report` without --run shows the newest run that finished',
+    );
+  }
+  return record.result;
+}
+
+/**
+ * The newest run that finished. Runs started after it that did not finish (killed, still running, or failed before
+ * storing their result) are named in one line on stderr, so the report is never taken for the latest night's.
+ */
+async function newestFinishedRun(opened: OpenedStore, warn: (line: string) => void): Promise<RunResult> {
+  const { run, unfinished } = await opened.call(() => opened.store.newestFinishedRun());
+  const [newest] = unfinished;
+  const newer = newest
+    ? `${unfinished.length === 1 ? 'run' : `${unfinished.length} newer runs did not finish, the newest`} ` +
+      `${newest.runId} (started ${newest.startedAt})${unfinished.length === 1 ? ' did not finish' : ''} ` +
+      `(${unfinishedStatus(newest.status, newest.failure)})`
+    : null;
+  if (!run?.result) {
+    if (newer) throw new UsageError(`no run in ${opened.source} has finished: ${newer}`);
+    throw new UsageError(`no run stored in ${opened.source}; run \`fleet-audit run --local\` first`);
+  }
+  if (newer) warn(`${newer}; showing run ${run.runId}, the newest that finished`);
+  return run.result;
+}
+
+function unfinishedStatus(status: string, failure: string | null): string {
+  if (failure) return `${status}: ${failure}`;
+  return status === 'RUNNING' ? 'RUNNING: stopped before its report step, or still running' : status;
 }
 
 /**

@@ -199,6 +199,8 @@ export interface UnfinishedRun {
   runId: string;
   startedAt: string;
   status: z.infer<typeof RunStatusSchema>;
+  /** why its report step failed, when RecordRunFailure stored it; else null (killed, or still running) */
+  failure: string | null;
 }
 
 /** A store item that does not match its schema (written by another version, or damaged). */
@@ -323,24 +325,38 @@ export class AuditStore {
   /**
    * Marks a run whose report step failed as FAILED, with the reason, in one PutItem (the run item only): a run
    * must not stay RUNNING because its last step failed. Cluster items already written stay; the run has no result.
+   * A run the report step already stored as finished (it failed later, e.g. while sending the digest) keeps its
+   * record and result: the write is conditional on the run not being finished, and false says it was kept.
    */
-  async failRun(runId: string, startedAt: string, finishedAt: string, failure: string): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: `RUN#${runId}`,
-          sk: 'RUN',
-          runId,
-          startedAt,
-          finishedAt,
-          status: 'FAILED',
-          clusterCount: 0,
-          failure,
-          expiresAt: this.expiry(startedAt),
-        },
-      }),
-    );
+  async failRun(runId: string, startedAt: string, finishedAt: string, failure: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: `RUN#${runId}`,
+            sk: 'RUN',
+            runId,
+            startedAt,
+            finishedAt,
+            status: 'FAILED',
+            clusterCount: 0,
+            failure,
+            expiresAt: this.expiry(startedAt),
+          },
+          // RUNNING (or missing: a plan step that failed between its writes), or FAILED by an earlier attempt (a
+          // string `failure`); attribute_type and attribute_not_exists as in
+          // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.OperatorsAndFunctions.html
+          ConditionExpression: 'attribute_not_exists(pk) OR #status = :running OR attribute_type(failure, :string)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':running': 'RUNNING', ':string': 'S' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   /** A run and, once it has finished, its whole result (read back from its cluster items in order). */
@@ -474,6 +490,7 @@ export class AuditStore {
           runId: item.runId,
           startedAt: String(item.startedAt),
           status: record?.status ?? 'RUNNING',
+          failure: record?.failure ?? null,
         });
       }
       if (seen >= lookBack) break;

@@ -40,11 +40,16 @@ export const ClusterItemSchema = z.object({
 });
 export type ClusterItem = z.infer<typeof ClusterItemSchema>;
 
-/** What RecordRunFailure returns: the run is stored as FAILED with this reason. */
+/** What RecordRunFailure returns: the execution failed with this reason. */
 export interface RunFailure {
   runId: string;
   status: 'FAILED';
   failure: string;
+  /**
+   * FAILED: the run is stored as FAILED with the reason; KEPT: the report step had stored the finished run before
+   * it failed (e.g. while sending the digest), so that record stays
+   */
+  runRecord: 'FAILED' | 'KEPT';
 }
 
 /** RecordFailure's input: the Map item plus the error the iteration's Catch caught. */

@@ -17,9 +17,19 @@ export function createReportHandler(stepDeps: StepDeps, emitMetrics: typeof publ
     if (payload.error) {
       const caught = errorOf(payload.error);
       const failure = `report step failed: ${caught.name}: ${caught.message}`;
-      await stepDeps.store.failRun(payload.runId, payload.startedAt, stepDeps.now().toISOString(), failure);
-      logger.error('run stored as FAILED', { runId: payload.runId, failure });
-      return { runId: payload.runId, status: 'FAILED', failure };
+      const recorded = await stepDeps.store.failRun(
+        payload.runId,
+        payload.startedAt,
+        stepDeps.now().toISOString(),
+        failure,
+      );
+      if (recorded) logger.error('run stored as FAILED', { runId: payload.runId, failure });
+      else
+        logger.error('report step failed after the run was stored; its record is kept', {
+          runId: payload.runId,
+          failure,
+        });
+      return { runId: payload.runId, status: 'FAILED', failure, runRecord: recorded ? 'FAILED' : 'KEPT' };
     }
     const output = await report(
       {

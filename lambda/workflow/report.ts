@@ -165,14 +165,12 @@ const PREVIOUS_RUNS = 5;
 
 /**
  * The findings to compare with when the cluster has no finding state (its runs were reported by an older version,
- * or none was): the newest snapshot that stored findings; else the newest snapshot's detections taken as open;
- * with no snapshot at all, null (a first run).
+ * or none was): the newest snapshot that stored findings; with none, null (a first run). A snapshot without
+ * findings is of a run whose report step never ran (killed, timed out): nobody was told of its detections, so
+ * they are not taken as open, or they would never be told as NEW.
  */
 function previousFindings(earlier: ReadonlyArray<ClusterSnapshot>): Finding[] | null {
-  const reported = earlier.find((s) => s.findings !== null);
-  if (reported?.findings) return reported.findings;
-  const newest = earlier[0];
-  return newest ? newest.detections.map((d) => ({ ...d, state: 'ONGOING' as const })) : null;
+  return earlier.find((s) => s.findings !== null)?.findings ?? null;
 }
 
 function runStatus(statuses: ReadonlyArray<AuditStatus>): AuditStatus {
@@ -181,8 +179,8 @@ function runStatus(statuses: ReadonlyArray<AuditStatus>): AuditStatus {
 }
 
 /**
- * How long another run's OPEN digest is left alone: longer than a report Lambda can live (15 minutes), so only a
- * digest whose report step died is taken over.
+ * How long another run's OPEN digest is left alone by default: longer than a report Lambda can live (15 minutes),
+ * so only a digest whose report step died is taken over.
  */
 const DIGEST_LEASE_MS = 20 * 60_000;
 
@@ -225,7 +223,8 @@ async function deliverPending(
       resumed = record;
     } else if (record?.status === 'OPEN') {
       const age = deps.now().getTime() - Date.parse(record.createdAt);
-      if (age > DIGEST_LEASE_MS && (await deps.store.moveDigest({ ...record, status: 'ABANDONED' }, 'OPEN'))) {
+      const lease = deps.digestLeaseMs ?? DIGEST_LEASE_MS;
+      if (age >= lease && (await deps.store.moveDigest({ ...record, status: 'ABANDONED' }, 'OPEN'))) {
         freed.add(digestId);
       }
     } else {

@@ -31,6 +31,12 @@ export interface StepDeps {
   publisher: AlertPublisher | null;
   settings: AuditSettings;
   now: () => Date;
+  /**
+   * How long another run's OPEN digest is left to the report step that opened it before this one takes it over
+   * (default: longer than a report Lambda can live). Local mode sets 0: its state folder's lock means no other
+   * report step is alive, so a rerun right after a killed one sends the killed one's changes.
+   */
+  digestLeaseMs?: number;
 }
 
 /** One cluster to audit in a run. `listError` is set when its account/region could not be listed. */

@@ -100,11 +100,13 @@ export class AuditWorkflow extends Construct {
 
     const report = this.invoke('Report', functions.report);
     // A failed report must not leave the run RUNNING with nobody told: the same function stores the run as FAILED
-    // (one PutItem), then the execution fails, which the RunFailed alarm watches.
+    // (one PutItem; a run the step had already stored as finished keeps its result), then the execution fails,
+    // which the RunFailed alarm watches.
     const recordRunFailure = this.invoke('RecordRunFailure', functions.report, { resultPath: '$.failure' });
     const runFailed = new sfn.Fail(this, 'RunFailed', {
       error: 'ReportFailed',
-      cause: 'The Report step failed; the run is stored as FAILED with the reason',
+      cause:
+        'The Report step failed; the run is stored as FAILED with the reason unless it had been stored as finished',
     });
     report.addCatch(recordRunFailure.next(runFailed), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 

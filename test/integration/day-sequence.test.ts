@@ -7,6 +7,7 @@ import { loadScenario, type Scenario, ScenarioSchema } from '#sim/scenario.js';
 import { startSimulator } from '#sim/server.js';
 import { runAudit } from '#workflow/audit-run.js';
 import { AuditSettingsSchema } from '#workflow/settings.js';
+import { healthyAs } from './default-fleet.js';
 
 /**
  * Day 1 / day 2 / day 3 against the simulated fleet, each day a separate simulator over one dynalite table and a
@@ -45,13 +46,7 @@ function variant(change: (cluster: Checkout) => Checkout, faults: Scenario['faul
 
 /** Day 3: checkout-prod with catalog-prod's healthy nodes, add-ons and logs, under its own name. */
 function healthy(): Scenario {
-  const catalog = loadScenario('default')
-    .accounts.flatMap((a) => a.regions)
-    .flatMap((r) => r.clusters)
-    .find((c) => c.name === 'catalog-prod');
-  if (!catalog) throw new Error('the default scenario lost catalog-prod');
-  const { endpoint: _endpoint, ...rest } = catalog;
-  return variant((checkout) => ({ ...structuredClone(rest), name: checkout.name, history: checkout.history }));
+  return variant((checkout) => healthyAs(checkout.name, checkout.history));
 }
 
 /**

@@ -6,6 +6,11 @@ import { type LocalDynamo, startDynalite } from '#sim/dynalite.js';
 import { report } from '#workflow/report.js';
 import { AuditSettingsSchema } from '#workflow/settings.js';
 import type { StepDeps } from '#workflow/steps.js';
+import { LAMBDA_ENV } from '../unit/handlers/env.js';
+
+// The handler module builds its real dependencies at import (cold start); the test uses the factory instead.
+Object.assign(process.env, LAMBDA_ENV, { POWERTOOLS_LOG_LEVEL: 'SILENT' });
+const { createReportHandler } = await import('#handlers/report.js');
 
 const cluster = { account: '111111111111', region: 'eu-west-1', name: 'payments' };
 
@@ -90,5 +95,104 @@ describe('the report step on dynalite', () => {
       ['CNI-RESTARTS', 'ONGOING'],
       ['KP-IPTABLES-SCALE', 'NEW'],
     ]);
+  });
+
+  it('tells the detections of a first run that died before reporting as NEW on the next run, not as ONGOING', async () => {
+    // Arrange: another cluster's only earlier run (f) stored its snapshot and was killed before its report step
+    const fresh = { ...cluster, name: 'ledger' };
+    const restarts = { ...detection('CNI-RESTARTS'), fingerprint: '111111111111/eu-west-1/ledger/CNI-RESTARTS' };
+    await deps.store.putSnapshot({ ...snapshot('f', '2026-11-05T00:00:00.000Z', [restarts], null), cluster: fresh });
+    await deps.store.putSnapshot({ ...snapshot('g', '2026-11-06T00:00:00.000Z', [restarts], null), cluster: fresh });
+
+    // Act
+    const output = await report(
+      {
+        runId: 'g',
+        startedAt: '2026-11-06T00:00:00.000Z',
+        clusters: [{ runId: 'g', startedAt: '2026-11-06T00:00:00.000Z', ...fresh }],
+      },
+      deps,
+    );
+
+    // Assert
+    expect(output.result.clusters[0]?.findings.map((f) => [f.ruleId, f.state])).toEqual([['CNI-RESTARTS', 'NEW']]);
+  });
+
+  it('keeps one history point per cluster per day, the last complete audit of the day: partial and killed runs add none', async () => {
+    // Arrange: on 11-07 a complete run, a partial one and one killed before its report step; on 11-08 two complete
+    const trend = { ...cluster, name: 'trend' };
+    const audit = (runId: string, startedAt: string, serviceCount: number, status: ClusterSnapshot['status']) => ({
+      ...snapshot(runId, startedAt, [], null),
+      cluster: trend,
+      status,
+      serviceCount,
+    });
+    const runs = [
+      audit('h', '2026-11-07T01:00:00.000Z', 600, 'COMPLETE'),
+      audit('i', '2026-11-07T02:00:00.000Z', 700, 'PARTIAL'),
+      audit('j', '2026-11-07T03:00:00.000Z', 800, 'COMPLETE'),
+      audit('k', '2026-11-08T01:00:00.000Z', 650, 'COMPLETE'),
+      audit('l', '2026-11-08T05:00:00.000Z', 660, 'COMPLETE'),
+    ];
+    for (const run of runs) await deps.store.putSnapshot(run);
+
+    // Act: every run but j reports
+    for (const run of runs.filter((r) => r.runId !== 'j')) {
+      await report(
+        {
+          runId: run.runId,
+          startedAt: run.startedAt,
+          clusters: [{ ...trend, runId: run.runId, startedAt: run.startedAt }],
+        },
+        deps,
+      );
+    }
+
+    // Assert
+    expect(await deps.store.history(trend, '2026-11-09T00:00:00.000Z')).toEqual([
+      { runId: 'h', at: '2026-11-07T01:00:00.000Z', serviceCount: 600, restoreFailures: 0 },
+      { runId: 'l', at: '2026-11-08T05:00:00.000Z', serviceCount: 660, restoreFailures: 0 },
+    ]);
+  });
+
+  it('RecordRunFailure keeps a run the report step had already stored as finished, and fails a run still RUNNING', async () => {
+    // Arrange: run d was reported (its digest then failed, say); run e died before its report step stored it
+    const startedAt = '2026-11-04T00:00:00.000Z';
+    await deps.store.startRun('d', startedAt);
+    await deps.store.putSnapshot(snapshot('d', startedAt, [], null));
+    const finished = await report({ runId: 'd', startedAt, clusters: [{ runId: 'd', startedAt, ...cluster }] }, deps);
+    await deps.store.startRun('e', '2026-11-04T01:00:00.000Z');
+    const recordRunFailure = createReportHandler(deps, () => {});
+    const caught = { Error: 'TimeoutError', Cause: '{"errorType":"TimeoutError","errorMessage":"Task timed out"}' };
+
+    // Act
+    const kept = await recordRunFailure({ runId: 'd', startedAt, clusters: [cluster], error: caught });
+    const failed = await recordRunFailure({
+      runId: 'e',
+      startedAt: '2026-11-04T01:00:00.000Z',
+      clusters: [cluster],
+      error: caught,
+    });
+
+    // Assert
+    expect(kept).toMatchObject({ runId: 'd', status: 'FAILED', runRecord: 'KEPT' });
+    expect(await deps.store.getRun('d')).toEqual({
+      runId: 'd',
+      startedAt,
+      status: 'COMPLETE',
+      result: finished.result,
+    });
+    expect(failed).toMatchObject({ runId: 'e', status: 'FAILED', runRecord: 'FAILED' });
+    // a retried RecordRunFailure rewrites its own FAILED record
+    expect(
+      await recordRunFailure({ runId: 'e', startedAt: '2026-11-04T01:00:00.000Z', clusters: [cluster], error: caught }),
+    ).toMatchObject({ runRecord: 'FAILED' });
+    expect(await deps.store.getRun('e')).toEqual({
+      runId: 'e',
+      startedAt: '2026-11-04T01:00:00.000Z',
+      status: 'FAILED',
+      result: null,
+      failure: 'report step failed: TimeoutError: Task timed out',
+    });
   });
 });
