@@ -13,8 +13,17 @@
 
 import { secretArn } from './protocols/json-rpc.js';
 
-/** Services whose calls are recorded: the simulator's six and DynamoDB (dynalite). */
-export type RecordedService = 'eks' | 'ec2' | 'ssm' | 'logs' | 'sns' | 'secretsmanager' | 'dynamodb';
+/** Services whose calls are recorded: the simulator's eight and DynamoDB (dynalite). */
+export type RecordedService =
+  | 'eks'
+  | 'ec2'
+  | 'ssm'
+  | 'logs'
+  | 'sns'
+  | 'sts'
+  | 'secretsmanager'
+  | 'securityhub'
+  | 'dynamodb';
 
 /** One recorded request. */
 export interface RecordedCall {

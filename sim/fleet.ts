@@ -193,6 +193,8 @@ export class RegionFleet {
   readonly topics: Set<string>;
   /** secret name → SecretString */
   readonly secrets: ReadonlyMap<string, string>;
+  /** the findings imported into Security Hub here, by finding Id (the last import of each) */
+  readonly securityHubFindings = new Map<string, Record<string, unknown>>();
   readonly #fleet: Fleet;
   readonly #instances: Map<string, SimNode>;
   readonly #logGroups = new Map<string, LogGroupState>();

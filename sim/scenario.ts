@@ -18,8 +18,8 @@ const ClusterNameSchema = z
 const ApiSchema = z
   .string()
   .regex(
-    /^(\*|(eks|ec2|ssm|logs|sns|secretsmanager|dynamodb):(\*|[A-Z][A-Za-z]+))$/,
-    'expected "<service>:<Action>", "<service>:*" or "*" (services: eks, ec2, ssm, logs, sns, secretsmanager, dynamodb)',
+    /^(\*|(eks|ec2|ssm|logs|sns|sts|secretsmanager|securityhub|dynamodb):(\*|[A-Z][A-Za-z]+))$/,
+    'expected "<service>:<Action>", "<service>:*" or "*" (services: eks, ec2, ssm, logs, sns, sts, secretsmanager, securityhub, dynamodb)',
   );
 
 /** A partial collector report (NodeReportInput); checked against the collector schema after merging. */

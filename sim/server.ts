@@ -13,7 +13,8 @@ import {
   parseJsonBody,
 } from './protocols/json-rpc.js';
 import { eksError, eksRoute, handleEks } from './protocols/rest-json.js';
-import { handleSns, snsError } from './protocols/sns-query.js';
+import { handleSecurityHub, securityHubRoute } from './protocols/security-hub.js';
+import { handleSns, handleSts, snsError } from './protocols/sns-query.js';
 import { ApiError, type SimRequest, type SimResponse } from './protocols/wire.js';
 import { faultFires } from './random.js';
 import type { Fault, Scenario } from './scenario.js';
@@ -28,7 +29,7 @@ import { scenarioClocks } from './states/clock.js';
  * ever listens on 127.0.0.1.
  */
 
-export type SimService = 'eks' | 'ec2' | 'ssm' | 'logs' | 'sns' | 'secretsmanager';
+export type SimService = 'eks' | 'ec2' | 'ssm' | 'logs' | 'sns' | 'sts' | 'secretsmanager' | 'securityhub';
 
 /** One request the simulator answered. */
 export interface SimulatedCall {
@@ -106,6 +107,15 @@ const INJECTED: Record<SimService, { throttle: ApiError; serverError: ApiError }
     throttle: new ApiError(400, 'ThrottlingException', 'Rate exceeded'),
     serverError: new ApiError(500, 'InternalServiceError', 'An error occurred on the server side.'),
   },
+  sts: {
+    throttle: new ApiError(400, 'Throttling', 'Rate exceeded'),
+    serverError: new ApiError(500, 'InternalFailure', 'An internal error has occurred.'),
+  },
+  // API_BatchImportFindings: LimitExceededException (429) and InternalException (500)
+  securityhub: {
+    throttle: new ApiError(429, 'LimitExceededException', 'Rate exceeded'),
+    serverError: new ApiError(500, 'InternalException', 'Internal service failure.'),
+  },
 };
 
 /** Unknown access key ids, in each service's own spelling. */
@@ -120,6 +130,12 @@ const UNKNOWN_ACCOUNT: Record<SimService, ApiError> = {
     'UnrecognizedClientException',
     'The security token included in the request is invalid.',
   ),
+  securityhub: new ApiError(
+    403,
+    'UnrecognizedClientException',
+    'The security token included in the request is invalid.',
+  ),
+  sts: new ApiError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.'),
 };
 
 /** Starts the simulator on 127.0.0.1 and an ephemeral port. */
@@ -235,22 +251,28 @@ function dispatch(
       return handleEc2(new URLSearchParams(request.body), region, requestId);
     case 'sns':
       return handleSns(new URLSearchParams(request.body), region, requestId);
+    case 'sts':
+      return handleSts(new URLSearchParams(request.body), region.account, requestId);
     case 'ssm':
       return handleSsm(action, parseJsonBody(request.body), region);
     case 'logs':
       return handleLogs(action, parseJsonBody(request.body), region);
     case 'secretsmanager':
       return handleSecretsManager(action, parseJsonBody(request.body), region);
+    case 'securityhub':
+      return handleSecurityHub(request, region);
   }
 }
 
 function errorResponse(service: SimService, error: ApiError, requestId: string): SimResponse {
   switch (service) {
     case 'eks':
+    case 'securityhub':
       return eksError(error);
     case 'ec2':
       return ec2Error(error, requestId);
     case 'sns':
+    case 'sts':
       return snsError(error, requestId);
     case 'ssm':
     case 'logs':
@@ -266,11 +288,14 @@ function identifyOperation(request: SimRequest): { service: SimService; action: 
   if (rpc) return rpc;
   const route = eksRoute(request);
   if (route) return { service: 'eks', action: route.action };
+  const hub = securityHubRoute(request);
+  if (hub) return { service: 'securityhub', action: hub };
   if (request.method === 'POST') {
     const params = new URLSearchParams(request.body);
     const action = params.get('Action');
     if (action !== null && params.get('Version') === '2016-11-15') return { service: 'ec2', action };
     if (action !== null && params.get('Version') === '2010-03-31') return { service: 'sns', action };
+    if (action !== null && params.get('Version') === '2011-06-15') return { service: 'sts', action };
   }
   if (request.path.startsWith('/clusters')) return { service: 'eks', action: `${request.method} ${request.path}` };
   return null;
@@ -278,7 +303,7 @@ function identifyOperation(request: SimRequest): { service: SimService; action: 
 
 /** The parameters of a request, whatever its protocol: the JSON body, the form fields, or the EKS route. */
 function requestInput(service: SimService, request: SimRequest): Record<string, unknown> {
-  if (service === 'ssm' || service === 'logs' || service === 'secretsmanager') {
+  if (service === 'ssm' || service === 'logs' || service === 'secretsmanager' || service === 'securityhub') {
     try {
       return parseJsonBody(request.body);
     } catch {

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { RunResult } from '#audit/model.js';
 import { renderRunAsff } from '#audit/render/asff.js';
@@ -10,9 +11,10 @@ import { renderRunMarkdown } from '#audit/render/markdown.js';
 import { renderRunText, type TextLayout } from '#audit/render/text.js';
 import type { AuditTarget } from '#aws/ports.js';
 import { sdkClientConfig } from '#aws/sdk-config.js';
+import { SecurityHubImporter } from '#aws/security-hub.js';
 import { AuditStore, type RunSummary } from '#aws/store.js';
 import { awsFailure, CLI_REQUEST_HANDLER, callerAccount, checkRegion, resolveAwsAccess } from '#cli/aws-access.js';
-import { EXIT_FINDINGS, FlagError, UsageError } from '#cli/errors.js';
+import { EXIT_FINDINGS, EXIT_USAGE, FlagError, UsageError } from '#cli/errors.js';
 import { breaches, parseFailOn } from '#cli/fail-on.js';
 import { ensureWritableDir, writeProblem } from '#cli/paths.js';
 import { runReporter } from '#cli/progress.js';
@@ -49,6 +51,7 @@ export interface StoreFlags {
 interface ReportFlags extends StoreFlags {
   run?: string;
   format: ReportFormat;
+  toSecurityHub?: boolean;
 }
 
 interface RunsFlags extends StoreFlags {
@@ -139,14 +142,27 @@ export function registerRunCommands(program: Command, context: CliContext): void
       .command('report')
       .description('print a stored run (default: the newest)')
       .option('--run <id>', 'the run id')
-      .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMATS).default('text')),
+      .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMATS).default('text'))
+      .option(
+        '--to-security-hub',
+        "with --format asff: import the findings into Security Hub (the caller's account, each finding's region)",
+      ),
   ).action(async (flags: ReportFlags) => {
     const terminal = context.terminal();
+    if (flags.toSecurityHub && flags.format !== 'asff') {
+      throw new FlagError('--to-security-hub sends ASFF findings: pass --format asff with it');
+    }
     const opened = await openStore(flags, terminal, 'report');
     try {
       const result = flags.run
         ? await chosenRun(opened, flags.run)
         : await newestFinishedRun(opened, (line) => terminal.warn(line));
+      if (flags.toSecurityHub) {
+        const imported = await importToSecurityHub(result, flags, terminal);
+        process.stdout.write(imported.summary);
+        if (imported.failed) process.exitCode = EXIT_USAGE;
+        return;
+      }
       process.stdout.write(renderReport(result, flags.format, layout(terminal)));
     } finally {
       await opened.close();
@@ -409,6 +425,59 @@ function runsTable(runs: ReadonlyArray<RunSummary>): string {
     )
     .map((line) => `${line}\n`)
     .join('');
+}
+
+/**
+ * `report --format asff --to-security-hub`: the run's findings imported with the caller's credentials. Only the
+ * caller's account's findings can be sent (BatchImportFindings must come from the finding's account); the others
+ * are counted as skipped. Partial failures are listed one a line on stderr, and the command then exits 2.
+ */
+async function importToSecurityHub(
+  result: RunResult,
+  flags: ReportFlags,
+  terminal: Terminal,
+): Promise<{ summary: string; failed: boolean }> {
+  const findings = renderRunAsff(result);
+  const access = await resolveAwsAccess({
+    ...(flags.profile && { profile: flags.profile }),
+    ...(flags.region && { region: flags.region }),
+    regionFlag: '--region',
+    ...(terminal.sdkLogger && { logger: terminal.sdkLogger }),
+  });
+  const account = await callerAccount(access);
+  const importer = new SecurityHubImporter({
+    account,
+    clientFor: (region) =>
+      new SecurityHubClient({
+        ...sdkClientConfig({ region, credentials: access.credentials, logger: access.logger }),
+        requestHandler: CLI_REQUEST_HANDLER,
+      }),
+  });
+  let outcome: Awaited<ReturnType<SecurityHubImporter['import']>>;
+  try {
+    outcome = await importer.import(findings);
+  } catch (error) {
+    const region = /in ([a-z0-9-]+)/.exec(error instanceof Error ? error.message : '')?.[1] ?? access.region;
+    throw new UsageError(awsFailure(error, { service: 'Security Hub', region, who: access.who }));
+  }
+  for (const failure of outcome.failed) {
+    process.stderr.write(
+      `fleet-audit: Security Hub refused ${visibleText(failure.id)}: ${failure.code}: ${visibleText(failure.message)}\n`,
+    );
+  }
+  const skippedAccounts = [...new Set(outcome.skipped.map((s) => s.account))].sort();
+  const lines = [
+    `Security Hub: ${outcome.imported} of ${findings.length} findings imported for account ${account}` +
+      ` (${outcome.calls} BatchImportFindings ${outcome.calls === 1 ? 'call' : 'calls'})`,
+    ...(outcome.failed.length > 0 ? [`${outcome.failed.length} refused (listed on stderr)`] : []),
+    ...(outcome.skipped.length > 0
+      ? [
+          `${outcome.skipped.length} skipped: they belong to ${skippedAccounts.join(', ')}, and Security Hub takes ` +
+            "a finding only from its own account; run this there, or import each account's with its credentials",
+        ]
+      : []),
+  ];
+  return { summary: `${lines.join('\n')}\n`, failed: outcome.failed.length > 0 };
 }
 
 const REPORT_FORMATS = ['text', 'markdown', 'html', 'json', 'asff'] as const;

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,39 +6,9 @@ import type { RunResult } from '#audit/model.js';
 import { AuditStore } from '#aws/store.js';
 import { type LocalDynamo, startDynalite } from '#sim/dynalite.js';
 import { openLocalStore } from '#sim/local-fleet.js';
+import { runCli } from './cli-process.js';
 
-const CLI = join(import.meta.dirname, '../../bin/fleet-audit.js');
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The real CLI, without this machine's AWS settings; `env` adds what a test is about. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AWS_')) clean[key] = value;
-  return new Promise((resolvePromise) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      {
-        env: {
-          ...clean,
-          AWS_EC2_METADATA_DISABLED: 'true',
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          ...env,
-        },
-        timeout: 120_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolvePromise({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = runCli;
 
 const inAYear = () => new Date(Date.now() + 200 * 86_400_000).toISOString().slice(0, 10);
 
