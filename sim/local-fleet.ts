@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AwsCredentialIdentityProvider, Logger } from '@smithy/types';
+import { suppressionId } from '#audit/suppressions.js';
 import { createAlertPublisher, createTargetClientsFactory } from '#aws/clients.js';
 import { AuditStore } from '#aws/store.js';
 import { type AuditSettingsInput, AuditSettingsSchema } from '#workflow/settings.js';
@@ -71,6 +72,7 @@ export async function openLocalFleet(
   const local = await prepareState(options, scenario);
   const sim = await startSimulator(scenario, { outboxFile: join(options.stateDir, 'outbox.jsonl') });
   await seedHistory(local.store, scenario, sim.auditorNow());
+  await seedSuppressions(local.store, scenario, sim.auditorNow());
   const topic = sim.topicArns[0];
   const scaled = (seconds: number, floor: number) => Math.max(floor, seconds * scenario.timeScale);
   const settings: AuditSettingsInput = {
@@ -102,6 +104,20 @@ export async function openLocalFleet(
       await local.close();
     },
   };
+}
+
+/** Stores the scenario's suppressions that the state does not hold yet (by id: scope and rule). */
+async function seedSuppressions(store: AuditStore, scenario: Scenario, now: Date): Promise<void> {
+  if (scenario.suppressions.length === 0) return;
+  const held = new Set((await store.suppressions()).map(suppressionId));
+  for (const { expiresInDays, ...s } of scenario.suppressions) {
+    if (held.has(suppressionId(s))) continue;
+    await store.putSuppression({
+      ...s,
+      expiresAt: new Date(now.getTime() + expiresInDays * 86_400_000).toISOString(),
+      createdAt: now.toISOString(),
+    });
+  }
 }
 
 /**

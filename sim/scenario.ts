@@ -2,7 +2,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { RuleIdSchema } from '#audit/model.js';
 import { checkNodes } from './nodes.js';
+import { resolveExtends, ScenarioPatchError } from './scenario-extends.js';
 
 /**
  * A simulated fleet, as a JSON scenario file: accounts → regions → clusters with their node groups, add-ons, nodes
@@ -284,6 +286,23 @@ export const ScenarioSchema = z.strictObject({
    * items than MaxResults with a NextToken; lets a test exercise pagination without thousands of resources.
    */
   maxPageSize: z.record(ApiSchema, z.number().int().min(1)).default({}),
+  /**
+   * Suppressions the local state holds for this fleet (stored at the start of a run unless one with the same id
+   * is there): what a team would have added with `fleet-audit suppress add`. `expiresInDays` counts from the run.
+   */
+  suppressions: z
+    .array(
+      z.strictObject({
+        account: z.union([AccountIdSchema, z.literal('*')]).default('*'),
+        region: z.union([RegionNameSchema, z.literal('*')]).default('*'),
+        cluster: z.union([ClusterNameSchema, z.literal('*')]).default('*'),
+        ruleId: z.union([RuleIdSchema, z.literal('*')]),
+        reason: z.string().min(1),
+        owner: z.string().min(1),
+        expiresInDays: z.number().positive().max(366),
+      }),
+    )
+    .default([]),
   accounts: z.array(AccountSchema).min(1),
 });
 export type Scenario = z.infer<typeof ScenarioSchema>;
@@ -346,7 +365,22 @@ export function loadScenario(nameOrPath: string): Scenario {
   } catch (error) {
     throw new ScenarioError(source, null, `not JSON (${(error as Error).message})`, { cause: error });
   }
+  try {
+    json = resolveExtends(json, builtInJson);
+  } catch (error) {
+    if (error instanceof ScenarioPatchError) throw new ScenarioError(source, null, error.message, { cause: error });
+    throw error;
+  }
   return parseScenario(json, source);
+}
+
+/** A built-in scenario's JSON, for `extends`. */
+function builtInJson(name: string): unknown {
+  const file = /^[a-z0-9-]+$/.test(name) ? resolve(SCENARIOS_DIR, `${name}.json`) : null;
+  if (!file || !existsSync(file)) {
+    throw new ScenarioPatchError(`extends: no built-in scenario ${name} (there: ${builtInScenarios().join(', ')})`);
+  }
+  return JSON.parse(readFileSync(file, 'utf8'));
 }
 
 function scenarioFile(nameOrPath: string): string | null {
