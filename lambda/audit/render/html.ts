@@ -12,7 +12,8 @@ import {
 import { ruleById } from '../rules/catalogue.js';
 import { plural } from '../rules/facts.js';
 import { SEVERITY_CEILING, scoreFleet } from '../scoring.js';
-import { escapeHtml, safeJson } from './escape.js';
+import { safeJson } from './escape.js';
+import { type Html, html, raw } from './markup.js';
 
 /**
  * A run as one self-contained HTML page: run header, fleet summary, a table of clusters (worst first), then every
@@ -53,37 +54,6 @@ Audit status says how complete the audit was (COMPLETE, PARTIAL, FAILED), not ho
 </html>
 `;
   return page.value;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Escaping: every interpolation is text unless it is already Html.
-
-/** A fragment of HTML that is safe to insert as is (built by `html` or `raw`). */
-class Html {
-  constructor(readonly value: string) {}
-}
-
-type Interpolation = Html | string | number | boolean | null | undefined | ReadonlyArray<Interpolation>;
-
-function interpolate(value: Interpolation): string {
-  if (value instanceof Html) return value.value;
-  if (Array.isArray(value)) return value.map(interpolate).join('');
-  if (value === null || value === undefined || value === false) return '';
-  return escapeHtml(String(value));
-}
-
-/** Template tag: literal parts are markup, interpolated values are escaped unless they are Html. */
-function html(strings: TemplateStringsArray, ...values: Interpolation[]): Html {
-  let out = strings[0] ?? '';
-  values.forEach((value, i) => {
-    out += interpolate(value) + (strings[i + 1] ?? '');
-  });
-  return new Html(out);
-}
-
-/** Markup written in this file (never data). */
-function raw(markup: string): Html {
-  return new Html(markup);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
