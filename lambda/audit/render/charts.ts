@@ -118,10 +118,16 @@ export function scaleChart(clusters: ReadonlyArray<ChartCluster>, l: ChartLimits
     const save =
       s === null
         ? html`<text class="no-data" x="${b.x0}" y="${n(mid + 4)}">no iptables-save time</text>`
-        : html`${valueBar('save', b.x0, xl(s.ms), y, s.ms > saveHi, `${fmt(s.ms)} ms ${s.backend}`, {
-            cluster,
-            level: levelOf(s.ms, s.medium, s.high),
-          })}${tick(xl(s.medium), y + 3, y + ROW - 3, 'MEDIUM')}${tick(xl(s.high), y + 3, y + ROW - 3, 'HIGH')}`;
+        : // the backend's own thresholds first, so the bar's number is written over them
+          html`${tick(xl(s.medium), y + 3, y + ROW - 3, 'MEDIUM')}${tick(xl(s.high), y + 3, y + ROW - 3, 'HIGH')}${valueBar(
+            'save',
+            b.x0,
+            xl(s.ms),
+            y,
+            s.ms > saveHi,
+            `${fmt(s.ms)} ms ${s.backend}`,
+            { cluster, level: levelOf(s.ms, s.medium, s.high) },
+          )}`;
     return html`<g class="row">${label}${svc}${save}</g>`;
   });
   const svcTicks = linearTicks(svcMax).map(
@@ -303,7 +309,7 @@ function growthChart(cluster: ClusterResult, m: ClusterMeasures, id: string): Ht
   );
   const xTicks = [...new Set([xMin, 0, ...(fit ? [horizon] : [])].map((x) => Math.round(x * 1000) / 1000))].map(
     (x) =>
-      html`${axisTick(px(x), box.y1)}<text class="tick" x="${n(px(x))}" y="${box.y1 + 16}">${x === 0 ? `${day(0)} (now)` : day(x)}</text>`,
+      html`${axisTick(px(x), box.y1)}<text class="tick${x === xMax && x !== 0 ? ' end' : ''}" x="${n(px(x))}" y="${box.y1 + 16}">${x === 0 ? `${day(0)} (now)` : day(x)}</text>`,
   );
   const table = dataTable(
     ['Day', 'Services'],
@@ -695,7 +701,7 @@ function thresholdLine(
 
 function hThreshold(x0: number, x1: number, y: number, level: 'MEDIUM' | 'HIGH', label: string): Html {
   const cls = level.toLowerCase();
-  return html`<g class="threshold thr-${cls}"><line x1="${x0}" x2="${x1}" y1="${n(y)}" y2="${n(y)}"/><text class="end" x="${x1}" y="${n(y - 4)}">${level} ${label}</text></g>`;
+  return html`<g class="threshold thr-${cls}"><line x1="${x0}" x2="${x1}" y1="${n(y)}" y2="${n(y)}"/><text class="start" x="${x0 + 4}" y="${n(y - 4)}">${level} ${label}</text></g>`;
 }
 
 /** A short threshold mark inside one row (a backend's own threshold). */

@@ -413,6 +413,7 @@ footer { margin-top: 32px; padding-top: 12px; padding-bottom: 24px; border-top: 
 .chart-svg text { fill: var(--ink); }
 .chart-svg .tick, .chart-svg .seg-label, .chart-svg .count { text-anchor: middle; }
 .chart-svg .end, .chart-svg .threshold text.end { text-anchor: end; }
+.chart-svg .threshold text.start { text-anchor: start; }
 .chart-svg .tick, .chart-svg .extra { fill: var(--muted); font-size: 11px; }
 .chart-svg .panel { font-weight: 600; }
 .chart-svg .no-data { fill: var(--muted); font-style: italic; }
