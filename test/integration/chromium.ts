@@ -52,8 +52,9 @@ export async function chromiumOutput(
 /**
  * The URLs a page loaded itself, from a `--log-net-log` file: URL requests started with the page's own network
  * isolation key (`file://` for a page opened from disk). The browser's own background requests carry another key
- * (or `null null`), so they are not counted. Event names from the log's `constants`, as chrome://net-export writes
- * them (https://chromium.googlesource.com/chromium/src/+/HEAD/net/docs/net-log.md).
+ * (or `null null`), so they are not counted, as this Chromium writes them (checked against a page loading an image).
+ * The file maps event names to integer ids in its `constants`, then lists the events
+ * (https://textslashplain.com/2020/04/08/analyzing-network-traffic-logs-netlog-json/).
  */
 export function pageRequests(netLog: string): string[] {
   const log = JSON.parse(netLog) as {
