@@ -243,10 +243,10 @@ ${without.length === 0 ? null : html`<p class="no-data-list">No Service counts t
 
 function growthChart(cluster: ClusterResult, m: ClusterMeasures, id: string): Html {
   const l = m.limits;
-  const current = m.services === null ? null : (m.serviceHistory.at(-1) ?? null);
-  const earlierSamples = current === null ? m.serviceHistory : m.serviceHistory.slice(0, -1);
-  const lastAt = (current ?? m.serviceHistory.at(-1))?.at ?? '';
-  const trend = serviceTrend(earlierSamples, current?.services ?? 0, lastAt);
+  // x = 0 is this run; when it has no Service count, the last stored day (the history holds no point for this run)
+  const anchor = m.serviceHistory.at(-1) ?? { at: '', services: 0 };
+  const current = m.services === null ? null : anchor;
+  const trend = serviceTrend(m.serviceHistory.slice(0, -1), anchor.services, anchor.at);
   if (trend === null) {
     return figure(
       id,
@@ -258,7 +258,7 @@ function growthChart(cluster: ClusterResult, m: ClusterMeasures, id: string): Ht
       null,
     );
   }
-  const points = [...trend.earlier, ...(current === null ? [] : [{ x: 0, y: current.services }])];
+  const points = [...trend.earlier, { x: 0, y: anchor.services }];
   const projecting = current !== null && trend.fit !== null && trend.earlier.length >= l.growthMinSnapshots;
   const fit: Trend | null = projecting ? trend.fit : null;
   const horizon = l.growthHorizonDays;
@@ -309,7 +309,7 @@ function growthChart(cluster: ClusterResult, m: ClusterMeasures, id: string): Ht
   );
   const xTicks = [...new Set([xMin, 0, ...(fit ? [horizon] : [])].map((x) => Math.round(x * 1000) / 1000))].map(
     (x) =>
-      html`${axisTick(px(x), box.y1)}<text class="tick${x === xMax && x !== 0 ? ' end' : ''}" x="${n(px(x))}" y="${box.y1 + 16}">${x === 0 ? `${day(0)} (now)` : day(x)}</text>`,
+      html`${axisTick(px(x), box.y1)}<text class="tick${x === xMax && x !== 0 ? ' end' : ''}" x="${n(px(x))}" y="${box.y1 + 16}">${x === 0 && current !== null ? `${day(0)} (now)` : day(x)}</text>`,
   );
   const table = dataTable(
     ['Day', 'Services'],
@@ -351,7 +351,7 @@ function growthSentence(
   if (fit === null || projected === null) {
     const why =
       m.services === null
-        ? 'so no projection'
+        ? 'no projection'
         : `no projection: it needs ${l.growthMinSnapshots} earlier runs, ${earlier} stored`;
     return `${now}; ${why}.`;
   }

@@ -116,6 +116,32 @@ describe('the report charts', () => {
     expect(svg).toContain('fresh: 600 Services now; no projection: it needs 3 earlier runs, 0 stored.');
   });
 
+  it('draws the stored days of a cluster with no Service count this run, without a projection or a point for now', () => {
+    // Arrange: kube-proxy left iptables mode after two stored days
+    const moved = [
+      cluster('moved', {
+        measures: measures({
+          services: null,
+          serviceHistory: [
+            { at: '2026-05-30T02:00:00.000Z', services: 800 },
+            { at: '2026-05-31T02:00:00.000Z', services: 900 },
+          ],
+        }),
+      }),
+    ];
+
+    // Act
+    const svg = growthCharts(moved).value;
+
+    // Assert
+    expect(marks(svg, 'point')).toHaveLength(2);
+    expect(marks(svg, 'point now')).toHaveLength(0);
+    expect(svg).toContain('<title>2026-05-31: 900 Services</title>');
+    expect(svg).not.toContain('(now)');
+    expect(svg).not.toContain('class="mark projection"');
+    expect(svg).toContain('moved: no Service count this run; no projection.');
+  });
+
   it('draws a cluster whose nodes were all unreachable as a coverage bar and a sentence elsewhere, never as marks', () => {
     // Arrange
     const down = [
