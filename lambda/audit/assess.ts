@@ -1,9 +1,11 @@
 import type { MetricAggregate } from './aggregate.js';
 import { coverageOf, reportedNodes } from './coverage.js';
+import { clusterMeasures } from './measures.js';
 import { clusterMetrics, type NodeMetric } from './metrics.js';
 import {
   type AuditStatus,
   type ClusterEvidence,
+  type ClusterMeasures,
   type Evidence,
   fingerprintOf,
   mostSevereFirst,
@@ -43,6 +45,8 @@ export interface ClusterAssessment {
   restoreFailures: number | null;
   /** p50/p95/max of each node metric over the reached nodes, per cluster and per node group */
   metrics: Record<NodeMetric, MetricAggregate>;
+  /** what the HTML report's charts draw */
+  measures: ClusterMeasures;
 }
 
 /**
@@ -58,6 +62,7 @@ export function assessCluster(evidence: ClusterEvidence, thresholds: Thresholds)
     serviceCount: metrics.services.cluster.p50,
     restoreFailures: restoreFailureSum(nodes),
     metrics,
+    measures: clusterMeasures(evidence, context),
   };
   const failed = auditFailed.evaluate(context);
   if (failed.kind === 'fired') {

@@ -191,6 +191,62 @@ export type AuditStatus = z.infer<typeof AuditStatusSchema>;
 export const NotEvaluatedSchema = z.object({ ruleId: RuleIdSchema, reason: z.string() });
 export type NotEvaluated = z.infer<typeof NotEvaluatedSchema>;
 
+/**
+ * The thresholds a cluster was judged with, as the report's charts draw them: stored with the run, so a run is drawn
+ * against its own thresholds, not whatever is configured when it is read. Not strict: a later version may add some.
+ */
+export const ChartLimitsSchema = z.object({
+  servicesMedium: z.number(),
+  servicesHigh: z.number(),
+  saveMsMedium: z.number(),
+  saveMsHigh: z.number(),
+  saveMsNftMedium: z.number(),
+  saveMsNftHigh: z.number(),
+  syncP99SecondsMedium: z.number(),
+  syncP99SecondsHigh: z.number(),
+  lockWaitedShareHigh: z.number(),
+  uncoveredShareMedium: z.number(),
+  growthMinSnapshots: z.number(),
+  growthHorizonDays: z.number(),
+});
+export type ChartLimits = z.infer<typeof ChartLimitsSchema>;
+
+/**
+ * What the HTML report's charts need of a cluster beyond its findings, each bounded whatever the cluster's size
+ * (no per-node list): the aggregates the rules judged, the nodes counted per sync-p99 bucket and per lock-wait
+ * decile, and the Service counts of the stored runs. Absent in results of versions before the charts.
+ */
+export const ClusterMeasuresSchema = z.object({
+  /** the rules' Service count (p50 of KUBE-SVC chains on iptables-mode nodes); null when no node reports one */
+  services: z.number().nullable(),
+  /** p95 of iptables.saveMs over the nodes whose save was iptables-legacy's, and over the iptables-nft ones */
+  saveMsP95: z.object({ legacy: z.number().nullable(), nft: z.number().nullable() }),
+  /**
+   * reached nodes counted by the lower bound of their sync p99's bucket (kube-proxy's buckets, 0.001 × 2^k s; 0 for
+   * the first), ascending; `unknown` counts reached nodes without a sync p99
+   */
+  syncP99: z.object({
+    buckets: z.array(z.object({ atLeastSeconds: z.number(), nodes: z.number().int().nonnegative() })),
+    unknown: z.number().int().nonnegative(),
+  }),
+  /**
+   * reached nodes by their share of lock samples with a writer queued (waited / samples): `none` waited in no
+   * sample, `deciles[i]` in a share in [i/10, (i+1)/10) (the first from just above 0, the last up to 1 inclusive);
+   * `notApplicable` are nodes where no iptables-legacy writer can exist (no xtables lock), `unknown` nodes without
+   * lock samples
+   */
+  lockWaits: z.object({
+    none: z.number().int().nonnegative(),
+    deciles: z.array(z.number().int().nonnegative()).length(10),
+    notApplicable: z.number().int().nonnegative(),
+    unknown: z.number().int().nonnegative(),
+  }),
+  /** the Service count of earlier runs (one a day, oldest first) and of this one (the last) */
+  serviceHistory: z.array(z.object({ at: z.string(), services: z.number() })),
+  limits: ChartLimitsSchema,
+});
+export type ClusterMeasures = z.infer<typeof ClusterMeasuresSchema>;
+
 /** One cluster in `run --json` / `score --json` (the fixed `--json` output). */
 export const ClusterResultSchema = z.object({
   account: z.string().nullable(),
@@ -202,6 +258,8 @@ export const ClusterResultSchema = z.object({
   nodes: NodeCoverageSchema,
   findings: z.array(FindingSchema),
   notEvaluated: z.array(NotEvaluatedSchema),
+  /** what the HTML report's charts draw; absent in results of earlier versions and of `score` */
+  measures: ClusterMeasuresSchema.optional(),
 });
 export type ClusterResult = z.infer<typeof ClusterResultSchema>;
 

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { SourceStatesSchema } from '#audit/evidence-sources.js';
 import {
   AuditStatusSchema,
+  ClusterMeasuresSchema,
   type ClusterRef,
   ClusterRefSchema,
   type ClusterResult,
@@ -96,6 +97,8 @@ export const ClusterSnapshotSchema = z.object({
   auditError: z.string().nullable(),
   /** what each evidence source delivered; absent in snapshots of older versions (read as not known) */
   sources: SourceStatesSchema.optional(),
+  /** what the HTML report's charts draw; absent in snapshots of older versions (their charts say "no data") */
+  measures: ClusterMeasuresSchema.optional(),
 });
 export type ClusterSnapshot = z.infer<typeof ClusterSnapshotSchema>;
 

@@ -45,6 +45,7 @@ export async function report(plan: RunPlan, deps: StepDeps): Promise<ReportOutpu
       nodes: snapshot.nodes,
       findings,
       notEvaluated: snapshot.notEvaluated,
+      ...(snapshot.measures && { measures: snapshot.measures }),
     });
   }
   const result: RunResult = {

@@ -452,6 +452,7 @@ function snapshotOf(
     findings: null,
     auditError: evidence.auditError,
     sources,
+    measures: assessment.measures,
   };
 }
 

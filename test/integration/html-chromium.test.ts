@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClusterResult, type RunResult, RunResultSchema } from '#audit/model.js';
+import { type ClusterMeasures, type ClusterResult, type RunResult, RunResultSchema } from '#audit/model.js';
 import { renderRunHtml } from '#audit/render/html.js';
-import { chromium as chromiumIn } from './chromium.js';
+import { chromium as chromiumIn, chromiumOutput, pageRequests } from './chromium.js';
 
 const exec = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../bin/fleet-audit.js');
@@ -68,6 +68,62 @@ describe('the HTML report in headless Chromium', () => {
       (m) => (m[1] === undefined ? -1 : Number(m[1])),
     );
     expect(scores).toEqual([...scores].sort((a, b) => a - b));
+  });
+
+  it('draws every chart with its marks and says nothing on the console', async () => {
+    // Arrange: what each chart must show, counted from the run (FAILED clusters have no marks but coverage)
+    const audited = run.clusters.flatMap((c) => (c.measures && c.status !== 'FAILED' ? [c.measures] : []));
+    const drawnHistory = run.clusters.flatMap((c) => (c.measures?.serviceHistory.length ? [c.measures] : []));
+    const projected = (m: ClusterMeasures) =>
+      m.services !== null && m.serviceHistory.length - 1 >= m.limits.growthMinSnapshots;
+    const nonZero = (m: ClusterMeasures) => [m.lockWaits.none, ...m.lockWaits.deciles].filter((n) => n > 0).length;
+    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+    // Act
+    const { stdout: dom, stderr } = await chromiumOutput(dir, [
+      '--enable-logging=stderr',
+      '--v=0',
+      '--dump-dom',
+      pathToFileURL(page).href,
+    ]);
+
+    // Assert
+    const count = (pattern: RegExp) => dom.match(pattern)?.length ?? 0;
+    for (const id of ['chart-scale', 'chart-growth', 'chart-sync', 'chart-lock', 'chart-coverage']) {
+      expect(dom).toContain(`id="${id}"`);
+    }
+    expect(count(/<g class="mark bar services[ "]/g)).toBe(audited.filter((m) => m.services !== null).length);
+    expect(count(/<g class="mark point[ "]/g)).toBe(sum(drawnHistory.map((m) => m.serviceHistory.length)));
+    expect(count(/<path class="mark projection"/g)).toBe(drawnHistory.filter(projected).length);
+    expect(count(/<path class="mark projection"/g)).toBeGreaterThan(0);
+    expect(count(/<g class="mark crossing"/g)).toBeGreaterThan(0);
+    expect(count(/<g class="mark cell[ "]/g)).toBe(
+      sum(audited.map((m) => m.syncP99.buckets.length)) + sum(audited.map(nonZero)),
+    );
+    expect(count(/<g class="mark coverage"/g)).toBe(run.clusters.filter((c) => c.nodes.expected > 0).length);
+    // every chart has an accessible name and description, and its numbers as a table
+    const svgs = count(/<svg class="chart-svg"/g);
+    expect(svgs).toBe(4 + drawnHistory.length);
+    expect(count(/<svg class="chart-svg"[^>]*role="img"[^>]*aria-labelledby="[^"]+-t [^"]+-d"><title id=/g)).toBe(svgs);
+    expect(count(/<table class="chart-table">/g)).toBe(svgs);
+    expect(dom).toContain(`<desc id="chart-scale-d">`);
+    expect(stderr.split('\n').filter((line) => line.includes(':CONSOLE'))).toEqual([]);
+  });
+
+  it('requests nothing over the network even with its Content-Security-Policy taken out', async () => {
+    // Arrange: the CSP would block a load and hide it; without it, any load the page makes shows in the net log
+    const open = join(dir, 'report-no-csp.html');
+    const netLog = join(dir, 'net-log.json');
+    const text = await readFile(page, 'utf8');
+    const withoutCsp = text.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, '');
+    expect(withoutCsp).not.toBe(text);
+    await writeFile(open, withoutCsp);
+
+    // Act
+    await chromium([`--log-net-log=${netLog}`, '--dump-dom', pathToFileURL(open).href]);
+
+    // Assert
+    expect(pageRequests(await readFile(netLog, 'utf8'))).toEqual([]);
   });
 
   it('takes a 1280 px wide screenshot of a sane size', async () => {

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Detection } from '#audit/assess.js';
+import { assessCluster, type Detection } from '#audit/assess.js';
 import type { Finding, RuleId } from '#audit/model.js';
+import { renderRunHtml } from '#audit/render/html.js';
+import { DEFAULT_THRESHOLDS } from '#audit/thresholds.js';
 import { AuditStore, type ClusterSnapshot } from '#aws/store.js';
 import { type LocalDynamo, startDynalite } from '#sim/dynalite.js';
 import { report } from '#workflow/report.js';
 import { AuditSettingsSchema } from '#workflow/settings.js';
 import type { StepDeps } from '#workflow/steps.js';
+import { clusterEvidence, reachedNodes } from '../unit/audit/evidence-builders.js';
 import { LAMBDA_ENV } from '../unit/handlers/env.js';
 
 // The handler module builds its real dependencies at import (cold start); the test uses the factory instead.
@@ -153,6 +156,35 @@ describe('the report step on dynalite', () => {
       { runId: 'h', at: '2026-11-07T01:00:00.000Z', serviceCount: 600, restoreFailures: 0 },
       { runId: 'l', at: '2026-11-08T05:00:00.000Z', serviceCount: 660, restoreFailures: 0 },
     ]);
+  });
+
+  it('stores the chart measures with the run result, and a snapshot of an older version without them renders as no data', async () => {
+    // Arrange: the cluster's run m was audited by a version before the charts (no measures), run n by this one
+    const charted = { ...cluster, name: 'charted' };
+    const measures = assessCluster(
+      clusterEvidence({ cluster: charted, nodes: reachedNodes(2, { iptables: { kubeServiceChains: 640 } }) }),
+      DEFAULT_THRESHOLDS,
+    ).measures;
+    const older = { ...snapshot('m', '2026-11-09T00:00:00.000Z', [], null), cluster: charted };
+    const newer = { ...snapshot('n', '2026-11-10T00:00:00.000Z', [], null), cluster: charted, measures };
+    for (const s of [older, newer]) {
+      await deps.store.putSnapshot(s);
+      await report(
+        { runId: s.runId, startedAt: s.startedAt, clusters: [{ ...charted, runId: s.runId, startedAt: s.startedAt }] },
+        deps,
+      );
+    }
+
+    // Act
+    const [m, n] = await Promise.all([deps.store.getRun('m'), deps.store.getRun('n')]);
+
+    // Assert
+    expect(n?.result?.clusters[0]?.measures).toEqual(measures);
+    expect(n?.result?.clusters[0]?.measures?.services).toBe(640);
+    expect(m?.result?.clusters[0]).not.toHaveProperty('measures');
+    const page = m?.result ? renderRunHtml(m.result) : '';
+    expect(page).toContain('This run did not record its thresholds');
+    expect(page).toContain('>not recorded: audited by a version before the charts</text>');
   });
 
   it('RecordRunFailure keeps a run the report step had already stored as finished, and fails a run still RUNNING', async () => {

@@ -12,7 +12,9 @@ import {
 import { ruleById } from '../rules/catalogue.js';
 import { plural } from '../rules/facts.js';
 import { SEVERITY_CEILING, scoreFleet } from '../scoring.js';
-import { escapeHtml, safeJson } from './escape.js';
+import { chartsSection } from './charts.js';
+import { safeJson } from './escape.js';
+import { type Html, html, raw } from './markup.js';
 
 /**
  * A run as one self-contained HTML page: run header, fleet summary, a table of clusters (worst first), then every
@@ -41,6 +43,7 @@ ${runMeta(run)}
 <main>
 ${fleetSummary(run)}
 ${clusterTable(clusters)}
+${chartsSection(clusters)}
 ${clusters.map(({ cluster, anchor }) => clusterSection(cluster, anchor))}
 </main>
 <footer>
@@ -53,37 +56,6 @@ Audit status says how complete the audit was (COMPLETE, PARTIAL, FAILED), not ho
 </html>
 `;
   return page.value;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Escaping: every interpolation is text unless it is already Html.
-
-/** A fragment of HTML that is safe to insert as is (built by `html` or `raw`). */
-class Html {
-  constructor(readonly value: string) {}
-}
-
-type Interpolation = Html | string | number | boolean | null | undefined | ReadonlyArray<Interpolation>;
-
-function interpolate(value: Interpolation): string {
-  if (value instanceof Html) return value.value;
-  if (Array.isArray(value)) return value.map(interpolate).join('');
-  if (value === null || value === undefined || value === false) return '';
-  return escapeHtml(String(value));
-}
-
-/** Template tag: literal parts are markup, interpolated values are escaped unless they are Html. */
-function html(strings: TemplateStringsArray, ...values: Interpolation[]): Html {
-  let out = strings[0] ?? '';
-  values.forEach((value, i) => {
-    out += interpolate(value) + (strings[i + 1] ?? '');
-  });
-  return new Html(out);
-}
-
-/** Markup written in this file (never data). */
-function raw(markup: string): Html {
-  return new Html(markup);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -429,13 +401,54 @@ pre { margin: 0; padding: 8px 10px; background: #f2f4f7; border: 1px solid #e4e7
 .back { font-size: 13px; }
 footer { margin-top: 32px; padding-top: 12px; padding-bottom: 24px; border-top: 1px solid var(--line); color: var(--muted);
   font-size: 13px; }
+.charts .note { color: var(--muted); font-size: 13px; margin: 0 0 8px; }
+.chart { margin: 18px 0 24px; }
+.chart h3 { margin: 0 0 4px; }
+.chart h4 { margin: 0 0 2px; font-size: 14px; }
+.chart figcaption, .no-data-list { color: var(--muted); font-size: 13px; max-width: 960px; }
+.chart-defs { position: absolute; }
+.chart-svg { display: block; width: 100%; max-width: 960px; height: auto; font-size: 12px; }
+.chart-small .chart-svg { max-width: 460px; }
+.small-multiples { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 8px 24px; }
+.chart-svg text { fill: var(--ink); }
+.chart-svg .tick, .chart-svg .seg-label, .chart-svg .count { text-anchor: middle; }
+.chart-svg .end, .chart-svg .threshold text.end { text-anchor: end; }
+.chart-svg .threshold text.start { text-anchor: start; }
+.chart-svg .tick, .chart-svg .extra { fill: var(--muted); font-size: 11px; }
+.chart-svg .panel { font-weight: 600; }
+.chart-svg .no-data { fill: var(--muted); font-style: italic; }
+.chart-svg .axis { stroke: #667085; }
+.chart-svg .grid { stroke: #eaecf0; }
+.chart-svg .threshold line, .chart-svg .row-thr { stroke: #b42318; stroke-width: 2; }
+.chart-svg .thr-medium line, .chart-svg .row-thr.thr-medium { stroke: #b54708; stroke-width: 1.5; stroke-dasharray: 6 4; }
+.chart-svg .threshold text { font-size: 11px; font-weight: 600; text-anchor: middle; }
+.chart-svg .bar rect { fill: #98a2b3; }
+.chart-svg .bar.lvl-medium rect { fill: #f79009; }
+.chart-svg .bar.lvl-high rect { fill: #d92d20; }
+.chart-svg .over-mark { font-weight: 700; fill: #fff; }
+.chart-svg .point circle, .chart-svg .point rect, .chart-svg .point path { fill: #175cd3; }
+.chart-svg .projection { fill: none; stroke: #175cd3; stroke-width: 2; stroke-dasharray: 5 4; }
+.chart-svg .crossing line { stroke: #101828; stroke-width: 2; }
+.chart-svg .cell circle { fill: #f2f4f7; stroke: #475467; stroke-width: 1.5; }
+.chart-svg .cell.above circle { fill: #fee4e2; stroke: #b42318; stroke-width: 3; }
+.chart-svg .count { font-weight: 700; font-size: 11px; }
+.seg-reached { fill: #475467; }
+.seg-failed { fill: url(#pat-hatch); stroke: #b42318; }
+.seg-unreachable { fill: url(#pat-dots); stroke: #344054; }
+.chart-svg .seg-label-reached { fill: #fff; font-weight: 700; }
+.chart-svg .seg-label { font-weight: 700; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
+.chart-svg .seg-label-reached { stroke: none; }
+.swatch { width: 16px; height: 10px; vertical-align: middle; }
+.chart-data summary { cursor: pointer; color: #175cd3; font-size: 13px; }
+table.chart-table { font-size: 12px; margin-top: 6px; }
+.chart-table th, .chart-table td { padding: 2px 8px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
 @media (max-width: 700px) { .finding-body { grid-template-columns: 1fr; } }
 @media print {
   @page { margin: 14mm; }
   body { font-size: 10pt; }
   main, .page-header, footer { max-width: none; padding: 0; }
   .badge, .score, .meter, .meter span, .finding { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
-  .card, .finding, tr { break-inside: avoid; }
+  .card, .finding, tr, .chart { break-inside: avoid; }
   .table-wrap { overflow: visible; }
   table.clusters { font-size: 7.5pt; }
   .clusters th, .clusters td { padding: 3px 4px; }

@@ -69,7 +69,7 @@ export function lockWaitedShare(report: NodeReport): number | null {
  * kube-proxy's sync-duration buckets: 0.001 × 2^k s up to 16.384 s (kubernetes pkg/proxy/metrics/metrics.go,
  * `SyncProxyRulesLatency`: `metrics.ExponentialBuckets(0.001, 2, 15)`).
  */
-const KUBE_PROXY_SYNC_BUCKETS = Array.from({ length: 15 }, (_, k) => Math.round(0.001 * 2 ** k * 1000) / 1000);
+export const KUBE_PROXY_SYNC_BUCKETS = Array.from({ length: 15 }, (_, k) => Math.round(0.001 * 2 ** k * 1000) / 1000);
 
 /**
  * The lower bound of the bucket holding a node's sync p99: what the sync took at least. v2 reports carry it (in

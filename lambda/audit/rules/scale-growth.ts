@@ -1,10 +1,8 @@
-import { theilSen } from '../trend.js';
+import { crossingOf, projectAt, serviceTrend } from '../trend.js';
 import { plural, round2, serviceCount } from './facts.js';
 import { LINKS } from './links.js';
 import { proxyModeRemediation } from './remediation.js';
 import type { Rule } from './rule.js';
-
-const DAY_MS = 86_400_000;
 
 /** The Service count trend from earlier runs crosses a KP-IPTABLES-SCALE threshold soon. */
 export const scaleGrowth: Rule = {
@@ -33,25 +31,23 @@ export const scaleGrowth: Rule = {
     if (services === null) {
       return { kind: 'not-evaluated', reason: 'no iptables-mode node reports a Service count now' };
     }
-    const now = Date.parse(evidence.observedAt);
-    if (!Number.isFinite(now)) {
+    const trend = serviceTrend(
+      evidence.history.map((p) => ({ at: p.at, services: p.serviceCount })),
+      services,
+      evidence.observedAt,
+    );
+    if (trend === null) {
       return { kind: 'not-evaluated', reason: `observedAt ${JSON.stringify(evidence.observedAt)} is not a time` };
     }
-    const earlier = evidence.history.flatMap((p) => {
-      const at = Date.parse(p.at);
-      return p.serviceCount !== null && Number.isFinite(at) && at < now
-        ? [{ x: (at - now) / DAY_MS, y: p.serviceCount }]
-        : [];
-    });
+    const { earlier, fit, now } = trend;
     if (earlier.length < t.growthMinSnapshots) {
       return {
         kind: 'not-evaluated',
         reason: `${plural(earlier.length, 'earlier run')} with a Service count; ${t.growthMinSnapshots} needed`,
       };
     }
-    const fit = theilSen([...earlier, { x: 0, y: services }]);
     if (fit === null) return { kind: 'not-evaluated', reason: 'no two snapshots at different times' };
-    const projected = fit.intercept + fit.slope * t.growthHorizonDays;
+    const projected = projectAt(fit, t.growthHorizonDays);
     const level =
       fit.slope <= 0
         ? null
@@ -60,9 +56,9 @@ export const scaleGrowth: Rule = {
           : services <= t.servicesMedium && projected > t.servicesMedium
             ? { severity: 'LOW' as const, threshold: t.servicesMedium }
             : null;
-    if (level === null) return { kind: 'passed' };
-    const daysToCross = Math.max(0, Math.ceil((level.threshold - fit.intercept) / fit.slope));
-    const crossing = new Date(now + daysToCross * DAY_MS).toISOString().slice(0, 10);
+    const crossingAt = level === null ? null : crossingOf(fit, level.threshold, now);
+    if (level === null || crossingAt === null) return { kind: 'passed' };
+    const { days: daysToCross, date: crossing } = crossingAt;
     return {
       kind: 'fired',
       severity: level.severity,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, theilSen } from '#audit/trend.js';
+import { crossingOf, median, projectAt, serviceTrend, theilSen } from '#audit/trend.js';
 
 describe('median', () => {
   it.each([
@@ -29,5 +29,48 @@ describe('theilSen', () => {
         { x: 1, y: 2 },
       ]),
     ).toBeNull();
+  });
+});
+
+describe('serviceTrend and crossingOf', () => {
+  const NOW = '2026-06-01T00:00:00.000Z';
+
+  it('places earlier samples in days before now, skips unknown counts, bad times and later times, and fits through now', () => {
+    // Act
+    const trend = serviceTrend(
+      [
+        { at: '2026-05-30T00:00:00.000Z', services: 400 },
+        { at: '2026-05-31T00:00:00.000Z', services: null },
+        { at: 'yesterday', services: 1 },
+        { at: '2026-06-02T00:00:00.000Z', services: 9999 },
+        { at: '2026-05-31T00:00:00.000Z', services: 450 },
+      ],
+      500,
+      NOW,
+    );
+
+    // Assert
+    expect(trend?.earlier).toEqual([
+      { x: -2, y: 400 },
+      { x: -1, y: 450 },
+    ]);
+    expect(trend?.fit).toEqual({ slope: 50, intercept: 500 });
+    expect(trend?.now).toBe(Date.parse(NOW));
+  });
+
+  it('is null when now is not a time', () => {
+    expect(serviceTrend([], 1, 'not a time')).toBeNull();
+  });
+
+  it('dates the day a growing line passes a threshold, 0 days when it is already above, never for a flat line', () => {
+    // Arrange
+    const now = Date.parse(NOW);
+
+    // Act / Assert
+    expect(crossingOf({ slope: 50, intercept: 500 }, 1000, now)).toEqual({ days: 10, date: '2026-06-11' });
+    expect(crossingOf({ slope: 50, intercept: 500 }, 1001, now)).toEqual({ days: 11, date: '2026-06-12' });
+    expect(crossingOf({ slope: 50, intercept: 1200 }, 1000, now)).toEqual({ days: 0, date: '2026-06-01' });
+    expect(crossingOf({ slope: 0, intercept: 500 }, 1000, now)).toBeNull();
+    expect(projectAt({ slope: 50, intercept: 500 }, 30)).toBe(2000);
   });
 });

@@ -24,7 +24,7 @@ import {
   terminalUnsafe,
 } from '../../../fixtures/hostile-checks.js';
 import { HOSTILE_STRINGS } from '../../../fixtures/hostile-strings.js';
-import { finding } from './run-fixture.js';
+import { finding, measures } from './run-fixture.js';
 
 const RULE_LINK = 'https://docs.aws.amazon.com/eks/latest/best-practices/ipvs.html';
 
@@ -57,6 +57,10 @@ function hostileCluster(text: string, index: number): ClusterResult {
       }),
     ],
     notEvaluated: [{ ruleId: 'SCALE-GROWTH', reason: text }],
+    // every other cluster has chart measures, one of them with the string as a stored run's time
+    ...(index % 2 === 0 && {
+      measures: measures(index % 4 === 0 ? {} : { serviceHistory: [{ at: text, services: 3 }] }),
+    }),
   };
 }
 
@@ -123,6 +127,11 @@ describe('hostile strings through every renderer', () => {
       ours.add(tag);
     }
     ours.add('footer');
+    // the charts: inline SVG and its figure
+    for (const tag of ['figure', 'figcaption', 'h4', 'svg', 'defs', 'pattern', 'g', 'desc', 'rect', 'line', 'circle']) {
+      ours.add(tag);
+    }
+    for (const tag of ['path', 'text']) ours.add(tag);
     const anchors = new Set([RULE_LINK, '#clusters-heading', ...run.clusters.map((_, i) => `#cluster-${i + 1}`)]);
     expect(foreignMarkup(html.replace(/<style>[\s\S]*?<\/style>/, ''), ours, anchors)).toEqual([]);
     expect(terminalUnsafe(html)).toEqual([]);

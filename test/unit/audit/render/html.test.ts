@@ -197,9 +197,9 @@ describe('renderRunHtml', () => {
     );
   });
 
-  it('uses one h1, an h2 per summary, table and cluster, and an h3 per finding', () => {
+  it('uses one h1, an h2 per summary, table, charts and cluster, and an h3 per finding', () => {
     expect(all(page, /<h1\b/g)).toHaveLength(1);
-    expect(all(page, /<h2\b/g)).toHaveLength(2 + 4);
+    expect(all(page, /<h2\b/g)).toHaveLength(2 + 1 + 4);
     expect(all(page, /<article[^>]*>\s*<h3>/g)).toHaveLength(8);
   });
 

@@ -1,4 +1,6 @@
+import { chartLimits } from '#audit/measures.js';
 import {
+  type ClusterMeasures,
   type ClusterResult,
   type Finding,
   fingerprintOf,
@@ -6,6 +8,7 @@ import {
   type RunResult,
   RunResultSchema,
 } from '#audit/model.js';
+import { DEFAULT_THRESHOLDS } from '#audit/thresholds.js';
 
 /** A cluster name a hostile tag could choose: markup, both quote kinds and an ampersand. */
 export const HOSTILE_NAME = `prod-<script>alert(1)</script>"x"&'y'`;
@@ -114,4 +117,23 @@ export function runFixture(patch: Partial<RunResult> = {}): RunResult {
     ...patch,
   };
   return RunResultSchema.parse(run);
+}
+
+/** Chart measures of a cluster: 600 Services growing over four earlier days, legacy saves, quick syncs, idle lock. */
+export function measures(patch: Partial<ClusterMeasures> = {}): ClusterMeasures {
+  return {
+    services: 600,
+    saveMsP95: { legacy: 1200, nft: null },
+    syncP99: { buckets: [{ atLeastSeconds: 0.064, nodes: 3 }], unknown: 0 },
+    lockWaits: { none: 3, deciles: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], notApplicable: 0, unknown: 0 },
+    serviceHistory: [
+      { at: '2026-05-28T02:00:00.000Z', services: 400 },
+      { at: '2026-05-29T02:00:00.000Z', services: 450 },
+      { at: '2026-05-30T02:00:00.000Z', services: 500 },
+      { at: '2026-05-31T02:00:00.000Z', services: 550 },
+      { at: '2026-06-01T02:00:00.000Z', services: 600 },
+    ],
+    limits: chartLimits(DEFAULT_THRESHOLDS),
+    ...patch,
+  };
 }
