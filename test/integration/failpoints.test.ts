@@ -14,6 +14,7 @@ import { startSimulator } from '#sim/server.js';
 import { mapWithConcurrency } from '#workflow/concurrency.js';
 import type { RunPlan } from '#workflow/steps.js';
 import { healthyAs, type SimCluster } from './default-fleet.js';
+import { deliveredParts } from './digest-outbox.js';
 import { type CountedWrite, type FailpointMode, failpointProxy } from './failpoint-proxy.js';
 
 /**
@@ -158,29 +159,23 @@ async function night(
   }
 }
 
-/** A digest as delivered: its id, the changes it carried (`account/region/cluster/RULE STATE`), and whether it says it may be a repeat. */
+/**
+ * A digest part as delivered: its digest id and part number (`<digestId>#<part>`: what a repeat repeats), the
+ * changes it carried (`account/region/cluster/RULE STATE`), and whether it says it may be a repeat.
+ */
 interface Delivered {
   digestId: string;
   changes: string[];
   repeated: boolean;
 }
 
-/** Reads the digests from the email parts the simulator's SNS received. */
+/** Reads the digest parts from the email parts the simulator's SNS received. */
 function digestsOf(outbox: ReadonlyArray<PublishedMessage>): Delivered[] {
-  return outbox.map((message) => {
-    const text = message.parts?.email ?? '';
-    const digestId = /Digest (\S+)\.$/m.exec(text)?.[1];
-    if (!digestId) throw new Error(`a published message is not a digest: ${text.slice(0, 200)}`);
-    const changes: string[] = [];
-    let cluster = '';
-    for (const line of text.split('\n')) {
-      const header = /^(\S+\/\S+\/\S+) — score /.exec(line);
-      if (header?.[1]) cluster = header[1];
-      const change = /^ {2}(NEW|WORSENED|RESOLVED) \S+ (\S+):/.exec(line);
-      if (change) changes.push(`${cluster}/${change[2]} ${change[1]}`);
-    }
-    return { digestId, changes: changes.sort(), repeated: text.includes('may have been delivered before') };
-  });
+  return deliveredParts(outbox).map((d) => ({
+    digestId: `${d.digestId}#${d.part}`,
+    changes: [...d.changes].sort(),
+    repeated: d.repeated,
+  }));
 }
 
 /** Every finding state's pending changes: empty once every change was delivered. */
