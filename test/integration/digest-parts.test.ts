@@ -227,4 +227,43 @@ describe('a first night with 2,000 NEW findings', () => {
       expect((await store.getDigest(plan.runId))?.messageIds).toHaveLength(total);
     }, 120_000);
   }
+
+  it('a refused part 3: the step says so, the digest stays SENDING, and the next step sends parts 3..N once', async () => {
+    // Arrange: SNS refuses the step's third Publish (a real SNS error from the simulator: more than 10 attributes)
+    const table = 'digest-refused';
+    const store = await freshTable(table);
+    const plan = await storeNight(store, '20261201T020000-00000004');
+    const deps = await stepDeps(store);
+    const real = deps.publisher;
+    if (!real) throw new Error('no publisher');
+    let calls = 0;
+    const refusing: StepDeps = {
+      ...deps,
+      publisher: {
+        publish: (m) => {
+          calls += 1;
+          if (calls !== 3) return real.publish(m);
+          const extra = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`extra${i}`, 'x']));
+          return real.publish({ ...m, attributes: { ...m.attributes, ...extra } });
+        },
+      },
+    };
+    const before = sim.outbox.length;
+
+    // Act
+    const refused = await report(plan, refusing);
+    const record = await store.getDigest(plan.runId);
+    const retried = await report(plan, deps);
+
+    // Assert
+    expect(refused.alertProblem).toMatch(/^digest 20261201T020000-00000004: part 3 of \d+ not sent \(/);
+    expect(record).toMatchObject({ status: 'SENDING' });
+    expect(record?.messageIds).toHaveLength(2);
+    expect(retried.alertProblem).toBeNull();
+    const all = deliveredParts(sim.outbox.slice(before));
+    const total = all[0]?.parts ?? 0;
+    expect(all.map((p) => p.part)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(all.flatMap((p) => p.changes).sort()).toEqual(EVERY_CHANGE);
+    expect(await store.getDigest(plan.runId)).toMatchObject({ status: 'SENT', changes: 2000 });
+  }, 120_000);
 });
