@@ -63,7 +63,9 @@ export function listedPluginOutput(output: string): string {
 /**
  * SNS Publish: "Messages must be UTF-8 encoded strings and at most 256 KB in size (262,144 bytes, not 262,144
  * characters)"; a Subject must be "less than 100 characters long", without line breaks or control characters
- * (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html).
+ * (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). Message attributes count toward the size: "All parts
+ * of the message attribute, including name, type, and value, are included in the message size restriction"
+ * (https://docs.aws.amazon.com/sns/latest/api/API_MessageAttributeValue.html).
  */
 export const SNS_MESSAGE_MAX_BYTES = 262_144;
 export const SNS_SUBJECT_MAX_CHARACTERS = 99;
@@ -567,7 +569,11 @@ export class RegionFleet {
 
   publish(input: PublishInput): string {
     if (!this.topics.has(input.topicArn)) throw new ApiError(404, 'NotFound', 'Topic does not exist');
-    if (Buffer.byteLength(input.message) > SNS_MESSAGE_MAX_BYTES) {
+    const attributeBytes = Object.entries(input.attributes).reduce(
+      (sum, [name, a]) => sum + Buffer.byteLength(name) + Buffer.byteLength(a.dataType) + Buffer.byteLength(a.value),
+      0,
+    );
+    if (Buffer.byteLength(input.message) + attributeBytes > SNS_MESSAGE_MAX_BYTES) {
       throw new ApiError(400, 'InvalidParameter', 'Invalid parameter: Message too long');
     }
     if (

@@ -8,8 +8,13 @@ export const SUBJECT_MAX = 99;
 
 /**
  * SNS Publish: "Messages must be UTF-8 encoded strings and at most 256 KB in size (262,144 bytes, not 262,144
- * characters)" (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). The digest's email text grows with
- * the findings of a run, so it is cut to fit; the Chatbot part is capped by its renderer.
+ * characters)", and with `MessageStructure: 'json'` every protocol's value shares it ("Values have a maximum length
+ * bounded by the overall message size (so, including multiple protocols may limit message sizes)",
+ * https://docs.aws.amazon.com/sns/latest/api/API_Publish.html); message attributes count too ("All parts of the
+ * message attribute, including name, type, and value, are included in the message size restriction, which is
+ * currently 256 KB (262,144 bytes)", https://docs.aws.amazon.com/sns/latest/api/API_MessageAttributeValue.html).
+ * The digest is split into messages that fit ({@link snsPublishBytes}); a message that still does not fit has its
+ * email text cut at a line.
  */
 export const SNS_MESSAGE_MAX_BYTES = 262_144;
 
@@ -45,7 +50,7 @@ export class SnsAlertPublisher implements AlertPublisher {
           Message: snsMessage(
             JSON.stringify(message.chatbot),
             message.text,
-            SNS_MESSAGE_MAX_BYTES,
+            SNS_MESSAGE_MAX_BYTES - envelopeBytes(message),
             message.payload && JSON.stringify(message.payload),
           ),
           MessageAttributes: messageAttributes(message.attributes),
@@ -86,11 +91,42 @@ export function snsSubject(subject: string): string {
   return line.length <= SUBJECT_MAX ? line : `${line.slice(0, SUBJECT_MAX - 3).trimEnd()}...`;
 }
 
-/** String attributes for subscription filter policies; SNS rejects empty values, so empty ones are left out. */
+/**
+ * What SNS counts of a message against {@link SNS_MESSAGE_MAX_BYTES}, in UTF-8 bytes: the MessageStructure json
+ * body with every part, and each attribute's name, type and value. The subject is counted too, though the
+ * documentation does not say it is, so that a message this accepts is never refused for it.
+ */
+export function snsPublishBytes(message: AlertMessage): number {
+  const body = snsMessage(
+    JSON.stringify(message.chatbot),
+    message.text,
+    Number.POSITIVE_INFINITY,
+    message.payload && JSON.stringify(message.payload),
+  );
+  return Buffer.byteLength(body) + envelopeBytes(message);
+}
+
+/** The attributes' and the subject's bytes: what a message costs besides its body. */
+function envelopeBytes(message: AlertMessage): number {
+  const attributes = Object.entries(messageAttributes(message.attributes)).reduce(
+    (sum, [name, value]) =>
+      sum + Buffer.byteLength(name) + Buffer.byteLength(value.DataType) + Buffer.byteLength(value.StringValue),
+    0,
+  );
+  return attributes + Buffer.byteLength(snsSubject(message.subject));
+}
+
+/**
+ * Attributes for subscription filter policies (a digest's part numbers as Number, the rest String); SNS rejects
+ * empty values, so empty ones are left out.
+ */
 function messageAttributes(attributes: AlertMessage['attributes']) {
   return Object.fromEntries(
     Object.entries(attributes)
-      .filter(([, value]) => value !== '')
-      .map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+      .filter(([, value]) => value !== '' && value !== undefined)
+      .map(([name, value]) => [
+        name,
+        { DataType: typeof value === 'number' ? 'Number' : 'String', StringValue: String(value) },
+      ]),
   );
 }

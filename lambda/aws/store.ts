@@ -133,9 +133,11 @@ export type FindingState = z.infer<typeof FindingStateSchema>;
 export const DIGEST_STATUSES = ['OPEN', 'SENDING', 'SENT', 'FAILED', 'ABANDONED'] as const;
 
 /**
- * One digest: OPEN while its report step gives it changes, SENDING from just before Publish, SENT once Publish
- * succeeded; FAILED when Publish was refused, ABANDONED when another run's report step found it OPEN past the
- * lease (its owner died). Changes of a FAILED or ABANDONED digest go to the next one.
+ * One digest: OPEN while its report step gives it changes, SENDING from just before its first Publish, SENT once
+ * every part was published; FAILED when its first Publish was refused, ABANDONED when another run's report step
+ * found it OPEN past the lease (its owner died). Changes of a FAILED or ABANDONED digest go to the next one. A
+ * digest too large for one SNS message is sent in parts: `partKeys` (set with SENDING) says where each part ends
+ * and `messageIds` grows by one write per published part, so a retried step sends only the parts after those.
  */
 export const DigestRecordSchema = z.object({
   digestId: z.string(),
@@ -143,7 +145,10 @@ export const DigestRecordSchema = z.object({
   createdAt: z.string(),
   status: z.enum(DIGEST_STATUSES),
   changes: z.number().int().nonnegative().default(0),
+  /** the message id of each part published so far, in part order */
   messageIds: z.array(z.string()).default([]),
+  /** each part's last change (its order in the digest); empty for a digest split before parts were recorded */
+  partKeys: z.array(z.string()).default([]),
   sentAt: z.string().nullable().default(null),
   problem: z.string().nullable().default(null),
 });
@@ -670,15 +675,40 @@ export class AuditStore {
    * condition is what keeps two report steps from both publishing one digest. False when it was not in `from`.
    */
   async moveDigest(record: DigestRecord, from: DigestRecord['status']): Promise<boolean> {
+    return this.putDigestIf(record, '#status = :from', { '#status': 'status' }, { ':from': from });
+  }
+
+  /**
+   * Records one more published part of a SENDING digest: only if it is still SENDING with `published` parts
+   * recorded, so two report steps never record the same part twice. False when it was not.
+   */
+  async recordDigestPart(record: DigestRecord, published: number): Promise<boolean> {
+    // size() of a list attribute is its number of elements (DynamoDB condition expression functions,
+    // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.OperatorsAndFunctions.html)
+    return this.putDigestIf(
+      record,
+      '#status = :sending AND size(#ids) = :published',
+      { '#status': 'status', '#ids': 'messageIds' },
+      { ':sending': 'SENDING', ':published': published },
+    );
+  }
+
+  /** Writes a digest record if `condition` holds for the stored one; false when it did not. */
+  private async putDigestIf(
+    record: DigestRecord,
+    condition: string,
+    names: Record<string, string>,
+    values: Record<string, string | number>,
+  ): Promise<boolean> {
     const item = DigestRecordSchema.parse(record);
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: `DIGEST#${item.digestId}`, sk: 'DIGEST', ...item, expiresAt: this.expiry(item.createdAt) },
-          ConditionExpression: '#status = :from',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':from': from },
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       );
       return true;

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { IncomingWebhook } from '@slack/webhook';
 import type { SNSEvent } from 'aws-lambda';
-import { DigestPayloadSchema } from '#audit/render/digest-payload.js';
+import { DigestPartPayloadSchema, DigestPayloadSchema } from '#audit/render/digest-payload.js';
 import { renderSlackDigest, renderSlackNotice, type SlackMessage } from '#audit/render/slack.js';
 import { sdkClientConfig } from '#aws/sdk-config.js';
 import { logger, metrics, SLACK_METRICS } from './observability.js';
@@ -104,6 +104,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps) {
     for (const record of event.Records) {
       const { Message: body, Subject: subject, MessageId: messageId } = record.Sns;
       const message = messageFor(subject ?? null, body);
+      if (message === null) continue;
       try {
         await post(message);
         posted += 1;
@@ -118,14 +119,18 @@ export function createSlackNotifier(deps: SlackNotifierDeps) {
   };
 }
 
-/** A digest's blocks when the message is one (the `lambda` part), else a notice. */
-function messageFor(subject: string | null, body: string): SlackMessage {
+/**
+ * A digest's blocks when the message is one (the `lambda` part), else a notice; null for parts 2..N of a digest
+ * sent in parts: its first part carried the digest as data, and Slack gets one message per digest.
+ */
+function messageFor(subject: string | null, body: string): SlackMessage | null {
   let data: unknown = null;
   try {
     data = JSON.parse(body);
   } catch {
     // not JSON: a notice
   }
+  if (DigestPartPayloadSchema.safeParse(data).success) return null;
   const digest = DigestPayloadSchema.safeParse(data);
   return digest.success ? renderSlackDigest(digest.data) : renderSlackNotice(subject, body);
 }

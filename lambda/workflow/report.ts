@@ -1,7 +1,8 @@
 import { alertable, applyLifecycle } from '#audit/lifecycle.js';
 import type { AuditStatus, ClusterResult, Finding, RunResult } from '#audit/model.js';
-import { type AlertMessage, type DigestEntry, renderDigest } from '#audit/render/digest.js';
+import { type DigestChange, type DigestParts, renderDigestParts } from '#audit/render/digest.js';
 import type { Suppression } from '#audit/suppressions.js';
+import { SNS_MESSAGE_MAX_BYTES, snsPublishBytes } from '#aws/notify.js';
 import {
   type ClusterSnapshot,
   clusterKey,
@@ -191,17 +192,21 @@ type AlertOutcome = Pick<ReportOutput, 'alertMessageId' | 'alertProblem'>;
  * Sends every pending change of the run's clusters, once. The protocol, one conditional single-item write a step:
  *
  * 1. changes already given to a digest are settled by that digest's record: SENT → they were delivered, drop them;
- *    SENDING → its step died during or right after Publish, so it is published again, same digest id (the one
- *    case of a second delivery: at-least-once); OPEN of this run → resumed; OPEN of another run past the lease →
- *    ABANDONED; FAILED, ABANDONED or missing → the changes are free again;
+ *    SENDING → its step died during or right after a Publish, so the parts not recorded as published are published
+ *    (same digest id, same parts; the first of them marked as a possible repeat: the one case of a second delivery,
+ *    at-least-once); OPEN of this run → resumed; OPEN of another run past the lease → ABANDONED; FAILED, ABANDONED
+ *    or missing → the changes are free again;
  * 2. a digest record is created OPEN, the free changes are given to it (`digestId`, in each cluster's state item),
- *    it moves to SENDING only if still OPEN (so a digest taken over is never published), then Publish, then SENT,
- *    then its changes are dropped from `pending`. A refused Publish moves it to FAILED and its changes wait for the
- *    next step.
+ *    it is split into parts that each fit one SNS message and moves to SENDING with where each part ends
+ *    (`partKeys`) only if still OPEN (so a digest taken over is never published), then each part is published and
+ *    recorded (`messageIds`, conditional on the parts recorded before), the last one with SENT, then its changes
+ *    are dropped from `pending`. A refused first Publish moves it to FAILED and its changes wait for the next step;
+ *    a refused later one leaves it SENDING, so the next step sends the rest.
  *
  * A kill before SENDING leaves changes that step 1 frees or resumes; a kill after SENT leaves changes step 1
- * drops. So every change is in exactly one delivered digest, and only a kill between Publish and the SENT write
- * delivers that digest twice (with the same id, which subscribers may use to tell).
+ * drops; a kill between parts leaves a SENDING digest whose recorded parts are never sent again. So every change
+ * is in exactly one delivered digest part, and only a kill between a Publish and its record delivers that one part
+ * twice (with the same digest id and part number, which subscribers may use to tell).
  */
 async function deliverPending(
   result: RunResult,
@@ -243,7 +248,7 @@ async function deliverPending(
   };
 }
 
-/** Gives the free changes to this run's digest (a resumed one, or a new one) and publishes it. */
+/** Gives the free changes to this run's digest (a resumed one, or a new one), splits it into parts and sends them. */
 async function sendFree(
   resumed: DigestRecord | null,
   freed: ReadonlySet<string>,
@@ -253,11 +258,18 @@ async function sendFree(
 ): Promise<AlertOutcome> {
   const digest = resumed ?? (await openDigest(result.runId, deps));
   await ledger.assign(digest.digestId, freed);
-  const sending = { ...digest, status: 'SENDING' as const, changes: ledger.changesOf(digest.digestId).length };
+  const changes = ledger.changesOf(digest.digestId);
+  const parts = digestParts(digest, result, changes, ledger.dropped(), null, deps);
+  const sending = {
+    ...digest,
+    status: 'SENDING' as const,
+    changes: changes.length,
+    partKeys: parts.boundaries,
+  };
   if (!(await deps.store.moveDigest(sending, 'OPEN'))) {
     return { alertMessageId: null, alertProblem: `digest ${digest.digestId} was taken over by another report step` };
   }
-  return publishDigest(sending, result, ledger, deps, false);
+  return publishDigest(sending, result, ledger, deps, false, parts);
 }
 
 /** A new OPEN digest for this run: `<runId>`, or `<runId>.2` … when a retried step already used the id. */
@@ -266,7 +278,17 @@ async function openDigest(runId: string, deps: StepDeps): Promise<DigestRecord> 
   for (let n = 1; n <= 20; n++) {
     const digestId = n === 1 ? runId : `${runId}.${n}`;
     if (await deps.store.createDigest(digestId, runId, createdAt)) {
-      return { digestId, runId, createdAt, status: 'OPEN', changes: 0, messageIds: [], sentAt: null, problem: null };
+      return {
+        digestId,
+        runId,
+        createdAt,
+        status: 'OPEN',
+        changes: 0,
+        messageIds: [],
+        partKeys: [],
+        sentAt: null,
+        problem: null,
+      };
     }
     const existing = await deps.store.getDigest(digestId);
     if (existing?.status === 'OPEN') return existing;
@@ -274,25 +296,59 @@ async function openDigest(runId: string, deps: StepDeps): Promise<DigestRecord> 
   throw new Error(`run ${runId} has used 20 digest ids; the digest records look damaged`);
 }
 
-/** Publishes a SENDING digest's changes; SENT and the changes dropped on success, FAILED on a refused Publish. */
+/**
+ * Publishes the parts of a SENDING digest that are not recorded as published yet, recording each but the last in
+ * the digest record (its `messageIds`), then SENT with every part's message id, then drops its changes. A resumed
+ * digest (`resumed`) starts at its first unrecorded part, marked as a possible repeat: its sender may have died
+ * between that Publish and its record; the parts after it were never sent. A refused first Publish moves the
+ * digest to FAILED (nothing of it was delivered, its changes go to the next digest); a refused later one leaves it
+ * SENDING, so the next step sends the rest and the delivered parts' changes are not told again.
+ */
 async function publishDigest(
   record: DigestRecord,
   result: RunResult,
   ledger: PendingLedger,
   deps: StepDeps,
-  repeated: boolean,
+  resumed: boolean,
+  split?: DigestParts,
 ): Promise<AlertOutcome> {
   const publisher = deps.publisher;
   if (!publisher) return { alertMessageId: null, alertProblem: null };
   const changes = ledger.changesOf(record.digestId);
-  const messages = changes.length === 0 ? [] : digestMessages(record, result, changes, ledger.dropped(), repeated);
-  const messageIds: string[] = [];
-  try {
-    for (const message of messages) messageIds.push(await publisher.publish(message));
-  } catch (error) {
-    const problem = `digest not sent: ${messageOf(error)}`;
-    await deps.store.moveDigest({ ...record, status: 'FAILED', problem }, 'SENDING');
-    return { alertMessageId: null, alertProblem: problem };
+  const published = record.messageIds.length;
+  const messages =
+    changes.length === 0
+      ? []
+      : (split ?? digestParts(record, result, changes, ledger.dropped(), resumed ? published : null, deps)).messages;
+  const messageIds = [...record.messageIds];
+  const total = messages.length;
+  for (let part = published; part < total; part++) {
+    const message = messages[part];
+    if (!message) break;
+    let messageId: string;
+    try {
+      messageId = await publisher.publish(message);
+    } catch (error) {
+      if (messageIds.length === 0) {
+        const problem = `digest not sent: ${messageOf(error)}`;
+        await deps.store.moveDigest({ ...record, status: 'FAILED', problem }, 'SENDING');
+        return { alertMessageId: null, alertProblem: problem };
+      }
+      return {
+        alertMessageId: messageIds[0] ?? null,
+        alertProblem:
+          `digest ${record.digestId}: part ${part + 1} of ${total} not sent (${messageOf(error)}); ` +
+          'the next report step sends it and the parts after it',
+      };
+    }
+    messageIds.push(messageId);
+    const last = part === total - 1;
+    if (!last && !(await deps.store.recordDigestPart({ ...record, messageIds: [...messageIds] }, part))) {
+      return {
+        alertMessageId: messageIds[0] ?? null,
+        alertProblem: `digest ${record.digestId}: another report step is sending its parts`,
+      };
+    }
   }
   await deps.store.moveDigest({ ...record, status: 'SENT', messageIds, sentAt: deps.now().toISOString() }, 'SENDING');
   await ledger.drop(record.digestId);
@@ -300,31 +356,35 @@ async function publishDigest(
 }
 
 /**
- * The digest's messages (one today; the pending bookkeeping does not depend on how many). Changes are grouped by
- * cluster, with the cluster's line from this run when it is in it.
+ * The digest's parts, each an SNS message within SNS's size limit ({@link snsPublishBytes}): split now, or as the
+ * record says it was split (`partKeys`), so a resumed digest sends the same parts. `repeatedPart` is the part that
+ * may have been delivered before.
  */
-function digestMessages(
+function digestParts(
   record: DigestRecord,
   result: RunResult,
-  changes: ReadonlyArray<PendingChange>,
+  pending: ReadonlyArray<PendingChange>,
   droppedChanges: number,
-  repeated: boolean,
-): AlertMessage[] {
-  const byCluster = new Map<string, DigestEntry>();
-  for (const change of changes) {
-    const key = change.finding.fingerprint.split('/').slice(0, 3).join('/');
-    const entry = byCluster.get(key) ?? { cluster: clusterLine(result, change), findings: [] };
-    entry.findings.push(change.finding);
-    byCluster.set(key, entry);
-  }
-  return [
-    renderDigest(result, [...byCluster.values()], {
+  repeatedPart: number | null,
+  deps: StepDeps,
+): DigestParts {
+  const maxBytes = deps.digestMessageMaxBytes ?? SNS_MESSAGE_MAX_BYTES;
+  const changes: DigestChange[] = pending.map((change) => ({
+    id: change.id,
+    cluster: clusterLine(result, change),
+    finding: change.finding,
+  }));
+  return renderDigestParts(
+    result,
+    changes,
+    {
       digestId: record.digestId,
-      earlierChanges: changes.filter((c) => c.runId !== result.runId).length,
+      earlierChanges: pending.filter((c) => c.runId !== result.runId).length,
       droppedChanges,
-      repeated,
-    }),
-  ];
+      repeatedPart,
+    },
+    { fits: (message) => snsPublishBytes(message) <= maxBytes, boundaries: record.partKeys },
+  );
 }
 
 function clusterLine(result: RunResult, change: PendingChange): ClusterResult {

@@ -37,6 +37,11 @@ export interface StepDeps {
    * report step is alive, so a rerun right after a killed one sends the killed one's changes.
    */
   digestLeaseMs?: number;
+  /**
+   * The size a digest's SNS message may have at most, in SNS's count (default: SNS's 256 KB); a digest larger than
+   * that goes out in parts. Smaller in tests, to split a small fleet's digest.
+   */
+  digestMessageMaxBytes?: number;
 }
 
 /** One cluster to audit in a run. `listError` is set when its account/region could not be listed. */

@@ -27,6 +27,8 @@ const ConfigSchema = z.object({
   clockOffsetMs: z.number(),
   /** StepDeps.digestLeaseMs (`run --local` sets its own) */
   digestLeaseMs: z.number().optional(),
+  /** StepDeps.digestMessageMaxBytes: smaller than SNS's, to send a small fleet's digest in parts */
+  digestMessageMaxBytes: z.number().optional(),
   retryPlan: z
     .object({
       runId: z.string(),
@@ -66,6 +68,7 @@ const deps: StepDeps = {
   }),
   now: () => new Date(Date.now() + config.clockOffsetMs),
   ...(config.digestLeaseMs !== undefined && { digestLeaseMs: config.digestLeaseMs }),
+  ...(config.digestMessageMaxBytes !== undefined && { digestMessageMaxBytes: config.digestMessageMaxBytes }),
 };
 const output = config.retryPlan
   ? await report(config.retryPlan, deps)

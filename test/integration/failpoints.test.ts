@@ -14,6 +14,7 @@ import { startSimulator } from '#sim/server.js';
 import { mapWithConcurrency } from '#workflow/concurrency.js';
 import type { RunPlan } from '#workflow/steps.js';
 import { healthyAs, type SimCluster } from './default-fleet.js';
+import { deliveredParts } from './digest-outbox.js';
 import { type CountedWrite, type FailpointMode, failpointProxy } from './failpoint-proxy.js';
 
 /**
@@ -24,9 +25,10 @@ import { type CountedWrite, type FailpointMode, failpointProxy } from './failpoi
  * completion (the next night; for kills in the report step also the step retried, and a local rerun a minute
  * later), and what the simulator's SNS received is read digest by digest.
  *
- * The one allowed repeat is a whole digest delivered twice under the same digest id, marked as a possible repeat:
- * a kill after Publish succeeded and before the SENT write (at-least-once delivery). The test asserts that this
- * happens exactly at those two kill points and nowhere else.
+ * The one allowed repeat is a whole digest part delivered twice under the same digest id and part number, marked
+ * as a possible repeat: a kill after its Publish succeeded and before the write that records it (the next part's
+ * record, or SENT after the last part; at-least-once delivery). The test asserts that this happens exactly at those
+ * kill points and nowhere else, also for a digest sent in three parts.
  */
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -106,7 +108,13 @@ async function night(
     failpoint = null,
     retryPlan,
     digestLeaseMs,
-  }: { failpoint?: { at: number; mode: FailpointMode } | null; retryPlan?: RunPlan; digestLeaseMs?: number },
+    digestMessageMaxBytes,
+  }: {
+    failpoint?: { at: number; mode: FailpointMode } | null;
+    retryPlan?: RunPlan;
+    digestLeaseMs?: number;
+    digestMessageMaxBytes?: number | undefined;
+  },
 ): Promise<Night> {
   const offset = DAY1 + day * DAY_MS - Date.now();
   const sim = await startSimulator(scenario, { now: () => Date.now() + offset });
@@ -132,6 +140,7 @@ async function night(
       clockOffsetMs: offset,
       ...(retryPlan && { retryPlan }),
       ...(digestLeaseMs !== undefined && { digestLeaseMs }),
+      ...(digestMessageMaxBytes !== undefined && { digestMessageMaxBytes }),
     };
     const started = spawn(process.execPath, [runner], {
       cwd: ROOT,
@@ -158,29 +167,23 @@ async function night(
   }
 }
 
-/** A digest as delivered: its id, the changes it carried (`account/region/cluster/RULE STATE`), and whether it says it may be a repeat. */
+/**
+ * A digest part as delivered: its digest id and part number (`<digestId>#<part>`: what a repeat repeats), the
+ * changes it carried (`account/region/cluster/RULE STATE`), and whether it says it may be a repeat.
+ */
 interface Delivered {
   digestId: string;
   changes: string[];
   repeated: boolean;
 }
 
-/** Reads the digests from the email parts the simulator's SNS received. */
+/** Reads the digest parts from the email parts the simulator's SNS received. */
 function digestsOf(outbox: ReadonlyArray<PublishedMessage>): Delivered[] {
-  return outbox.map((message) => {
-    const text = message.parts?.email ?? '';
-    const digestId = /Digest (\S+)\.$/m.exec(text)?.[1];
-    if (!digestId) throw new Error(`a published message is not a digest: ${text.slice(0, 200)}`);
-    const changes: string[] = [];
-    let cluster = '';
-    for (const line of text.split('\n')) {
-      const header = /^(\S+\/\S+\/\S+) — score /.exec(line);
-      if (header?.[1]) cluster = header[1];
-      const change = /^ {2}(NEW|WORSENED|RESOLVED) \S+ (\S+):/.exec(line);
-      if (change) changes.push(`${cluster}/${change[2]} ${change[1]}`);
-    }
-    return { digestId, changes: changes.sort(), repeated: text.includes('may have been delivered before') };
-  });
+  return deliveredParts(outbox).map((d) => ({
+    digestId: `${d.digestId}#${d.part}`,
+    changes: [...d.changes].sort(),
+    repeated: d.repeated,
+  }));
 }
 
 /** Every finding state's pending changes: empty once every change was delivered. */
@@ -210,6 +213,10 @@ interface Shape {
   killed: () => Scenario;
   /** how each kill is recovered from (a retried report step only for kills inside the report step) */
   recoveries: ReadonlyArray<Recovery>;
+  /** StepDeps.digestMessageMaxBytes of every night: small, to send the digest in parts */
+  digestMessageMaxBytes?: number;
+  /** how many parts (SNS messages) the night's digest comes in (default 1) */
+  parts?: number;
 }
 
 /**
@@ -238,20 +245,24 @@ async function killAtEveryWrite(name: string, shape: Shape) {
   const base = `${name}-before`;
   await new AuditStore({ tableName: base }, dynamo.client).ensureTable();
   for (const [day, scenario] of shape.before.entries()) {
-    const earlier = await night(base, scenario, day, {});
+    const earlier = await night(base, scenario, day, { digestMessageMaxBytes: shape.digestMessageMaxBytes });
     if (earlier.exit.code !== 0) throw new Error(`night ${day} of ${name} failed: ${earlier.stderr}`);
   }
   const run = async (table: string, failpoint: { at: number; mode: FailpointMode } | null, recovery: Recovery) => {
     await new AuditStore({ tableName: table }, dynamo.client).ensureTable();
     await copyItems(base, table);
-    const killed = await night(table, shape.killed(), days, { failpoint });
+    const split = { digestMessageMaxBytes: shape.digestMessageMaxBytes };
+    const killed = await night(table, shape.killed(), days, { failpoint, ...split });
     if (recovery === 'retried report step' && !killed.plan) throw new Error(`${table}: killed before its plan`);
     const after =
       recovery === 'next night'
-        ? await night(table, shape.killed(), days + 1, {})
+        ? await night(table, shape.killed(), days + 1, split)
         : recovery === 'local run a minute later'
-          ? await night(table, shape.killed(), days + 60_000 / DAY_MS, { digestLeaseMs: LOCAL_DIGEST_LEASE_MS })
-          : await night(table, shape.killed(), days, killed.plan ? { retryPlan: killed.plan } : {});
+          ? await night(table, shape.killed(), days + 60_000 / DAY_MS, {
+              digestLeaseMs: LOCAL_DIGEST_LEASE_MS,
+              ...split,
+            })
+          : await night(table, shape.killed(), days, killed.plan ? { retryPlan: killed.plan, ...split } : split);
     if (after.exit.code !== 0) throw new Error(`${table}: the ${recovery} failed: ${after.stderr}`);
     return { killed, after, pending: await pendingOf(table) };
   };
@@ -301,8 +312,8 @@ async function killAtEveryWrite(name: string, shape: Shape) {
     expect(once, `${where}: every change in exactly one digest`).toEqual(expected);
     expect(pending, `${where}: nothing left pending`).toEqual([]);
     for (const copies of byId.values()) {
-      // a repeat is the same digest, whole, and says it may be one (a digest whose sender died between the
-      // SENDING write and Publish says so too: the next step cannot know whether Publish happened)
+      // a repeat is the same digest part, whole, and says it may be one (a part whose sender died between the
+      // write before its Publish and the Publish says so too: the next step cannot know whether Publish happened)
       expect(new Set(copies.map((c) => c.changes.join())).size, where).toBe(1);
       expect(
         copies.slice(1).filter((c) => !c.repeated),
@@ -310,16 +321,20 @@ async function killAtEveryWrite(name: string, shape: Shape) {
       ).toEqual([]);
     }
   }
-  expect(writes.filter((w) => w.action === 'Publish')).toHaveLength(1);
+  const publishes = writes.filter((w) => w.action === 'Publish').length;
+  expect(publishes).toBe(shape.parts ?? 1);
   for (const recovery of shape.recoveries) {
-    // a digest delivered twice: exactly at the two kill points between Publish and the SENT write, nowhere else
+    // a part delivered twice: exactly at the two kill points between each Publish and the write that records it
+    // (the next part's record, or SENT after the last), nowhere else
     const these = outcomes.filter((o) => o.recovery === recovery);
     const repeated = these.filter((o) => o.delivered.length > new Set(o.delivered.map((d) => d.digestId)).size);
     expect(repeated.map((o) => o.point)).toEqual(these.filter((o) => o.afterPublish).map((o) => o.point));
-    expect(repeated.map((o) => o.point)).toEqual([
-      expect.stringMatching(/^after write \d+ \(Publish \)$/),
-      expect.stringMatching(/^before write \d+ \(PutItem DIGEST#\S+\|DIGEST\)$/),
-    ]);
+    expect(repeated.map((o) => o.point)).toEqual(
+      Array.from({ length: publishes }, () => [
+        expect.stringMatching(/^after write \d+ \(Publish \)$/),
+        expect.stringMatching(/^before write \d+ \(PutItem DIGEST#\S+\|DIGEST\)$/),
+      ]).flat(),
+    );
   }
   return { writes, reportFrom, expected };
 }
@@ -359,6 +374,9 @@ function kindOf(write: CountedWrite): string {
   return pk === 'RUNS' ? pk : (sk.split('#')[0] ?? sk);
 }
 
+/** A digest message's size at most for the three-part night: the troubled fleet's digest (about 27 KB) takes three. */
+const PARTS_MAX_BYTES = 13_000;
+
 /** Processes killed and rerun at once (each is a Node process of its own; the machine has two cores). */
 const KILLS_AT_ONCE = 3;
 
@@ -397,6 +415,24 @@ describe('failpoints: a night killed at any write loses no change and delivers n
     expect(new Set(expected.map((c) => c.split('/')[2]))).toEqual(new Set(CLUSTERS.map((c) => c.name)));
     expect(expected.filter((c) => !c.endsWith(' NEW'))).toEqual([]);
     expect(writes.map(kindOf)).toEqual(DAY1_WRITES);
+  }, 300_000);
+
+  it('day 1 with the digest in three parts: killed before or after each write, then the next night or the retried report step completes', async () => {
+    const { writes, expected } = await killAtEveryWrite('parts', {
+      before: [],
+      killed: troubled,
+      recoveries: ['next night', 'retried report step'],
+      digestMessageMaxBytes: PARTS_MAX_BYTES,
+      parts: 3,
+    });
+    // the same night's changes as in one message; each part but the last recorded before the next is published
+    expect(new Set(expected.map((c) => c.split('/')[2]))).toEqual(new Set(CLUSTERS.map((c) => c.name)));
+    const sending = DAY1_WRITES.indexOf('Publish');
+    expect(writes.map(kindOf)).toEqual([
+      ...DAY1_WRITES.slice(0, sending),
+      ...['Publish', 'DIGEST', 'Publish', 'DIGEST', 'Publish'],
+      ...DAY1_WRITES.slice(sending + 1),
+    ]);
   }, 300_000);
 
   it('day 2 (changes RESOLVED): killed before or after each of its writes, then the next night completes', async () => {

@@ -7,7 +7,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { SNSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DigestPayloadSchema } from '#audit/render/digest-payload.js';
+import { DigestPayloadSchema, digestPartPayload } from '#audit/render/digest-payload.js';
 import type { SlackBlock } from '#audit/render/slack.js';
 import { createSlackNotifier, RATE_LIMIT_RETRIES, SECRET_TTL_MS } from '#handlers/slack-notify.js';
 import { openLocalFleet } from '#sim/local-fleet.js';
@@ -72,6 +72,13 @@ const snsEvent = (message: string, subject: string | null = null): SNSEvent =>
   }) as unknown as SNSEvent;
 
 describe('the Slack notifier', () => {
+  /** Part `part` of `parts` of the night's digest, as its `lambda` part */
+  const partMessage = (part: number, parts: number) => {
+    const payload = DigestPayloadSchema.parse(JSON.parse(digest));
+    return JSON.stringify(
+      part === 1 ? { ...payload, parts } : digestPartPayload(payload.runId, payload.digestId, part, parts),
+    );
+  };
   const webhook = new Webhook();
   const secrets = mockClient(SecretsManagerClient);
   let digest: string;
@@ -136,6 +143,19 @@ describe('the Slack notifier', () => {
     expect(JSON.stringify(blocks)).toContain(`\`${first?.ruleId}\` on ${first?.cluster}`);
     expect(blocks.at(-1)).toMatchObject({ type: 'context' });
     expect(JSON.stringify(blocks.at(-1))).toContain(payload.runId);
+  });
+
+  it('posts a digest sent in parts once: parts 2..N, which carry only their part number, post nothing', async () => {
+    // Arrange: the night's digest as part 1 of 3, and the lambda parts of parts 2 and 3
+    const parts = { Records: [1, 2, 3].flatMap((part) => snsEvent(partMessage(part, 3)).Records) } as SNSEvent;
+
+    // Act
+    const outcome = await notifier()(parts);
+
+    // Assert
+    expect(outcome).toEqual({ posted: 1, failed: 0 });
+    expect(webhook.received).toHaveLength(1);
+    expect(webhook.received[0]?.body.blocks?.[0]).toMatchObject({ type: 'header' });
   });
 
   it('waits out 429s for their Retry-After and posts once', async () => {

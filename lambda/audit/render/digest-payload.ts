@@ -21,6 +21,13 @@ export const DIGEST_PAYLOAD_SCHEMA = 'fleet-audit.digest/v1';
 /** The changes a payload carries at most (Slack shows fewer: 50 blocks a message). */
 export const DIGEST_PAYLOAD_FINDINGS = 40;
 
+/**
+ * The payload's JSON at most, in UTF-8 bytes: a quarter of an SNS message (256 KB with every protocol's part and
+ * the attributes, https://docs.aws.amazon.com/sns/latest/api/API_Publish.html), however long the texts or wide
+ * their characters, so the e-mail part of the digest's first message keeps most of the room.
+ */
+export const DIGEST_PAYLOAD_MAX_BYTES = 64 * 1024;
+
 const TEXT_MAX = 600;
 
 export const DigestPayloadSchema = z.object({
@@ -52,8 +59,30 @@ export const DigestPayloadSchema = z.object({
   /** changes left out of `findings` */
   omitted: z.number().int(),
   notes: z.array(z.string()),
+  /** how many SNS messages the digest came in (this payload rides on the first; the others carry a part marker);
+   * absent: one */
+  parts: z.number().int().positive().optional(),
 });
 export type DigestPayload = z.infer<typeof DigestPayloadSchema>;
+
+export const DIGEST_PART_SCHEMA = 'fleet-audit.digest-part/v1';
+
+/**
+ * The `lambda` part of a digest's messages 2..N: which part of which digest it is, no changes. The first message
+ * carried the digest as data; a subscriber that posts one message per digest (the Slack notifier) skips these.
+ */
+export const DigestPartPayloadSchema = z.object({
+  schema: z.literal(DIGEST_PART_SCHEMA),
+  runId: z.string(),
+  digestId: z.string(),
+  part: z.number().int().min(2),
+  parts: z.number().int().min(2),
+});
+export type DigestPartPayload = z.infer<typeof DigestPartPayloadSchema>;
+
+export function digestPartPayload(runId: string, digestId: string, part: number, parts: number): DigestPartPayload {
+  return { schema: DIGEST_PART_SCHEMA, runId, digestId, part, parts };
+}
 
 const cut = (text: string, max = TEXT_MAX) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
@@ -72,7 +101,7 @@ export function digestPayload(
   const count = (state: Finding['state']) => changes.filter((c) => c.finding.state === state).length;
   const fleet = scoreFleet(run.clusters);
   const shown = changes.slice(0, DIGEST_PAYLOAD_FINDINGS);
-  return {
+  const payload: DigestPayload = {
     schema: DIGEST_PAYLOAD_SCHEMA,
     runId: run.runId,
     digestId: notes.digestId,
@@ -97,5 +126,12 @@ export function digestPayload(
     })),
     omitted: changes.length - shown.length,
     notes: [...delivery],
+    parts: 1,
   };
+  // wide characters in long texts: fewer changes rather than a payload that crowds out the e-mail part
+  while (payload.findings.length > 0 && Buffer.byteLength(JSON.stringify(payload)) > DIGEST_PAYLOAD_MAX_BYTES) {
+    payload.findings.pop();
+    payload.omitted += 1;
+  }
+  return payload;
 }

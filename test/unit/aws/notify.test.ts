@@ -1,7 +1,7 @@
 import { NotFoundException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SNS_MESSAGE_MAX_BYTES, SnsAlertPublisher, snsMessage, snsSubject } from '#aws/notify.js';
+import { SNS_MESSAGE_MAX_BYTES, SnsAlertPublisher, snsMessage, snsPublishBytes, snsSubject } from '#aws/notify.js';
 import type { AlertMessage } from '#aws/ports.js';
 
 const sns = mockClient(SNSClient);
@@ -56,6 +56,33 @@ describe('SnsAlertPublisher', () => {
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
       MessageAttributes: { severity: { DataType: 'String', StringValue: 'HIGH' } },
     });
+  });
+
+  it('sends a digest part’s number and count as Number attributes, and counts what SNS counts of the message', async () => {
+    // Arrange
+    sns.on(PublishCommand).resolves({ MessageId: 'm-3' });
+    const part: AlertMessage = {
+      ...MESSAGE,
+      attributes: { ...MESSAGE.attributes, digest: 'run-1', part: 2, parts: 3 },
+    };
+
+    // Act
+    await publisher().publish(part);
+
+    // Assert: the body, every attribute's name, type and value, and the subject, in UTF-8 bytes
+    const input = sns.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(input?.MessageAttributes).toMatchObject({
+      digest: { DataType: 'String', StringValue: 'run-1' },
+      part: { DataType: 'Number', StringValue: '2' },
+      parts: { DataType: 'Number', StringValue: '3' },
+    });
+    const attributes = Object.entries(input?.MessageAttributes ?? {}).reduce(
+      (sum, [name, a]) => sum + Buffer.byteLength(name + (a.DataType ?? '') + (a.StringValue ?? '')),
+      0,
+    );
+    expect(snsPublishBytes(part)).toBe(
+      Buffer.byteLength(input?.Message ?? '') + attributes + Buffer.byteLength(input?.Subject ?? ''),
+    );
   });
 
   it('says a missing topic is not found', async () => {

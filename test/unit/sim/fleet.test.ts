@@ -335,6 +335,20 @@ describe('the quotas the simulator enforces', () => {
     );
   });
 
+  it('counts message attributes (name, type and value) toward the 256 KB, as SNS does', () => {
+    // Arrange: a body that fits alone, and an attribute of 18 bytes (8 + 6 + 4)
+    const { region } = quotaRegion();
+    const topicArn = `arn:aws:sns:${REGION}:${ACCOUNT}:alerts`;
+    const attributes = { severity: { dataType: 'String', value: 'HIGH' } };
+    const base = { topicArn, messageStructure: null, subject: null, attributes };
+
+    // Act / Assert
+    expect(region.publish({ ...base, message: 'x'.repeat(SNS_MESSAGE_MAX_BYTES - 18) })).toMatch(/^[0-9a-f-]{36}$/);
+    expect(() => region.publish({ ...base, message: 'x'.repeat(SNS_MESSAGE_MAX_BYTES - 17) })).toThrow(
+      'Message too long',
+    );
+  });
+
   it.each(MALFORMED_OUTPUT_FAULTS)(
     "delivers %s output as a Success that is not the node's report, even from a report without iptables or lock",
     (fault) => {
