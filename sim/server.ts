@@ -12,6 +12,14 @@ import {
   jsonRpcTarget,
   parseJsonBody,
 } from './protocols/json-rpc.js';
+import {
+  assumableRoles,
+  handleOrganizations,
+  handleSts,
+  ORGANIZATIONS_TARGET_PREFIX,
+  STS_VERSION,
+  stsError,
+} from './protocols/organizations.js';
 import { eksError, eksRoute, handleEks } from './protocols/rest-json.js';
 import { handleSns, snsError } from './protocols/sns-query.js';
 import { ApiError, type SimRequest, type SimResponse } from './protocols/wire.js';
@@ -28,7 +36,7 @@ import { scenarioClocks } from './states/clock.js';
  * ever listens on 127.0.0.1.
  */
 
-export type SimService = 'eks' | 'ec2' | 'ssm' | 'logs' | 'sns' | 'secretsmanager';
+export type SimService = 'eks' | 'ec2' | 'ssm' | 'logs' | 'sns' | 'secretsmanager' | 'organizations' | 'sts';
 
 /** One request the simulator answered. */
 export interface SimulatedCall {
@@ -106,6 +114,23 @@ const INJECTED: Record<SimService, { throttle: ApiError; serverError: ApiError }
     throttle: new ApiError(400, 'ThrottlingException', 'Rate exceeded'),
     serverError: new ApiError(500, 'InternalServiceError', 'An error occurred on the server side.'),
   },
+  // the Organizations API reference lists TooManyRequestsException and ServiceException
+  organizations: {
+    throttle: new ApiError(
+      400,
+      'TooManyRequestsException',
+      'You have sent too many requests in too short a period of time.',
+    ),
+    serverError: new ApiError(
+      500,
+      'ServiceException',
+      'Organizations can’t complete your request because of an internal service error.',
+    ),
+  },
+  sts: {
+    throttle: new ApiError(400, 'Throttling', 'Rate exceeded'),
+    serverError: new ApiError(500, 'InternalFailure', 'The request processing has failed because of an unknown error.'),
+  },
 };
 
 /** Unknown access key ids, in each service's own spelling. */
@@ -120,6 +145,12 @@ const UNKNOWN_ACCOUNT: Record<SimService, ApiError> = {
     'UnrecognizedClientException',
     'The security token included in the request is invalid.',
   ),
+  organizations: new ApiError(
+    400,
+    'UnrecognizedClientException',
+    'The security token included in the request is invalid.',
+  ),
+  sts: new ApiError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.'),
 };
 
 /** Starts the simulator on 127.0.0.1 and an ephemeral port. */
@@ -133,8 +164,21 @@ export async function startSimulator(scenario: Scenario, options: SimulatorOptio
   });
   const calls: SimulatedCall[] = [];
   const faults = new FaultInjector(scenario.faults, fleet);
+  const organizationCallers = new Set(
+    scenario.organization
+      ? [scenario.organization.managementAccount, ...scenario.organization.delegatedAdministrators]
+      : [],
+  );
+  const context: ServerContext = {
+    fleet,
+    faults,
+    calls,
+    scenario,
+    roles: assumableRoles(scenario),
+    knownAccount: (account) => fleet.hasAccount(account) || organizationCallers.has(account),
+  };
   const server = createServer((req, res) => {
-    handle(req, res, fleet, faults, calls).catch((error: unknown) => {
+    handle(req, res, context).catch((error: unknown) => {
       res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`simulator failure: ${error instanceof Error ? error.message : String(error)}`);
     });
@@ -160,13 +204,19 @@ export async function startSimulator(scenario: Scenario, options: SimulatorOptio
   };
 }
 
-async function handle(
-  req: IncomingMessage,
-  res: ServerResponse,
-  fleet: Fleet,
-  faults: FaultInjector,
-  calls: SimulatedCall[],
-): Promise<void> {
+interface ServerContext {
+  fleet: Fleet;
+  faults: FaultInjector;
+  calls: SimulatedCall[];
+  scenario: Scenario;
+  /** the roles STS may assume, by account */
+  roles: ReadonlyMap<string, ReadonlySet<string>>;
+  /** an access key id the simulator answers: a scenario account, or the organization's management or delegated one */
+  knownAccount: (account: string) => boolean;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, context: ServerContext): Promise<void> {
+  const { fleet, faults, calls } = context;
   const request = await readRequest(req);
   const requestId = randomUUID();
   const identity = parseIdentity(request.headers.authorization);
@@ -193,7 +243,7 @@ async function handle(
   calls.push(call);
   let response: SimResponse;
   try {
-    if (!identity || !fleet.hasAccount(identity.account)) throw UNKNOWN_ACCOUNT[service];
+    if (!identity || !context.knownAccount(identity.account)) throw UNKNOWN_ACCOUNT[service];
     const region = fleet.region(identity.account, identity.region);
     const injected = await faults.apply({
       service,
@@ -209,7 +259,24 @@ async function handle(
       return;
     }
     if (injected === 'throttle' || injected === 'serverError') throw INJECTED[service][injected];
-    response = dispatch(service, action, request, region, requestId);
+    response =
+      service === 'organizations'
+        ? handleOrganizations(
+            action,
+            parseJsonBody(request.body),
+            identity.account,
+            context.scenario.organization,
+            context.scenario.maxPageSize[`organizations:${action}`],
+          )
+        : service === 'sts'
+          ? handleSts(
+              new URLSearchParams(request.body),
+              { account: identity.account, token: call.caller },
+              context.roles,
+              fleet.now(),
+              requestId,
+            )
+          : dispatch(service, action, request, region, requestId);
     if (service === 'logs' && action === 'StartQuery') call.queryId = String(JSON.parse(response.body).queryId);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
@@ -222,7 +289,7 @@ async function handle(
 }
 
 function dispatch(
-  service: SimService,
+  service: Exclude<SimService, 'organizations' | 'sts'>,
   action: string,
   request: SimRequest,
   region: ReturnType<Fleet['region']>,
@@ -252,9 +319,12 @@ function errorResponse(service: SimService, error: ApiError, requestId: string):
       return ec2Error(error, requestId);
     case 'sns':
       return snsError(error, requestId);
+    case 'sts':
+      return stsError(error, requestId);
     case 'ssm':
     case 'logs':
     case 'secretsmanager':
+    case 'organizations':
       return jsonError(error);
   }
 }
@@ -264,6 +334,9 @@ function identifyOperation(request: SimRequest): { service: SimService; action: 
   const target = header(request.headers, 'x-amz-target');
   const rpc = jsonRpcTarget(target);
   if (rpc) return rpc;
+  if (target?.startsWith(ORGANIZATIONS_TARGET_PREFIX)) {
+    return { service: 'organizations', action: target.slice(ORGANIZATIONS_TARGET_PREFIX.length) };
+  }
   const route = eksRoute(request);
   if (route) return { service: 'eks', action: route.action };
   if (request.method === 'POST') {
@@ -271,6 +344,7 @@ function identifyOperation(request: SimRequest): { service: SimService; action: 
     const action = params.get('Action');
     if (action !== null && params.get('Version') === '2016-11-15') return { service: 'ec2', action };
     if (action !== null && params.get('Version') === '2010-03-31') return { service: 'sns', action };
+    if (action !== null && params.get('Version') === STS_VERSION) return { service: 'sts', action };
   }
   if (request.path.startsWith('/clusters')) return { service: 'eks', action: `${request.method} ${request.path}` };
   return null;
@@ -278,7 +352,7 @@ function identifyOperation(request: SimRequest): { service: SimService; action: 
 
 /** The parameters of a request, whatever its protocol: the JSON body, the form fields, or the EKS route. */
 function requestInput(service: SimService, request: SimRequest): Record<string, unknown> {
-  if (service === 'ssm' || service === 'logs' || service === 'secretsmanager') {
+  if (service === 'ssm' || service === 'logs' || service === 'secretsmanager' || service === 'organizations') {
     try {
       return parseJsonBody(request.body);
     } catch {
