@@ -1,31 +1,9 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, resolveConfig } from '#lib/config.js';
 import { ORGANIZATION_MEMBERS_STAGE, ORGANIZATION_READER_STACK_ID } from '#lib/fleet-auditor-app.js';
-import { buildFleet, HUB } from './support.js';
+import { buildFleet, HUB, ORGANIZATION } from './support.js';
 
 /** `targets` naming an organization: the configuration, the hub's grants, the reader role and the StackSet template. */
-
-const ORGANIZATION = {
-  id: 'o-a1b2c3d4e5',
-  managementAccount: '999999999999',
-  regions: ['eu-west-1', 'us-east-1'],
-  organizationalUnits: ['ou-ab12-workload'],
-  excludeAccounts: ['999999999999'],
-};
-const TOKENS = { accountToken: 'TOKEN-ACCOUNT', regionToken: 'TOKEN-REGION' };
-
-function problemOf(context: unknown): string {
-  try {
-    resolveConfig(context, TOKENS);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    const message = (error as Error).message;
-    expect(message).not.toContain('\n');
-    return message;
-  }
-  throw new Error('the configuration was accepted');
-}
 
 function synthOrganization(organization: Record<string, unknown> = ORGANIZATION) {
   const fleet = buildFleet({ fleetAudit: { hub: HUB, targets: { organization } } });
@@ -41,45 +19,6 @@ function synthOrganization(organization: Record<string, unknown> = ORGANIZATION)
 }
 
 describe('an organization as the targets', () => {
-  it('resolves the organization with the reader role in the management account by default, and no listed targets', () => {
-    const config = resolveConfig({ hub: HUB, targets: { organization: ORGANIZATION } }, TOKENS);
-
-    expect(config.auditTargets).toEqual([]);
-    expect(config.organization).toMatchObject({
-      readerAccount: '999999999999',
-      readerRoleArn: 'arn:aws:iam::999999999999:role/FleetAuditOrganizationReader',
-      organizationalUnits: ['ou-ab12-workload'],
-    });
-  });
-
-  it.each([
-    [
-      { ...ORGANIZATION, id: 'org-1' },
-      'fleetAudit.targets.organization.id: must be an organization id such as o-a1b2c3d4e5',
-    ],
-    [
-      { ...ORGANIZATION, organizationalUnits: ['Workloads'] },
-      'fleetAudit.targets.organization.organizationalUnits.0: must be an OU id such as ou-ab12-cdef5678',
-    ],
-    [{ ...ORGANIZATION, regions: [] }, 'fleetAudit.targets.organization.regions:'],
-    [
-      { ...ORGANIZATION, excludeAccounts: ['12'] },
-      'fleetAudit.targets.organization.excludeAccounts.0: must be a 12-digit AWS account id',
-    ],
-    [{ ...ORGANIZATION, ou: [] }, 'fleetAudit.targets.organization.ou: is not a known setting'],
-  ])('names the field of a bad organization in one line (%#)', (organization, expected) => {
-    expect(problemOf({ hub: HUB, targets: { organization } })).toContain(expected);
-  });
-
-  it('names a misspelt organization key, and asks for the hub like a list of targets does', () => {
-    expect(problemOf({ hub: HUB, targets: { organisation: ORGANIZATION } })).toBe(
-      'fleetAudit.targets.organisation: is not a known setting (cdk.json context "fleetAudit")',
-    );
-    expect(problemOf({ targets: { organization: ORGANIZATION } })).toMatch(
-      /^fleetAudit\.hub: account and region are required/,
-    );
-  });
-
   it('lets the plan function assume the reader role and every account’s audit role, and tells the functions the organization', () => {
     const { template } = synthOrganization();
     const hub = Template.fromJSON(template('FleetAuditorHub'));
