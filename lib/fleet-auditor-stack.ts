@@ -145,7 +145,9 @@ export class FleetAuditorStack extends Stack {
       );
     }
     const table = this.table.table;
-    table.grant(this.functions.plan.role, 'dynamodb:PutItem');
+    // GetItem: a target whose clusters cannot be listed (an account whose audit role cannot be assumed) is planned
+    // from its last stored cluster list (plan in lambda/workflow/steps.ts, AuditStore.clusterDirectory)
+    table.grant(this.functions.plan.role, 'dynamodb:GetItem', 'dynamodb:PutItem');
     table.grant(this.functions.assess.role, 'dynamodb:Query', 'dynamodb:PutItem');
     table.grant(this.functions.recordFailure.role, 'dynamodb:PutItem');
     // finishRun writes the run's cluster results with BatchWriteItem, its own IAM action (lambda/aws/store.ts).
