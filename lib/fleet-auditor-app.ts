@@ -94,6 +94,11 @@ export function addFleetAuditor(app: App, options: FleetAuditorAppOptions): Flee
  * (no account in it but the hub's, in the trust policy), without the CDK bootstrap version check (StackSets deploys
  * to accounts that were never bootstrapped), the collector document in every region it is deployed to and the
  * audit role only in the first configured region (an IAM role is global; one StackSet covers every region).
+ * StackSets never deploys to the management account ("StackSets doesn't deploy stack instances to the organization
+ * management account, even if the organization management account is in your organization or in an OU in your
+ * organization", DeploymentTargets in the CloudFormation API Reference), which docs/operations.md says what to do
+ * about; service-managed StackSets are created from the management account or, with CallAs DELEGATED_ADMIN, a
+ * delegated administrator (CreateStackSet CallAs).
  */
 function addOrganization(
   app: App,

@@ -28,8 +28,9 @@ import type { Fault, Scenario } from './scenario.js';
 import { scenarioClocks } from './states/clock.js';
 
 /**
- * The simulated AWS endpoint: one loopback HTTP server that answers EKS (restJson1), EC2 (ec2Query), SSM and
- * CloudWatch Logs (awsJson1_1) and SNS (awsQuery) the way the real services do on the wire, from a scenario.
+ * The simulated AWS endpoint: one loopback HTTP server that answers EKS (restJson1), EC2 (ec2Query), SSM,
+ * CloudWatch Logs, Secrets Manager and Organizations (awsJson1_1), SNS and STS (awsQuery) the way the real services
+ * do on the wire, from a scenario.
  *
  * Callers are told apart by their SigV4 credentials: the access key id is the account id (see
  * lambda/aws/clients.ts) and the credential scope names the region. Signatures are not checked. The server only
