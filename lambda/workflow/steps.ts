@@ -152,7 +152,9 @@ export async function plan(deps: StepDeps, input: { runId?: string } = {}): Prom
       try {
         names = await deps.clientsFor(target).directory.listClusters();
       } catch (error) {
-        const listError = `could not list clusters: ${messageOf(error)}`;
+        const listError = auditRoleDenied(error)
+          ? `could not assume the audit role in account ${target.account} (is its member stack or StackSet instance deployed?): ${messageOf(error)}`
+          : `could not list clusters: ${messageOf(error)}`;
         const known = await deps.store.clusterDirectory(target);
         if (!known) return [{ runId, startedAt, ...target, name: '*', listError }];
         const since = ` (clusters as last listed ${known.listedAt.slice(0, 10)})`;
@@ -483,6 +485,14 @@ function snapshotOf(
     auditError: evidence.auditError,
     sources,
   };
+}
+
+/**
+ * STS refused the audit role: AccessDenied naming sts:AssumeRole (the role does not exist there, or does not trust
+ * the hub). The call that needed the credentials reports it as its own failure.
+ */
+function auditRoleDenied(error: unknown): boolean {
+  return errorCodeOf(error) === 'AccessDenied' && messageOf(error).includes('sts:AssumeRole');
 }
 
 /** The AWS error code of an adapter's error (`AwsCallError.code`), else the error's name. */

@@ -3,7 +3,7 @@ import { createAlertPublisher, createOrganizationReader, createTargetClientsFact
 import { AuditStore } from '#aws/store.js';
 import { type LocalDynamo, startDynalite } from '#sim/dynalite.js';
 import { loadScenario, type Scenario, ScenarioSchema } from '#sim/scenario.js';
-import { startSimulator } from '#sim/server.js';
+import { type Simulator, startSimulator } from '#sim/server.js';
 import { runAudit } from '#workflow/audit-run.js';
 import { AuditSettingsSchema } from '#workflow/settings.js';
 
@@ -62,6 +62,25 @@ describe('an organization as the audit targets', () => {
     dynamo = await startDynalite();
   });
   afterAll(async () => dynamo.close());
+
+  /** What the hub's functions build: clients that assume each account's audit role, the reader, a fresh table. */
+  async function hubDeps(sim: Simulator, tableName: string) {
+    const store = new AuditStore({ tableName }, dynamo.client);
+    await store.ensureTable();
+    return {
+      clientsFor: createTargetClientsFactory({
+        endpoint: sim.endpoint,
+        roleName: 'FleetAuditReadOnly',
+        hubAccount: '111111111111',
+      }),
+      organization: createOrganizationReader({
+        readerRoleArn: READER,
+        endpoint: sim.endpoint,
+        hubAccount: '111111111111',
+      }),
+      store,
+    };
+  }
 
   it('lists every account with its state, and an OU with the OUs nested in it, through pages that start empty', async () => {
     // Arrange
@@ -123,20 +142,8 @@ describe('an organization as the audit targets', () => {
     // Arrange
     const sim = await startSimulator(organizationScenario());
     try {
-      const store = new AuditStore({ tableName: 'organization' }, dynamo.client);
-      await store.ensureTable();
       const deps = {
-        clientsFor: createTargetClientsFactory({
-          endpoint: sim.endpoint,
-          roleName: 'FleetAuditReadOnly',
-          hubAccount: '111111111111',
-        }),
-        organization: createOrganizationReader({
-          readerRoleArn: READER,
-          endpoint: sim.endpoint,
-          hubAccount: '111111111111',
-        }),
-        store,
+        ...(await hubDeps(sim, 'organization')),
         publisher: createAlertPublisher({
           region: 'eu-west-1',
           topicArn: sim.topicArns[0] ?? '',
@@ -167,8 +174,8 @@ describe('an organization as the audit targets', () => {
       ]);
       const failed = result.clusters.find((c) => c.account === '333333333333');
       expect(failed?.findings.map((f) => f.ruleId)).toEqual(['AUDIT-FAILED']);
-      expect(JSON.stringify(failed?.findings[0]?.evidence)).toContain(
-        'is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::333333333333:role/FleetAuditReadOnly',
+      expect(failed?.findings[0]?.evidence.summary).toMatch(
+        /^could not assume the audit role in account 333333333333 \(is its member stack or StackSet instance deployed\?\): AwsCallError: eks:ListClusters all clusters failed: AccessDenied: .* is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::333333333333:role\/FleetAuditReadOnly$/,
       );
       const assumed = sim.calls.filter((c) => c.service === 'sts').map((c) => `${c.input.RoleArn} ${c.status}`);
       expect(new Set(assumed)).toEqual(
@@ -178,6 +185,29 @@ describe('an organization as the audit targets', () => {
           'arn:aws:iam::333333333333:role/FleetAuditReadOnly 403',
         ]),
       );
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('fails the run in one line when the organization cannot be listed, rather than audit an unknown set of accounts', async () => {
+    // Arrange: the reader role does not exist in the management account
+    const scenario = organizationScenario();
+    if (!scenario.organization) throw new Error('the scenario lost its organization');
+    const sim = await startSimulator({ ...scenario, organization: { ...scenario.organization, managementRoles: [] } });
+    try {
+      const deps = {
+        ...(await hubDeps(sim, 'organization-unlisted')),
+        publisher: null,
+        settings: AuditSettingsSchema.parse({ organization: { readerRoleArn: READER, regions: ['eu-west-1'] } }),
+        now: sim.auditorNow,
+      };
+
+      // Act / Assert
+      await expect(runAudit(deps, { runId: 'org-unlisted' })).rejects.toThrow(
+        /^organizations:ListAccounts the organization failed: AccessDenied: .* sts:AssumeRole on resource: arn:aws:iam::999999999999:role\/FleetAuditOrganizationReader$/,
+      );
+      expect(sim.calls.filter((c) => c.service === 'eks')).toEqual([]);
     } finally {
       await sim.close();
     }
