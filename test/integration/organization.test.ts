@@ -212,4 +212,51 @@ describe('an organization as the audit targets', () => {
       await sim.close();
     }
   });
+
+  it('keeps the clusters of an account whose audit role is gone the next night: FAILED, their findings UNKNOWN, none RESOLVED', async () => {
+    // Arrange: night 1 audits 111111111111; on night 2 its audit role has been deleted
+    const settings = AuditSettingsSchema.parse({
+      organization: { readerRoleArn: READER, regions: ['eu-west-1'], organizationalUnits: [NESTED] },
+      pollIntervalSeconds: 0.05,
+      clusterDeadlineSeconds: 5,
+    });
+    const night = async (scenario: Scenario, runId: string) => {
+      const sim = await startSimulator(scenario);
+      try {
+        return (
+          await runAudit(
+            { ...(await hubDeps(sim, 'organization-nights')), publisher: null, settings, now: sim.auditorNow },
+            { runId },
+          )
+        ).result;
+      } finally {
+        await sim.close();
+      }
+    };
+    const first = organizationScenario();
+    const second = ScenarioSchema.parse({
+      ...first,
+      clock: { at: '2026-11-02T02:00:00Z' },
+      accounts: first.accounts.map((a) => (a.id === '111111111111' ? { ...a, roles: [] } : a)),
+    });
+
+    // Act
+    const day1 = await night(first, 'org-night-1');
+    const day2 = await night(second, 'org-night-2');
+
+    // Assert
+    const opened = day1.clusters.find((c) => c.name === 'checkout-prod')?.findings ?? [];
+    expect(opened.length).toBeGreaterThan(0);
+    expect(day2.clusters.map((c) => `${c.account}/${c.name} ${c.status}`).sort()).toEqual([
+      '111111111111/catalog-prod FAILED',
+      '111111111111/checkout-prod FAILED',
+    ]);
+    const checkout = day2.clusters.find((c) => c.name === 'checkout-prod');
+    const earlier = checkout?.findings.filter((f) => opened.some((o) => o.fingerprint === f.fingerprint)) ?? [];
+    expect(earlier.map((f) => f.state)).toEqual(opened.map(() => 'UNKNOWN'));
+    expect(checkout?.findings.some((f) => f.state === 'RESOLVED')).toBe(false);
+    expect(checkout?.findings.find((f) => f.ruleId === 'AUDIT-FAILED')?.evidence.summary).toMatch(
+      /^could not assume the audit role in account 111111111111 .*\(clusters as last listed 2026-11-01\)$/,
+    );
+  });
 });
