@@ -122,6 +122,33 @@ describe('an organization as the audit targets', () => {
     }
   });
 
+  it('rides out Organizations throttling with the SDK’s retries (TooManyRequestsException)', async () => {
+    // Arrange: the first two ListAccountsForParent calls throttled
+    const sim = await startSimulator({
+      ...organizationScenario(),
+      faults: [{ api: 'organizations:ListAccountsForParent', throttleFirst: 2 }],
+    });
+    try {
+      const reader = createOrganizationReader({
+        readerRoleArn: READER,
+        endpoint: sim.endpoint,
+        hubAccount: '111111111111',
+      });
+
+      // Act
+      const accounts = await reader.listAccounts([NESTED]);
+
+      // Assert
+      expect(accounts.map((a) => a.id)).toEqual(['111111111111']);
+      expect(sim.calls.filter((c) => c.fault === 'throttle').map((c) => c.action)).toEqual([
+        'ListAccountsForParent',
+        'ListAccountsForParent',
+      ]);
+    } finally {
+      await sim.close();
+    }
+  });
+
   it('denies the Organizations API to a member that is no delegated administrator, in one line', async () => {
     const sim = await startSimulator(organizationScenario());
     try {
