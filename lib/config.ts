@@ -25,83 +25,122 @@ const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const account = z.string().regex(ACCOUNT, 'must be a 12-digit AWS account id');
 const region = z.string().regex(REGION, 'must be an AWS region such as eu-west-1');
 
-const ConfigSchema = z
+/** Accounts and their regions, listed. */
+const TargetListSchema = z.array(z.object({ account, regions: z.array(region).min(1) }).strict()).min(1);
+
+/**
+ * The organization form of `targets`: every ACTIVE account of an AWS organization (or of some OUs and the OUs nested
+ * in them), minus `excludeAccounts`, in `regions`; listed by the plan step every run through a reader role in the
+ * management account or a delegated administrator (Organizations' List operations can be called only from there).
+ */
+const OrganizationSchema = z
   .object({
-    /** Where the hub stack is deployed. @default CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION (env-agnostic when unset) */
-    hub: z.object({ account: account.optional(), region: region.optional() }).strict().default({}),
-    /** Accounts and their regions to audit. @default the hub's own account and region */
-    targets: z
-      .array(z.object({ account, regions: z.array(region).min(1) }).strict())
-      .min(1)
-      .optional(),
-    /** When the nightly run starts: an EventBridge Scheduler cron expression in an IANA time zone. */
-    schedule: z
-      .object({
-        cron: z.string().regex(CRON, 'must look like cron(0 2 * * ? *)').default('cron(0 2 * * ? *)'),
-        timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
-      })
-      .strict()
-      .default({ cron: 'cron(0 2 * * ? *)', timeZone: 'UTC' }),
-    /** Subscribes this address to the alerts topic (it must confirm the subscription). @default no subscription */
-    alertEmail: z.email('must be an e-mail address').optional(),
-    /**
-     * Posts the alerts topic to Slack: the name of a Secrets Manager secret (in the hub account and region) that
-     * holds the incoming webhook URL, created by you. @default no Slack notifier
-     */
-    slackWebhookSecretName: z
-      .string()
-      .regex(/^[\w/+=.@-]{1,512}$/, 'must be a Secrets Manager secret name (letters, digits, / _ + = . @ -)')
-      .optional(),
-    /** NEW and WORSENED findings at or above this severity are alerted (RESOLVED always). */
-    alertMinSeverity: z.enum(SEVERITIES).default('MEDIUM'),
-    /** Clusters audited at once: the state machine's Map MaxConcurrency. */
-    clusterConcurrency: z.number().int().min(1).max(40).default(8),
-    /** The Wait between two polls of a cluster's collector commands and log query. */
-    pollIntervalSeconds: z.number().int().min(5).max(300).default(30),
-    /** How long one cluster may take from discovery to assessment; then it is assessed with what has arrived. */
-    clusterDeadlineSeconds: z.number().int().min(60).max(3600).default(600),
-    /** The Logs Insights window read for each cluster. */
-    logWindowHours: z
-      .number()
-      .positive()
-      .max(24 * 14)
-      .default(24),
-    /** The whole run's time-out (the state machine's TimeoutSeconds). */
-    runTimeoutMinutes: z
-      .number()
-      .int()
-      .min(15)
-      .max(24 * 60)
-      .default(360),
-    /** Rule thresholds (lambda/audit/thresholds.ts); validated by the functions at cold start. @default {} */
-    thresholds: z.record(z.string(), z.unknown()).default({}),
-    /** How long run records and cluster snapshots are kept (DynamoDB TTL). */
-    historyRetentionDays: z.number().int().min(1).max(3650).default(400),
-    /** Retention of the functions' and the state machine's CloudWatch log groups. */
-    logRetentionDays: z
-      .number()
-      .refine((days) => (LOG_RETENTION_DAYS as ReadonlyArray<number>).includes(days), {
-        message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
-      })
-      .default(90),
-    /** The read-only audit role in each audited account, assumed by the hub's functions. */
-    memberRoleName: z.string().regex(ROLE_NAME, 'must be an IAM role name').default('FleetAuditReadOnly'),
-    /** Prefix of the hub functions' role names, which the member roles trust. */
-    hubRolePrefix: z
-      .string()
-      .regex(/^[\w+=,.@-]{1,40}$/, 'must be an IAM role name prefix of at most 40 characters')
-      .default('FleetAuditHub'),
-    /** The collector's SSM document name, the same in every audited account and region. */
-    documentName: z
-      .string()
-      .regex(/^[a-zA-Z0-9_.-]{3,128}$/, 'must be an SSM document name (letters, digits, _ . -)')
-      .refine((name) => !/^(aws|amazon|amzn)/i.test(name), 'must not start with aws, amazon or amzn')
-      .default(COLLECTOR_DOCUMENT_NAME),
+    /** the organization id: its ARNs, and the aws:ResourceOrgID the hub's AssumeRole is limited to */
+    id: z.string().regex(/^o-[a-z0-9]{10,32}$/, 'must be an organization id such as o-a1b2c3d4e5'),
+    /** the management account: Organizations ARNs name it, whoever calls */
+    managementAccount: account,
+    /** where the reader role is: the management account or a delegated administrator. @default managementAccount */
+    readerAccount: account.optional(),
+    readerRoleName: z.string().regex(ROLE_NAME, 'must be an IAM role name').default('FleetAuditOrganizationReader'),
+    regions: z.array(region).min(1),
+    /** only these OUs and the OUs nested in them. @default every account of the organization */
+    organizationalUnits: z
+      .array(z.string().regex(/^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/, 'must be an OU id such as ou-ab12-cdef5678'))
+      .default([]),
+    /** accounts never audited (e.g. the management account, where StackSets deploys no member stack) */
+    excludeAccounts: z.array(account).default([]),
   })
   .strict();
 
+const configSchema = <T extends z.ZodType>(targets: T) =>
+  z
+    .object({
+      /** Where the hub stack is deployed. @default CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION (env-agnostic when unset) */
+      hub: z.object({ account: account.optional(), region: region.optional() }).strict().default({}),
+      /**
+       * Accounts and their regions to audit, or `{ organization: {…} }` (OrganizationSchema).
+       * @default the hub's own account and region
+       */
+      targets: targets.optional(),
+      /** When the nightly run starts: an EventBridge Scheduler cron expression in an IANA time zone. */
+      schedule: z
+        .object({
+          cron: z.string().regex(CRON, 'must look like cron(0 2 * * ? *)').default('cron(0 2 * * ? *)'),
+          timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
+        })
+        .strict()
+        .default({ cron: 'cron(0 2 * * ? *)', timeZone: 'UTC' }),
+      /** Subscribes this address to the alerts topic (it must confirm the subscription). @default no subscription */
+      alertEmail: z.email('must be an e-mail address').optional(),
+      /**
+       * Posts the alerts topic to Slack: the name of a Secrets Manager secret (in the hub account and region) that
+       * holds the incoming webhook URL, created by you. @default no Slack notifier
+       */
+      slackWebhookSecretName: z
+        .string()
+        .regex(/^[\w/+=.@-]{1,512}$/, 'must be a Secrets Manager secret name (letters, digits, / _ + = . @ -)')
+        .optional(),
+      /** NEW and WORSENED findings at or above this severity are alerted (RESOLVED always). */
+      alertMinSeverity: z.enum(SEVERITIES).default('MEDIUM'),
+      /** Clusters audited at once: the state machine's Map MaxConcurrency. */
+      clusterConcurrency: z.number().int().min(1).max(40).default(8),
+      /** The Wait between two polls of a cluster's collector commands and log query. */
+      pollIntervalSeconds: z.number().int().min(5).max(300).default(30),
+      /** How long one cluster may take from discovery to assessment; then it is assessed with what has arrived. */
+      clusterDeadlineSeconds: z.number().int().min(60).max(3600).default(600),
+      /** The Logs Insights window read for each cluster. */
+      logWindowHours: z
+        .number()
+        .positive()
+        .max(24 * 14)
+        .default(24),
+      /** The whole run's time-out (the state machine's TimeoutSeconds). */
+      runTimeoutMinutes: z
+        .number()
+        .int()
+        .min(15)
+        .max(24 * 60)
+        .default(360),
+      /** Rule thresholds (lambda/audit/thresholds.ts); validated by the functions at cold start. @default {} */
+      thresholds: z.record(z.string(), z.unknown()).default({}),
+      /** How long run records and cluster snapshots are kept (DynamoDB TTL). */
+      historyRetentionDays: z.number().int().min(1).max(3650).default(400),
+      /** Retention of the functions' and the state machine's CloudWatch log groups. */
+      logRetentionDays: z
+        .number()
+        .refine((days) => (LOG_RETENTION_DAYS as ReadonlyArray<number>).includes(days), {
+          message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+        })
+        .default(90),
+      /** The read-only audit role in each audited account, assumed by the hub's functions. */
+      memberRoleName: z.string().regex(ROLE_NAME, 'must be an IAM role name').default('FleetAuditReadOnly'),
+      /** Prefix of the hub functions' role names, which the member roles trust. */
+      hubRolePrefix: z
+        .string()
+        .regex(/^[\w+=,.@-]{1,40}$/, 'must be an IAM role name prefix of at most 40 characters')
+        .default('FleetAuditHub'),
+      /** The collector's SSM document name, the same in every audited account and region. */
+      documentName: z
+        .string()
+        .regex(/^[a-zA-Z0-9_.-]{3,128}$/, 'must be an SSM document name (letters, digits, _ . -)')
+        .refine((name) => !/^(aws|amazon|amzn)/i.test(name), 'must not start with aws, amazon or amzn')
+        .default(COLLECTOR_DOCUMENT_NAME),
+    })
+    .strict();
+
+const ListConfigSchema = configSchema(TargetListSchema);
+const OrganizationConfigSchema = configSchema(z.object({ organization: OrganizationSchema }).strict());
+
 /** The validated configuration, defaults applied. */
-export type FleetAuditConfig = z.output<typeof ConfigSchema>;
+export type FleetAuditConfig = Omit<z.output<typeof ListConfigSchema>, 'targets'> & {
+  targets?: z.output<typeof TargetListSchema> | { organization: z.output<typeof OrganizationSchema> };
+};
+
+/** The organization to audit, resolved: the reader role's account and ARN filled in. */
+export interface OrganizationTargetConfig extends z.output<typeof OrganizationSchema> {
+  readerAccount: string;
+  readerRoleArn: string;
+}
 
 /** One account and region to audit. */
 export interface AuditTargetConfig {
@@ -116,6 +155,8 @@ export interface ResolvedConfig extends FleetAuditConfig {
   hubRegion: string | undefined;
   /** every account × region to audit; `account`/`region` may be unresolved tokens only in the default case */
   auditTargets: AuditTargetConfig[];
+  /** set when `targets` names an organization: its accounts are listed at run time (auditTargets is then empty) */
+  organization: OrganizationTargetConfig | undefined;
 }
 
 /** A configuration problem: one line naming the context field and what to do. */
@@ -132,6 +173,8 @@ export interface ResolveOptions {
   /** stands for the hub account/region when neither is known (the stack's AWS::AccountId / AWS::Region tokens) */
   accountToken: string;
   regionToken: string;
+  /** the stack's AWS::Partition token, for the reader role's ARN; default `aws` */
+  partitionToken?: string;
 }
 
 /**
@@ -140,9 +183,15 @@ export interface ResolveOptions {
  */
 export function resolveConfig(context: unknown, options: ResolveOptions): ResolvedConfig {
   const raw = typeof context === 'string' ? parseJson(context) : (context ?? {});
-  const parsed = ConfigSchema.safeParse(raw);
+  // A list of accounts, or an object naming an organization: each form is checked with its own schema, so an error
+  // names the field of the form that was meant rather than zod's union of both.
+  const targets = (raw as { targets?: unknown } | null)?.targets;
+  const isOrganization =
+    targets !== undefined && targets !== null && !Array.isArray(targets) && typeof targets === 'object';
+  const parsed = (isOrganization ? OrganizationConfigSchema : ListConfigSchema).safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    // a misspelt key is named first: it is why its correctly spelt neighbour is then reported missing
+    const issue = parsed.error.issues.find((i) => i.code === 'unrecognized_keys') ?? parsed.error.issues[0];
     const path = [CONTEXT_KEY, ...(issue?.path ?? []).map(String)];
     // A misspelt key names itself rather than its parent object.
     const unknownKey = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
@@ -150,7 +199,7 @@ export function resolveConfig(context: unknown, options: ResolveOptions): Resolv
     const problem = unknownKey ? 'is not a known setting' : (issue?.message ?? 'is not valid');
     throw new ConfigError(`${field}: ${problem} (cdk.json context "${CONTEXT_KEY}")`);
   }
-  const config = parsed.data;
+  const config = parsed.data as FleetAuditConfig;
   const hubAccount = config.hub.account ?? nonEmpty(options.defaultAccount);
   const hubRegion = config.hub.region ?? nonEmpty(options.defaultRegion);
   if (config.targets && (!hubAccount || !hubRegion)) {
@@ -158,10 +207,20 @@ export function resolveConfig(context: unknown, options: ResolveOptions): Resolv
       `${CONTEXT_KEY}.hub: account and region are required when ${CONTEXT_KEY}.targets is set (or set CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION, e.g. with --profile)`,
     );
   }
+  if (config.targets && !Array.isArray(config.targets)) {
+    const org = config.targets.organization;
+    const readerAccount = org.readerAccount ?? org.managementAccount;
+    const organization: OrganizationTargetConfig = {
+      ...org,
+      readerAccount,
+      readerRoleArn: `arn:${options.partitionToken ?? 'aws'}:iam::${readerAccount}:role/${org.readerRoleName}`,
+    };
+    return { ...config, hubAccount, hubRegion, auditTargets: [], organization };
+  }
   const auditTargets = config.targets
     ? dedupe(config.targets.flatMap((t) => t.regions.map((r) => ({ account: t.account, region: r }))))
     : [{ account: hubAccount ?? options.accountToken, region: hubRegion ?? options.regionToken }];
-  return { ...config, hubAccount, hubRegion, auditTargets };
+  return { ...config, hubAccount, hubRegion, auditTargets, organization: undefined };
 }
 
 function parseJson(text: string): unknown {

@@ -11,6 +11,7 @@ import { CollectorDocument } from './constructs/collector-document.js';
 import { AuditDashboard } from './constructs/dashboard.js';
 import { FindingsTable } from './constructs/findings-table.js';
 import { NightlySchedule } from './constructs/nightly-schedule.js';
+import { OrganizationReaderRole } from './constructs/organization-reader-role.js';
 import { SlackNotifier } from './constructs/slack-notifier.js';
 import { acknowledgeNag } from './nag.js';
 
@@ -64,8 +65,20 @@ export class FleetAuditorStack extends Stack {
 
     // What the functions read. pollIntervalSeconds and clusterConcurrency are the state machine's (AuditWorkflow,
     // below); only the local runner (runAudit) reads them from the settings.
+    const { organization } = config;
+    if (organization && organization.readerAccount === hubAccount) {
+      new OrganizationReaderRole(this, 'OrganizationReader', organizationReaderProps(config, hubAccount));
+    }
     const settings = {
       targets: config.auditTargets,
+      ...(organization && {
+        organization: {
+          readerRoleArn: organization.readerRoleArn,
+          regions: organization.regions,
+          organizationalUnits: organization.organizationalUnits,
+          excludeAccounts: organization.excludeAccounts,
+        },
+      }),
       documentName: config.documentName,
       clusterDeadlineSeconds: config.clusterDeadlineSeconds,
       logWindowHours: config.logWindowHours,
@@ -104,16 +117,37 @@ export class FleetAuditorStack extends Stack {
       report: fn('report', 'Fleet audit: lifecycle, run record, metrics, digest', Duration.minutes(10), false),
     };
 
-    const auditRoleArns = [...new Set(config.auditTargets.map((t) => t.account))].map(
-      (account) => `arn:${Aws.PARTITION}:iam::${account}:role/${config.memberRoleName}`,
-    );
+    // With an organization the accounts are known only at run time: any account's audit role, by its fixed name.
+    const auditRoleArns = organization
+      ? [`arn:${Aws.PARTITION}:iam::*:role/${config.memberRoleName}`]
+      : [...new Set(config.auditTargets.map((t) => t.account))].map(
+          (account) => `arn:${Aws.PARTITION}:iam::${account}:role/${config.memberRoleName}`,
+        );
     for (const name of HUB_ROLE_SUFFIXES) {
       this.functions[name].role.addToPolicy(
         new iam.PolicyStatement({ sid: 'AssumeTheAuditRoles', actions: ['sts:AssumeRole'], resources: auditRoleArns }),
       );
+      if (organization) {
+        acknowledgeNag(this.functions[name].role.node.findChild('DefaultPolicy'), {
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${config.memberRoleName}]`,
+          reason:
+            'the organization’s accounts are listed at run time; only roles of the audit role’s name, whose trust policy names these function roles, can be assumed',
+        });
+      }
+    }
+    if (organization) {
+      this.functions.plan.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadTheOrganization',
+          actions: ['sts:AssumeRole'],
+          resources: [organization.readerRoleArn],
+        }),
+      );
     }
     const table = this.table.table;
-    table.grant(this.functions.plan.role, 'dynamodb:PutItem');
+    // GetItem: a target whose clusters cannot be listed (an account whose audit role cannot be assumed) is planned
+    // from its last stored cluster list (plan in lambda/workflow/steps.ts, AuditStore.clusterDirectory)
+    table.grant(this.functions.plan.role, 'dynamodb:GetItem', 'dynamodb:PutItem');
     table.grant(this.functions.assess.role, 'dynamodb:Query', 'dynamodb:PutItem');
     table.grant(this.functions.recordFailure.role, 'dynamodb:PutItem');
     // finishRun writes the run's cluster results with BatchWriteItem, its own IAM action (lambda/aws/store.ts).
@@ -173,6 +207,20 @@ export class FleetAuditorStack extends Stack {
     new CfnOutput(this, 'AlertsTopicArn', { value: this.alerts.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: dashboard.dashboard.dashboardName });
   }
+}
+
+/** The organization reader role, in the hub stack or in its own stack in the reader account. */
+export function organizationReaderProps(config: ResolvedConfig, hubAccount: string) {
+  const organization = config.organization;
+  if (!organization) throw new Error('no organization is configured');
+  return {
+    roleName: organization.readerRoleName,
+    hubAccount,
+    trustedRoleName: hubRoleName(config.hubRolePrefix, 'plan'),
+    organizationId: organization.id,
+    managementAccount: organization.managementAccount,
+    organizationalUnits: organization.organizationalUnits,
+  };
 }
 
 /**

@@ -13,6 +13,8 @@ export interface MemberStackProps extends StackProps {
    * so exactly one stack per account creates it); undefined: this stack holds only the region's collector document.
    */
   readonly auditRoleRegions?: ReadonlyArray<string>;
+  /** Create the audit role only in this region (the StackSet template, lib/fleet-auditor-app.ts). @default always */
+  readonly auditRoleOnlyInRegion?: string;
   /** The collector's SSM Command document content (collector/ssm-document.ts). */
   readonly collectorDocumentContent: Record<string, unknown>;
 }
@@ -36,6 +38,7 @@ export class MemberStack extends Stack {
         trustedRoleNames: HUB_ROLE_SUFFIXES.map((suffix) => hubRoleName(config.hubRolePrefix, suffix)),
         regions: props.auditRoleRegions,
         documentName: config.documentName,
+        ...(props.auditRoleOnlyInRegion !== undefined && { onlyInRegion: props.auditRoleOnlyInRegion }),
       });
     }
   }

@@ -20,9 +20,10 @@ export type RecordedService =
   | 'ssm'
   | 'logs'
   | 'sns'
-  | 'sts'
   | 'secretsmanager'
   | 'securityhub'
+  | 'organizations'
+  | 'sts'
   | 'dynamodb';
 
 /** One recorded request. */
@@ -70,6 +71,7 @@ const SIMULATED_UUID = '00000000-0000-4000-8000-000000000000';
  */
 export function iamRequestsOf(
   calls: ReadonlyArray<RecordedCall>,
+  organization?: { id: string; managementAccount: string },
 ): Array<{ call: RecordedCall; requests: IamRequest[] }> {
   const queryLogGroups = new Map<string, string[]>();
   return calls.map((call) => {
@@ -122,6 +124,27 @@ export function iamRequestsOf(
         const id = str('SecretId');
         return { call, requests: one(id.startsWith('arn:') ? id : secretArn(region, account, id)) };
       }
+      // Organizations ARNs name the management account, whoever calls (a delegated administrator too):
+      // arn:${Partition}:organizations::${Account}:ou/o-${OrganizationId}/ou-${OrganizationalUnitId}, and root/… for
+      // a root; ListAccounts has no resource type.
+      case 'organizations:ListAccountsForParent':
+      case 'organizations:ListOrganizationalUnitsForParent': {
+        const parent = str('ParentId');
+        const owner = organization?.managementAccount ?? account;
+        const kind = parent.startsWith('r-') ? 'root' : 'ou';
+        return {
+          call,
+          requests: one(`arn:aws:organizations::${owner}:${kind}/${organization?.id ?? 'o-unknown'}/${parent}`),
+        };
+      }
+      // sts:AssumeRole on the role; the request is evaluated in the role's account (its trust policy)
+      case 'sts:AssumeRole': {
+        const roleArn = str('RoleArn');
+        return {
+          call,
+          requests: [{ action: 'sts:AssumeRole', resource: roleArn, account: roleArn.split(':')[4] ?? '', region }],
+        };
+      }
       case 'dynamodb:BatchWriteItem':
       case 'dynamodb:BatchGetItem': {
         const tables = Object.keys((input.RequestItems as Record<string, unknown> | undefined) ?? {});
@@ -133,7 +156,8 @@ export function iamRequestsOf(
           return { call, requests: one(arn('dynamodb', `table/${str('TableName')}${index ? `/index/${index}` : ''}`)) };
         }
         // eks:ListClusters, ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListCommands,
-        // ssm:ListCommandInvocations: no resource types in the Service Authorization Reference.
+        // ssm:ListCommandInvocations, organizations:ListAccounts: no resource types in the Service Authorization
+        // Reference.
         return { call, requests: one('*') };
     }
   });

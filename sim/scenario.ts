@@ -20,8 +20,8 @@ const ClusterNameSchema = z
 const ApiSchema = z
   .string()
   .regex(
-    /^(\*|(eks|ec2|ssm|logs|sns|sts|secretsmanager|securityhub|dynamodb):(\*|[A-Z][A-Za-z]+))$/,
-    'expected "<service>:<Action>", "<service>:*" or "*" (services: eks, ec2, ssm, logs, sns, sts, secretsmanager, securityhub, dynamodb)',
+    /^(\*|(eks|ec2|ssm|logs|sns|secretsmanager|securityhub|organizations|sts|dynamodb):(\*|[A-Z][A-Za-z]+))$/,
+    'expected "<service>:<Action>", "<service>:*" or "*" (services: eks, ec2, ssm, logs, sns, secretsmanager, securityhub, organizations, sts, dynamodb)',
   );
 
 /** A partial collector report (NodeReportInput); checked against the collector schema after merging. */
@@ -171,8 +171,69 @@ export const AccountSchema = z.strictObject({
   /** a label for people; not used by the APIs */
   alias: z.string().optional(),
   regions: z.array(RegionSchema).min(1),
+  /** the IAM roles STS AssumeRole may take in this account (the audit role the member stack deploys) */
+  roles: z.array(z.string().min(1)).default(['FleetAuditReadOnly']),
 });
 export type Account = z.infer<typeof AccountSchema>;
+
+/** Organizations' id formats (the `Id` patterns of the Organizations API reference). */
+const OU_ID = /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
+const ROOT_ID = /^r-[0-9a-z]{4,32}$/;
+
+/**
+ * An AWS organization the simulator serves with the Organizations API. Its members need not be accounts of the
+ * scenario: a member that is not (or that lacks the audit role) is one whose audit role cannot be assumed.
+ */
+export const OrganizationSchema = z
+  .strictObject({
+    id: z.string().regex(/^o-[a-z0-9]{10,32}$/, 'expected an organization id such as o-a1b2c3d4e5'),
+    /** the only account, with the delegated administrators, that may call the Organizations API */
+    managementAccount: AccountIdSchema,
+    delegatedAdministrators: z.array(AccountIdSchema).default([]),
+    /** roles STS may assume in the management account (the reader role the plan step uses) */
+    managementRoles: z.array(z.string().min(1)).default(['FleetAuditOrganizationReader']),
+    rootId: z.string().regex(ROOT_ID, 'expected a root id such as r-ab12'),
+    units: z
+      .array(
+        z.strictObject({
+          id: z.string().regex(OU_ID, 'expected an OU id such as ou-ab12-cdef5678'),
+          name: z.string().min(1),
+          /** the root or another OU */
+          parent: z.string().min(1),
+        }),
+      )
+      .default([]),
+    members: z
+      .array(
+        z.strictObject({
+          id: AccountIdSchema,
+          name: z.string().min(1),
+          state: z.enum(['ACTIVE', 'SUSPENDED', 'PENDING_CLOSURE', 'PENDING_ACTIVATION', 'CLOSED']).default('ACTIVE'),
+          parent: z.string().min(1),
+        }),
+      )
+      .min(1),
+    /** every list answers an empty first page with a NextToken, as the API reference says it may */
+    emptyFirstPages: z.boolean().default(false),
+  })
+  .superRefine((org, ctx) => {
+    const parents = new Set([org.rootId, ...org.units.map((u) => u.id)]);
+    for (const [kind, list] of [
+      ['units', org.units],
+      ['members', org.members],
+    ] as const) {
+      list.forEach((item, index) => {
+        if (!parents.has(item.parent)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [kind, index, 'parent'],
+            message: `parent ${item.parent} is neither the root nor an OU of the organization`,
+          });
+        }
+      });
+    }
+  });
+export type Organization = z.infer<typeof OrganizationSchema>;
 
 /** What a fault does; at least one is required. */
 const FAULT_EFFECTS = [
@@ -304,6 +365,7 @@ export const ScenarioSchema = z.strictObject({
     )
     .default([]),
   accounts: z.array(AccountSchema).min(1),
+  organization: OrganizationSchema.optional(),
 });
 export type Scenario = z.infer<typeof ScenarioSchema>;
 export type ScenarioInput = z.input<typeof ScenarioSchema>;

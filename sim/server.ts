@@ -12,24 +12,42 @@ import {
   jsonRpcTarget,
   parseJsonBody,
 } from './protocols/json-rpc.js';
+import {
+  assumableRoles,
+  handleOrganizations,
+  handleSts,
+  ORGANIZATIONS_TARGET_PREFIX,
+  STS_VERSION,
+  stsError,
+} from './protocols/organizations.js';
 import { eksError, eksRoute, handleEks } from './protocols/rest-json.js';
 import { handleSecurityHub, securityHubRoute } from './protocols/security-hub.js';
-import { handleSns, handleSts, snsError } from './protocols/sns-query.js';
+import { handleSns, snsError } from './protocols/sns-query.js';
 import { ApiError, type SimRequest, type SimResponse } from './protocols/wire.js';
 import { faultFires } from './random.js';
 import type { Fault, Scenario } from './scenario.js';
 import { scenarioClocks } from './states/clock.js';
 
 /**
- * The simulated AWS endpoint: one loopback HTTP server that answers EKS (restJson1), EC2 (ec2Query), SSM and
- * CloudWatch Logs (awsJson1_1) and SNS (awsQuery) the way the real services do on the wire, from a scenario.
+ * The simulated AWS endpoint: one loopback HTTP server that answers EKS (restJson1), EC2 (ec2Query), SSM,
+ * CloudWatch Logs, Secrets Manager and Organizations (awsJson1_1), SNS and STS (awsQuery) the way the real services
+ * do on the wire, from a scenario.
  *
  * Callers are told apart by their SigV4 credentials: the access key id is the account id (see
  * lambda/aws/clients.ts) and the credential scope names the region. Signatures are not checked. The server only
  * ever listens on 127.0.0.1.
  */
 
-export type SimService = 'eks' | 'ec2' | 'ssm' | 'logs' | 'sns' | 'sts' | 'secretsmanager' | 'securityhub';
+export type SimService =
+  | 'eks'
+  | 'ec2'
+  | 'ssm'
+  | 'logs'
+  | 'sns'
+  | 'secretsmanager'
+  | 'securityhub'
+  | 'organizations'
+  | 'sts';
 
 /** One request the simulator answered. */
 export interface SimulatedCall {
@@ -107,9 +125,22 @@ const INJECTED: Record<SimService, { throttle: ApiError; serverError: ApiError }
     throttle: new ApiError(400, 'ThrottlingException', 'Rate exceeded'),
     serverError: new ApiError(500, 'InternalServiceError', 'An error occurred on the server side.'),
   },
+  // the Organizations API reference lists TooManyRequestsException and ServiceException
+  organizations: {
+    throttle: new ApiError(
+      400,
+      'TooManyRequestsException',
+      'You have sent too many requests in too short a period of time.',
+    ),
+    serverError: new ApiError(
+      500,
+      'ServiceException',
+      'Organizations can’t complete your request because of an internal service error.',
+    ),
+  },
   sts: {
     throttle: new ApiError(400, 'Throttling', 'Rate exceeded'),
-    serverError: new ApiError(500, 'InternalFailure', 'An internal error has occurred.'),
+    serverError: new ApiError(500, 'InternalFailure', 'The request processing has failed because of an unknown error.'),
   },
   // API_BatchImportFindings: LimitExceededException (429) and InternalException (500)
   securityhub: {
@@ -135,6 +166,11 @@ const UNKNOWN_ACCOUNT: Record<SimService, ApiError> = {
     'UnrecognizedClientException',
     'The security token included in the request is invalid.',
   ),
+  organizations: new ApiError(
+    400,
+    'UnrecognizedClientException',
+    'The security token included in the request is invalid.',
+  ),
   sts: new ApiError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.'),
 };
 
@@ -149,8 +185,21 @@ export async function startSimulator(scenario: Scenario, options: SimulatorOptio
   });
   const calls: SimulatedCall[] = [];
   const faults = new FaultInjector(scenario.faults, fleet);
+  const organizationCallers = new Set(
+    scenario.organization
+      ? [scenario.organization.managementAccount, ...scenario.organization.delegatedAdministrators]
+      : [],
+  );
+  const context: ServerContext = {
+    fleet,
+    faults,
+    calls,
+    scenario,
+    roles: assumableRoles(scenario),
+    knownAccount: (account) => fleet.hasAccount(account) || organizationCallers.has(account),
+  };
   const server = createServer((req, res) => {
-    handle(req, res, fleet, faults, calls).catch((error: unknown) => {
+    handle(req, res, context).catch((error: unknown) => {
       res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`simulator failure: ${error instanceof Error ? error.message : String(error)}`);
     });
@@ -176,13 +225,19 @@ export async function startSimulator(scenario: Scenario, options: SimulatorOptio
   };
 }
 
-async function handle(
-  req: IncomingMessage,
-  res: ServerResponse,
-  fleet: Fleet,
-  faults: FaultInjector,
-  calls: SimulatedCall[],
-): Promise<void> {
+interface ServerContext {
+  fleet: Fleet;
+  faults: FaultInjector;
+  calls: SimulatedCall[];
+  scenario: Scenario;
+  /** the roles STS may assume, by account */
+  roles: ReadonlyMap<string, ReadonlySet<string>>;
+  /** an access key id the simulator answers: a scenario account, or the organization's management or delegated one */
+  knownAccount: (account: string) => boolean;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, context: ServerContext): Promise<void> {
+  const { fleet, faults, calls } = context;
   const request = await readRequest(req);
   const requestId = randomUUID();
   const identity = parseIdentity(request.headers.authorization);
@@ -209,7 +264,7 @@ async function handle(
   calls.push(call);
   let response: SimResponse;
   try {
-    if (!identity || !fleet.hasAccount(identity.account)) throw UNKNOWN_ACCOUNT[service];
+    if (!identity || !context.knownAccount(identity.account)) throw UNKNOWN_ACCOUNT[service];
     const region = fleet.region(identity.account, identity.region);
     const injected = await faults.apply({
       service,
@@ -225,7 +280,24 @@ async function handle(
       return;
     }
     if (injected === 'throttle' || injected === 'serverError') throw INJECTED[service][injected];
-    response = dispatch(service, action, request, region, requestId);
+    response =
+      service === 'organizations'
+        ? handleOrganizations(
+            action,
+            parseJsonBody(request.body),
+            identity.account,
+            context.scenario.organization,
+            context.scenario.maxPageSize[`organizations:${action}`],
+          )
+        : service === 'sts'
+          ? handleSts(
+              new URLSearchParams(request.body),
+              { account: identity.account, token: call.caller },
+              context.roles,
+              fleet.now(),
+              requestId,
+            )
+          : dispatch(service, action, request, region, requestId);
     if (service === 'logs' && action === 'StartQuery') call.queryId = String(JSON.parse(response.body).queryId);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
@@ -238,7 +310,7 @@ async function handle(
 }
 
 function dispatch(
-  service: SimService,
+  service: Exclude<SimService, 'organizations' | 'sts'>,
   action: string,
   request: SimRequest,
   region: ReturnType<Fleet['region']>,
@@ -251,8 +323,6 @@ function dispatch(
       return handleEc2(new URLSearchParams(request.body), region, requestId);
     case 'sns':
       return handleSns(new URLSearchParams(request.body), region, requestId);
-    case 'sts':
-      return handleSts(new URLSearchParams(request.body), region.account, requestId);
     case 'ssm':
       return handleSsm(action, parseJsonBody(request.body), region);
     case 'logs':
@@ -272,11 +342,13 @@ function errorResponse(service: SimService, error: ApiError, requestId: string):
     case 'ec2':
       return ec2Error(error, requestId);
     case 'sns':
-    case 'sts':
       return snsError(error, requestId);
+    case 'sts':
+      return stsError(error, requestId);
     case 'ssm':
     case 'logs':
     case 'secretsmanager':
+    case 'organizations':
       return jsonError(error);
   }
 }
@@ -286,6 +358,9 @@ function identifyOperation(request: SimRequest): { service: SimService; action: 
   const target = header(request.headers, 'x-amz-target');
   const rpc = jsonRpcTarget(target);
   if (rpc) return rpc;
+  if (target?.startsWith(ORGANIZATIONS_TARGET_PREFIX)) {
+    return { service: 'organizations', action: target.slice(ORGANIZATIONS_TARGET_PREFIX.length) };
+  }
   const route = eksRoute(request);
   if (route) return { service: 'eks', action: route.action };
   const hub = securityHubRoute(request);
@@ -295,7 +370,7 @@ function identifyOperation(request: SimRequest): { service: SimService; action: 
     const action = params.get('Action');
     if (action !== null && params.get('Version') === '2016-11-15') return { service: 'ec2', action };
     if (action !== null && params.get('Version') === '2010-03-31') return { service: 'sns', action };
-    if (action !== null && params.get('Version') === '2011-06-15') return { service: 'sts', action };
+    if (action !== null && params.get('Version') === STS_VERSION) return { service: 'sts', action };
   }
   if (request.path.startsWith('/clusters')) return { service: 'eks', action: `${request.method} ${request.path}` };
   return null;
@@ -303,7 +378,13 @@ function identifyOperation(request: SimRequest): { service: SimService; action: 
 
 /** The parameters of a request, whatever its protocol: the JSON body, the form fields, or the EKS route. */
 function requestInput(service: SimService, request: SimRequest): Record<string, unknown> {
-  if (service === 'ssm' || service === 'logs' || service === 'secretsmanager' || service === 'securityhub') {
+  if (
+    service === 'ssm' ||
+    service === 'logs' ||
+    service === 'secretsmanager' ||
+    service === 'securityhub' ||
+    service === 'organizations'
+  ) {
     try {
       return parseJsonBody(request.body);
     } catch {

@@ -1,6 +1,7 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
@@ -9,7 +10,14 @@ import { EksClusterDirectory } from './clusters.js';
 import { SsmCommandRunner } from './commands.js';
 import { InsightsLogQueryRunner } from './logs.js';
 import { SnsAlertPublisher } from './notify.js';
-import type { AlertPublisher, AuditTarget, TargetClients, TargetClientsFactory } from './ports.js';
+import { OrganizationDirectory } from './organization.js';
+import type {
+  AlertPublisher,
+  AuditTarget,
+  OrganizationAccountLister,
+  TargetClients,
+  TargetClientsFactory,
+} from './ports.js';
 import { type SdkClientOptions, sdkClientConfig } from './sdk-config.js';
 
 /**
@@ -22,7 +30,9 @@ import { type SdkClientOptions, sdkClientConfig } from './sdk-config.js';
  * Local mode (`endpoint` set, the simulator in sim/): no role is assumed. Each target gets static credentials whose
  * access key id IS THE ACCOUNT ID (the secret is a placeholder), because the simulator tells accounts apart by the
  * access key id in the SigV4 `Authorization` header and regions by the credential scope's region. It never checks
- * signatures, so nothing secret is involved.
+ * signatures, so nothing secret is involved. With `roleName` and `hubAccount` set, local mode assumes the audit
+ * role as in AWS, through the simulator's STS (AssumeRole answers the role's account as the access key id), so an
+ * account without the role fails as it would in AWS.
  */
 export interface TargetClientsOptions {
   /** loopback endpoint of the simulator; unset for real AWS */
@@ -52,10 +62,17 @@ const ROLE_SESSION_SECONDS = 3600;
 /** The client configuration for one target: region, endpoint and the target's credentials. */
 export function targetClientConfig(target: AuditTarget, options: TargetClientsOptions): SdkClientOptions {
   if (options.endpoint !== undefined) {
+    const { endpoint, roleName, hubAccount } = options;
     return {
       region: target.region,
-      endpoint: options.endpoint,
-      credentials: simulatorCredentials(target.account, options.caller),
+      endpoint,
+      credentials:
+        roleName !== undefined && hubAccount !== undefined
+          ? assumedRole(`arn:${options.partition ?? 'aws'}:iam::${target.account}:role/${roleName}`, target.region, {
+              ...options,
+              credentials: simulatorCredentials(hubAccount, options.caller),
+            })
+          : simulatorCredentials(target.account, options.caller),
     };
   }
   const assumeRole = options.roleName !== undefined && target.account !== options.hubAccount;
@@ -64,16 +81,73 @@ export function targetClientConfig(target: AuditTarget, options: TargetClientsOp
   }
   return {
     region: target.region,
-    credentials: fromTemporaryCredentials({
-      params: {
-        RoleArn: `arn:${options.partition ?? 'aws'}:iam::${target.account}:role/${options.roleName}`,
-        RoleSessionName: options.sessionName ?? 'fleet-audit',
-        DurationSeconds: ROLE_SESSION_SECONDS,
-      },
-      ...(options.credentials !== undefined && { masterCredentials: options.credentials }),
-      clientConfig: sdkClientConfig({ region: target.region }),
-    }),
+    credentials: assumedRole(
+      `arn:${options.partition ?? 'aws'}:iam::${target.account}:role/${options.roleName}`,
+      target.region,
+      options,
+    ),
   };
+}
+
+/** Credentials of `roleArn`, assumed (and refreshed by the SDK) from `options.credentials` or the default chain. */
+function assumedRole(
+  roleArn: string,
+  region: string,
+  options: Pick<TargetClientsOptions, 'credentials' | 'sessionName' | 'endpoint'>,
+): AwsCredentialIdentityProvider {
+  return fromTemporaryCredentials({
+    params: {
+      RoleArn: roleArn,
+      RoleSessionName: options.sessionName ?? 'fleet-audit',
+      DurationSeconds: ROLE_SESSION_SECONDS,
+    },
+    ...(options.credentials !== undefined && { masterCredentials: options.credentials }),
+    clientConfig: sdkClientConfig({ region, ...(options.endpoint !== undefined && { endpoint: options.endpoint }) }),
+  });
+}
+
+/**
+ * Organizations is a global service served from us-east-1 (its endpoints in the AWS General Reference); the
+ * partitions' other regions would be us-gov-west-1 and cn-northwest-1.
+ */
+const ORGANIZATIONS_REGION: Record<string, string> = {
+  aws: 'us-east-1',
+  'aws-us-gov': 'us-gov-west-1',
+  'aws-cn': 'cn-northwest-1',
+};
+
+export interface OrganizationReaderOptions {
+  /** the reader role in the management account or a delegated administrator */
+  readerRoleArn: string;
+  /** loopback endpoint of the simulator; unset for real AWS */
+  endpoint?: string;
+  /** local mode: the hub account, whose credentials assume the reader role; real AWS: the default chain */
+  hubAccount?: string;
+  /** local mode only: the function acting (see {@link TargetClientsOptions.caller}) */
+  caller?: string;
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  logger?: Logger;
+}
+
+/** The organization's accounts, listed through its reader role. */
+export function createOrganizationReader(options: OrganizationReaderOptions): OrganizationAccountLister {
+  const partition = options.readerRoleArn.split(':')[1] ?? 'aws';
+  const region = ORGANIZATIONS_REGION[partition] ?? 'us-east-1';
+  const source =
+    options.endpoint !== undefined && options.hubAccount !== undefined
+      ? simulatorCredentials(options.hubAccount, options.caller)
+      : options.credentials;
+  const credentials = assumedRole(options.readerRoleArn, region, {
+    ...(source !== undefined && { credentials: source }),
+    ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+  });
+  const config = sdkClientConfig({
+    region,
+    credentials,
+    ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+    ...(options.logger !== undefined && { logger: options.logger }),
+  });
+  return new OrganizationDirectory({ organizations: new OrganizationsClient(config) });
 }
 
 /** Static credentials the simulator reads the account (and, when given, the calling function) from. */

@@ -156,6 +156,19 @@ export interface TargetClients {
   logs: LogQueryRunner;
 }
 
+/** One account an organization lists: its id, name and `State` (ACTIVE, SUSPENDED, PENDING_CLOSURE, …). */
+export interface OrganizationAccount {
+  id: string;
+  name: string | null;
+  state: string | null;
+}
+
+/** The accounts of an organization (lambda/aws/organization.ts). */
+export interface OrganizationAccountLister {
+  /** every account, or those of these OUs and the OUs nested in them */
+  listAccounts(organizationalUnits?: ReadonlyArray<string>): Promise<OrganizationAccount[]>;
+}
+
 /** Builds (and caches) the clients for a target: assumes the audit role in member accounts. */
 export type TargetClientsFactory = (target: AuditTarget) => TargetClients;
 

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { createAlertPublisher, createTargetClientsFactory } from '#aws/clients.js';
+import { createAlertPublisher, createOrganizationReader, createTargetClientsFactory } from '#aws/clients.js';
 import { sdkClientConfig } from '#aws/sdk-config.js';
 import { AuditStore } from '#aws/store.js';
 import { type AuditSettings, AuditSettingsSchema } from '#workflow/settings.js';
@@ -86,6 +86,9 @@ export function buildStepDeps(config: RuntimeConfig): StepDeps {
     ),
     publisher: createAlertPublisher({ region: config.region, topicArn: config.topicArn }),
     settings: config.settings,
+    ...(config.settings.organization && {
+      organization: createOrganizationReader({ readerRoleArn: config.settings.organization.readerRoleArn }),
+    }),
     now: () => new Date(),
   };
 }

@@ -14,7 +14,13 @@ import type {
   NodeObservation,
 } from '#audit/model.js';
 import { parseNodeReport } from '#audit/node-report.js';
-import type { AlertPublisher, AuditTarget, LogQueryRunner, TargetClientsFactory } from '#aws/ports.js';
+import type {
+  AlertPublisher,
+  AuditTarget,
+  LogQueryRunner,
+  OrganizationAccountLister,
+  TargetClientsFactory,
+} from '#aws/ports.js';
 import type { AuditStore, ClusterSnapshot } from '#aws/store.js';
 import type { AuditSettings } from './settings.js';
 
@@ -30,6 +36,8 @@ export interface StepDeps {
   /** null: alerts are not sent (dry runs) */
   publisher: AlertPublisher | null;
   settings: AuditSettings;
+  /** the organization's accounts, read through its reader role; required when `settings.organization` is set */
+  organization?: OrganizationAccountLister;
   now: () => Date;
   /**
    * How long another run's OPEN digest is left to the report step that opened it before this one takes it over
@@ -142,13 +150,16 @@ export async function plan(deps: StepDeps, input: { runId?: string } = {}): Prom
   await deps.store.startRun(runId, startedAt);
   const wanted = new Set(deps.settings.clusters);
   const chosen = (names: ReadonlyArray<string>) => names.filter((name) => wanted.size === 0 || wanted.has(name)).sort();
+  const targets = await targetsOf(deps);
   const perTarget = await Promise.all(
-    deps.settings.targets.map(async (target: AuditTarget): Promise<ClusterTask[]> => {
+    targets.map(async (target: AuditTarget): Promise<ClusterTask[]> => {
       let names: string[];
       try {
         names = await deps.clientsFor(target).directory.listClusters();
       } catch (error) {
-        const listError = `could not list clusters: ${messageOf(error)}`;
+        const listError = auditRoleDenied(error)
+          ? `could not assume the audit role in account ${target.account} (is its member stack or StackSet instance deployed?): ${messageOf(error)}`
+          : `could not list clusters: ${messageOf(error)}`;
         const known = await deps.store.clusterDirectory(target);
         if (!known) return [{ runId, startedAt, ...target, name: '*', listError }];
         const since = ` (clusters as last listed ${known.listedAt.slice(0, 10)})`;
@@ -159,6 +170,27 @@ export async function plan(deps: StepDeps, input: { runId?: string } = {}): Prom
     }),
   );
   return { runId, startedAt, clusters: perTarget.flat() };
+}
+
+/**
+ * The account × region pairs of this run: the listed targets, plus with an organization every account it lists as
+ * ACTIVE (SUSPENDED, PENDING_CLOSURE and the others cannot be audited) in its regions, minus the excluded ones.
+ * An organization that cannot be listed fails the plan, and so the run: its accounts are unknown, and a run
+ * without them must not pass for a complete one.
+ */
+async function targetsOf(deps: StepDeps): Promise<AuditTarget[]> {
+  const { organization } = deps.settings;
+  const targets = [...deps.settings.targets];
+  if (organization) {
+    if (!deps.organization) throw new Error('settings name an organization, but no organization reader was built');
+    const excluded = new Set(organization.excludeAccounts);
+    const accounts = await deps.organization.listAccounts(organization.organizationalUnits);
+    for (const account of accounts) {
+      if (account.state !== 'ACTIVE' || excluded.has(account.id)) continue;
+      for (const region of organization.regions) targets.push({ account: account.id, region });
+    }
+  }
+  return [...new Map(targets.map((t) => [`${t.account}/${t.region}`, t])).values()];
 }
 
 /** discover: reads the cluster, its add-ons and instances, sends the collector and starts the log query. */
@@ -459,6 +491,14 @@ function snapshotOf(
     sources,
     measures: assessment.measures,
   };
+}
+
+/**
+ * STS refused the audit role: AccessDenied naming sts:AssumeRole (the role does not exist there, or does not trust
+ * the hub). The call that needed the credentials reports it as its own failure.
+ */
+function auditRoleDenied(error: unknown): boolean {
+  return errorCodeOf(error) === 'AccessDenied' && messageOf(error).includes('sts:AssumeRole');
 }
 
 /** The AWS error code of an adapter's error (`AwsCallError.code`), else the error's name. */

@@ -1,4 +1,4 @@
-import { Aws, Token } from 'aws-cdk-lib';
+import { Aws, CfnCondition, type CfnResource, Fn, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledgeNag } from '../nag.js';
@@ -14,6 +14,12 @@ export interface AuditRoleProps {
   readonly regions: ReadonlyArray<string>;
   /** The collector's SSM document name: the only document the role may run. */
   readonly documentName: string;
+  /**
+   * Create the role only when the stack is deployed in this region (a CloudFormation condition on AWS::Region): a
+   * StackSet deploys one template to every region of an account, and an IAM role, global, must be created once.
+   * @default always created
+   */
+  readonly onlyInRegion?: string;
 }
 
 /** Where Container Insights keeps the kube-proxy and aws-node logs the audit queries. */
@@ -104,6 +110,13 @@ export class AuditRole extends Construct {
 
     const policy = this.role.node.tryFindChild('DefaultPolicy');
     if (!policy) throw new Error('the audit role has no default policy');
+    if (props.onlyInRegion !== undefined) {
+      const inRegion = new CfnCondition(this, 'InRoleRegion', {
+        expression: Fn.conditionEquals(Aws.REGION, props.onlyInRegion),
+      });
+      (this.role.node.defaultChild as CfnResource).cfnOptions.condition = inRegion;
+      (policy.node.defaultChild as CfnResource).cfnOptions.condition = inRegion;
+    }
     acknowledgeNag(
       policy,
       {

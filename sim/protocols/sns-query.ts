@@ -65,25 +65,3 @@ function messageAttributes(params: URLSearchParams): Record<string, { dataType: 
   }
   return attributes;
 }
-
-// --- STS ------------------------------------------------------------------------------------------------------
-
-const STS_XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/';
-
-/**
- * STS GetCallerIdentity over awsQuery (`Action=GetCallerIdentity&Version=2011-06-15`): the account is the caller's
- * access key id, as the simulator tells accounts apart (lambda/aws/clients.ts). The CLI asks it before commands that
- * act on the caller's own account (Security Hub imports).
- */
-export function handleSts(params: URLSearchParams, account: string, requestId: string): SimResponse {
-  const action = params.get('Action');
-  if (action !== 'GetCallerIdentity') {
-    throw new ApiError(400, 'InvalidAction', `Could not find operation ${action ?? '(none)'} for version 2011-06-15`);
-  }
-  const body =
-    `<GetCallerIdentityResponse xmlns="${STS_XMLNS}"><GetCallerIdentityResult>` +
-    `<Arn>arn:aws:iam::${account}:user/simulated</Arn><UserId>AIDASIMULATED${account}</UserId>` +
-    `<Account>${account}</Account></GetCallerIdentityResult>` +
-    `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
-  return { status: 200, headers: { 'content-type': 'text/xml' }, body };
-}

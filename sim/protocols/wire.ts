@@ -57,7 +57,8 @@ export function paginate<T>(
   return { page: items.slice(start, end), nextToken: end < items.length ? encodeToken(end) : undefined };
 }
 
-function encodeToken(offset: number): string {
+/** The opaque token of the page starting at `offset` (what {@link paginate} hands out and reads). */
+export function encodeToken(offset: number): string {
   return Buffer.from(JSON.stringify({ sim: 'page', offset })).toString('base64');
 }
 

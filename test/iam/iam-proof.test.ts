@@ -29,8 +29,9 @@ const requestsOf = (t: StackTemplate[], model = modelOf(t)) => {
 function withoutGrant(
   where: (stackName: string, logicalId: string, statement: Statement) => boolean,
   action: string,
+  from: StackTemplate[] = templates,
 ): StackTemplate[] {
-  const copy = structuredClone(templates);
+  const copy = structuredClone(from);
   let removed = 0;
   for (const template of copy) {
     for (const [id, resource] of Object.entries(template.resources)) {
@@ -257,5 +258,70 @@ describe('docs/operations.md', () => {
 
     // Assert
     expect(doc).toContain(section);
+  });
+});
+
+describe('the IAM proof over the organization-shaped run', () => {
+  const org = () => inputs.organization;
+  const orgModel = (t: StackTemplate[]) =>
+    modelStacks(t, { tableName: org().run.tableName, topicArn: org().run.topicArn });
+  const orgRequests = (t: StackTemplate[], model = orgModel(t)) => [
+    ...requestsOfCalls(org().run.calls, model, org().organization),
+    ...requestsOfServices(model),
+  ];
+  const withoutOrgGrant = (where: Parameters<typeof withoutGrant>[0], action: string) =>
+    withoutGrant(where, action, org().templates);
+
+  it('listed the organization from the management account and audited its accounts through their audit roles', () => {
+    const listed = org()
+      .run.calls.filter((c) => c.service === 'organizations')
+      .map((c) => `${c.caller} ${c.account} ${c.action} ${String(c.input.ParentId)}`);
+    expect(new Set(listed)).toEqual(
+      new Set([
+        'plan 999999999999 ListAccountsForParent ou-ab12-workload',
+        'plan 999999999999 ListAccountsForParent ou-ab12-nested01',
+        'plan 999999999999 ListOrganizationalUnitsForParent ou-ab12-workload',
+        'plan 999999999999 ListOrganizationalUnitsForParent ou-ab12-nested01',
+      ]),
+    );
+    expect([...new Set(org().run.targets.map((t) => t.account))].sort()).toEqual(['111111111111', '222222222222']);
+  });
+
+  it('allows every call of the run under the organization stacks’ policies; the reader role grants nothing unused', async () => {
+    const model = orgModel(org().templates);
+    const requests = orgRequests(org().templates, model);
+    const result = await prove(requests);
+    expect(result.denied).toEqual([]);
+    expect(requests.filter((r) => r.action.startsWith('organizations:')).length).toBe(4);
+    // the functions' and the audit role's grants are the list-shaped run's (above); the reader role is this run's
+    expect(unusedGrants(model, requests).filter((grant) => grant.startsWith('organization reader role'))).toEqual([]);
+    expect(await unknownActionsAndKeys(model.documents)).toEqual([]);
+  });
+
+  it.each([
+    {
+      grant: 'the reader role’s ListAccountsForParent',
+      where: (_stack: string, id: string) => id.startsWith('OrganizationReaderRoleDefaultPolicy'),
+      action: 'organizations:ListAccountsForParent',
+      expected:
+        'plan: organizations:ListAccountsForParent on arn:aws:organizations::999999999999:ou/o-a1b2c3d4e5/ou-ab12-nested01 denied (ImplicitlyDenied)',
+    },
+    {
+      grant: 'the plan role’s sts:AssumeRole on the reader role',
+      where: (_stack: string, id: string, statement: Statement) =>
+        id.startsWith('PlanFunctionRoleDefaultPolicy') && statement.Sid === 'ReadTheOrganization',
+      action: 'sts:AssumeRole',
+      expected:
+        'plan: sts:AssumeRole on arn:aws:iam::999999999999:role/FleetAuditOrganizationReader denied (ImplicitlyDenied)',
+    },
+    {
+      grant: 'the StackSet audit role’s eks:ListClusters in 222222222222',
+      where: (stack: string, id: string) => stack.endsWith('@222222222222') && id.startsWith('AuditRoleDefaultPolicy'),
+      action: 'eks:ListClusters',
+      expected: 'plan: eks:ListClusters on * denied (ImplicitlyDenied)',
+    },
+  ])('fails without $grant, naming function, action and resource', async ({ where, action, expected }) => {
+    const result = await prove(orgRequests(withoutOrgGrant(where, action)));
+    expect(result.denied).toContainEqual(expected);
   });
 });

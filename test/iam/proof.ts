@@ -38,6 +38,8 @@ export interface ProofResult {
 
 /** The audit role's session name (lambda/aws/clients.ts sessionName default). */
 const AUDIT_SESSION = 'fleet-audit';
+/** The organization reader role's default name (lib/config.ts). */
+const READER_ROLE = 'FleetAuditOrganizationReader';
 
 /**
  * The requests behind the recorded calls: a call into an audited account is the function role's sts:AssumeRole
@@ -46,10 +48,14 @@ const AUDIT_SESSION = 'fleet-audit';
  * requests SNS makes for it on the topic's key (kms:GenerateDataKey and kms:Decrypt, with kms:ViaService; see
  * https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
  */
-export function requestsOfCalls(calls: ReadonlyArray<RecordedCall>, model: StackModel): ProvenRequest[] {
+export function requestsOfCalls(
+  calls: ReadonlyArray<RecordedCall>,
+  model: StackModel,
+  organization?: { id: string; managementAccount: string },
+): ProvenRequest[] {
   const out: ProvenRequest[] = [];
   const assumed = new Set<string>();
-  for (const { call, requests } of iamRequestsOf(calls)) {
+  for (const { call, requests } of iamRequestsOf(calls, organization)) {
     const caller = call.caller ?? 'an unattributed caller';
     const fnRole = model.functionRoles.get(call.caller ?? '');
     if (!fnRole) {
@@ -58,7 +64,42 @@ export function requestsOfCalls(calls: ReadonlyArray<RecordedCall>, model: Stack
     }
     for (const request of requests) {
       const cause = `${call.service}:${call.action}`;
-      if (call.service === 'dynamodb' || call.service === 'secretsmanager') {
+      if (call.service === 'sts') {
+        // a role the function assumes itself (the organization's reader role, or an audit role in local mode's
+        // STS): its trust policy is the resource policy
+        const role = model.roles.find((r) => r.arn === request.resource);
+        out.push({
+          caller,
+          action: request.action,
+          resource: request.resource,
+          resourceAccount: request.account,
+          cause: `${caller}: sts:AssumeRole`,
+          principal: fnRole.arn,
+          identityPolicies: fnRole.policies,
+          resourcePolicy: role?.trust ?? { Statement: [] },
+          context: principalContext(fnRole, model.hub.region),
+        });
+      } else if (call.service === 'organizations') {
+        // made as the reader role in the account the call came from (the management account or a delegated one)
+        const reader = model.roles.find((r) => r.account === call.account && r.arn.endsWith(`/${READER_ROLE}`));
+        const readerArn = `arn:aws:iam::${call.account}:role/${READER_ROLE}`;
+        out.push({
+          caller,
+          action: request.action,
+          resource: request.resource,
+          resourceAccount: organization?.managementAccount ?? request.account,
+          cause: `${caller}: ${cause}`,
+          principal: `arn:aws:sts::${call.account}:assumed-role/${READER_ROLE}/${AUDIT_SESSION}`,
+          identityPolicies: reader?.policies ?? [],
+          resourcePolicy: null,
+          context: {
+            'aws:RequestedRegion': request.region,
+            'aws:PrincipalArn': readerArn,
+            'aws:PrincipalAccount': call.account ?? '',
+            'aws:SecureTransport': 'true',
+          },
+        });
+      } else if (call.service === 'dynamodb' || call.service === 'secretsmanager') {
         // the hub's own resources (the findings table, the Slack webhook secret): the function's role
         out.push(asRole(caller, fnRole, request, null, model, cause));
       } else if (call.service === 'sns') {
@@ -365,6 +406,9 @@ export function unusedGrants(model: StackModel, requests: ReadonlyArray<ProvenRe
   const roles = [
     ...[...model.functionRoles].map(([step, role]) => ({ label: `${step} role`, roles: [role] })),
     { label: 'audit role', roles: [...model.auditRoles.values()] },
+    ...model.roles
+      .filter((r) => r.arn.endsWith(`/${READER_ROLE}`))
+      .map((r) => ({ label: 'organization reader role', roles: [r] })),
   ];
   const unused: string[] = [];
   for (const { label, roles: group } of roles) {

@@ -1,6 +1,11 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSEvent } from 'aws-lambda';
-import { createAlertPublisher, createTargetClientsFactory, simulatorCredentials } from '#aws/clients.js';
+import {
+  createAlertPublisher,
+  createOrganizationReader,
+  createTargetClientsFactory,
+  simulatorCredentials,
+} from '#aws/clients.js';
 import { AuditStore } from '#aws/store.js';
 import { createSlackNotifier } from '#handlers/slack-notify.js';
 import type { RecordedCall } from '#sim/call-log.js';
@@ -10,7 +15,7 @@ import type { Scenario } from '#sim/scenario.js';
 import { type Simulator, startSimulator } from '#sim/server.js';
 import { report } from '#workflow/report.js';
 import { runWorkflow } from '#workflow/runner.js';
-import { AuditSettingsSchema } from '#workflow/settings.js';
+import { AuditSettingsSchema, type OrganizationTargets } from '#workflow/settings.js';
 import { assess, discover, plan, poll, recordFailure, type StepDeps } from '#workflow/steps.js';
 
 /** The hub's six step functions, by the step each runs (the names lib/fleet-auditor-stack.ts gives them). */
@@ -36,7 +41,15 @@ export interface RecordedRun {
  */
 export async function recordAuditRun(
   scenario: Scenario,
-  options: { slackSecretName?: string } = {},
+  options: {
+    slackSecretName?: string;
+    /**
+     * Audit this organization instead of the scenario's accounts: the plan function lists them through the reader
+     * role, and every function reaches the accounts by assuming their audit role through the simulator's STS.
+     */
+    organization?: Omit<OrganizationTargets, 'organizationalUnits' | 'excludeAccounts'> &
+      Partial<Pick<OrganizationTargets, 'organizationalUnits' | 'excludeAccounts'>>;
+  } = {},
 ): Promise<RecordedRun> {
   const sim = await startSimulator(scenario);
   const dynamo = await startDynalite({ record: true });
@@ -46,13 +59,26 @@ export async function recordAuditRun(
     const [, , , region = '', account = ''] = topicArn.split(':');
     const hub = { account, region };
     await new AuditStore({ tableName: LOCAL_TABLE }, dynamo.client).ensureTable();
+    const { organization } = options;
     const settings = AuditSettingsSchema.parse({
-      targets: sim.targets,
+      ...(organization ? { organization } : { targets: sim.targets }),
       pollIntervalSeconds: Math.max(0.05, 15 * scenario.timeScale),
       clusterDeadlineSeconds: Math.max(5, 600 * scenario.timeScale),
     });
     const depsOf = (caller: FunctionName): StepDeps => ({
-      clientsFor: createTargetClientsFactory({ endpoint: sim.endpoint, caller }),
+      clientsFor: createTargetClientsFactory({
+        endpoint: sim.endpoint,
+        caller,
+        ...(organization && { roleName: 'FleetAuditReadOnly', hubAccount: hub.account }),
+      }),
+      ...(organization && {
+        organization: createOrganizationReader({
+          readerRoleArn: organization.readerRoleArn,
+          endpoint: sim.endpoint,
+          hubAccount: hub.account,
+          caller,
+        }),
+      }),
       store: new AuditStore({ tableName: LOCAL_TABLE }, dynamo.clientFor(caller, hub.account, hub.region)),
       publisher: createAlertPublisher({ region, topicArn, endpoint: sim.endpoint, caller }),
       settings,
@@ -76,12 +102,26 @@ export async function recordAuditRun(
     );
     if (options.slackSecretName) await deliverToSlack(sim, region, account, options.slackSecretName);
     // dynalite's table set-up above is the local store's, not a function's: CloudFormation creates the table.
-    const calls = [...sim.calls, ...dynamo.calls.filter((call) => call.caller !== null)];
-    return { calls, hub, topicArn, tableName: LOCAL_TABLE, targets: sim.targets };
+    // An AssumeRole STS refused is an account without the audit role (deployed nowhere, so nothing to prove): the run
+    // reports it AUDIT-FAILED, and no call is made as that role.
+    const simulated = sim.calls.filter((call) => !(call.service === 'sts' && call.status === 403));
+    const calls = [...simulated, ...dynamo.calls.filter((call) => call.caller !== null)];
+    const targets = organization ? auditedTargets(sim) : sim.targets;
+    return { calls, hub, topicArn, tableName: LOCAL_TABLE, targets };
   } finally {
     await sim.close();
     await dynamo.close();
   }
+}
+
+/** The account × region pairs a run reached: those whose EKS ListClusters was answered. */
+function auditedTargets(sim: Simulator): Array<{ account: string; region: string }> {
+  const reached = sim.calls.filter((c) => c.service === 'eks' && c.status === 200 && c.account && c.region);
+  return [
+    ...new Map(
+      reached.map((c) => [`${c.account}/${c.region}`, { account: c.account ?? '', region: c.region ?? '' }]),
+    ).values(),
+  ];
 }
 
 /**

@@ -1,4 +1,4 @@
-import { HUB_STACK_ID } from '#lib/fleet-auditor-app.js';
+import { HUB_STACK_ID, ORGANIZATION_MEMBERS_STAGE } from '#lib/fleet-auditor-app.js';
 import { buildFleet } from '../infra/support.js';
 
 /** An IAM policy document, as CloudFormation holds it once its intrinsics are resolved. */
@@ -86,6 +86,37 @@ export function synthesizeFor(
     region: stack.environment.region,
     resources: (stack.template as { Resources: StackTemplate['resources'] }).Resources,
   }));
+}
+
+/**
+ * The app built with `targets` naming an organization, its hub in `hub`: the hub's and the reader role's templates,
+ * and the StackSet member template once for every account in `members` (StackSets deploys the same template to
+ * each; the copy in the organization's first region is the one whose audit role exists).
+ */
+export function synthesizeForOrganization(
+  organization: { regions: string[] } & Record<string, unknown>,
+  hub: { account: string; region: string },
+  members: ReadonlyArray<string>,
+): StackTemplate[] {
+  const { app } = buildFleet({ fleetAudit: { targets: { organization } }, defaults: hub });
+  const assembly = app.synth();
+  const [member] = assembly.getNestedAssembly(`assembly-${ORGANIZATION_MEMBERS_STAGE}`).stacks;
+  if (!member) throw new Error('no StackSet member template');
+  const [roleRegion = hub.region] = organization.regions;
+  return [
+    ...assembly.stacks.map((stack) => ({
+      stackName: stack.stackName,
+      account: stack.environment.account,
+      region: stack.environment.region,
+      resources: (stack.template as { Resources: StackTemplate['resources'] }).Resources,
+    })),
+    ...members.map((account) => ({
+      stackName: `${member.stackName}@${account}`,
+      account,
+      region: roleRegion,
+      resources: structuredClone((member.template as { Resources: StackTemplate['resources'] }).Resources),
+    })),
+  ];
 }
 
 /** Reads the roles, policies, topic, key, alarms and schedule out of the templates. */

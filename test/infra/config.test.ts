@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SEVERITIES as MODEL_SEVERITIES } from '#audit/model.js';
 import { ConfigError, resolveConfig, SEVERITIES } from '#lib/config.js';
-import { buildFleet, HUB } from './support.js';
+import { buildFleet, HUB, ORGANIZATION } from './support.js';
 
 /** Stand-ins for the AWS::AccountId / AWS::Region tokens. */
 const TOKENS = { accountToken: 'TOKEN-ACCOUNT', regionToken: 'TOKEN-REGION' };
@@ -130,5 +130,46 @@ describe('fleetAudit configuration', () => {
 
   it('knows the same severities as the rule catalogue', () => {
     expect([...SEVERITIES]).toEqual([...MODEL_SEVERITIES]);
+  });
+
+  describe('with an organization as the targets', () => {
+    it('resolves the organization with the reader role in the management account by default, and no listed targets', () => {
+      const config = resolve({ hub: HUB, targets: { organization: ORGANIZATION } });
+
+      expect(config.auditTargets).toEqual([]);
+      expect(config.organization).toMatchObject({
+        readerAccount: '999999999999',
+        readerRoleArn: 'arn:aws:iam::999999999999:role/FleetAuditOrganizationReader',
+        organizationalUnits: ['ou-ab12-workload'],
+      });
+    });
+
+    it.each([
+      [
+        { ...ORGANIZATION, id: 'org-1' },
+        'fleetAudit.targets.organization.id: must be an organization id such as o-a1b2c3d4e5',
+      ],
+      [
+        { ...ORGANIZATION, organizationalUnits: ['Workloads'] },
+        'fleetAudit.targets.organization.organizationalUnits.0: must be an OU id such as ou-ab12-cdef5678',
+      ],
+      [{ ...ORGANIZATION, regions: [] }, 'fleetAudit.targets.organization.regions:'],
+      [
+        { ...ORGANIZATION, excludeAccounts: ['12'] },
+        'fleetAudit.targets.organization.excludeAccounts.0: must be a 12-digit AWS account id',
+      ],
+      [{ ...ORGANIZATION, ou: [] }, 'fleetAudit.targets.organization.ou: is not a known setting'],
+    ])('names the field of a bad organization in one line (%#)', (organization, expected) => {
+      expect(problemOf({ hub: HUB, targets: { organization } })).toContain(expected);
+    });
+
+    it('names a misspelt organization key, and asks for the hub like a list of targets does', () => {
+      expect(problemOf({ hub: HUB, targets: { organisation: ORGANIZATION } })).toBe(
+        'fleetAudit.targets.organisation: is not a known setting (cdk.json context "fleetAudit")',
+      );
+      expect(problemOf({ targets: { organization: ORGANIZATION } })).toMatch(
+        /^fleetAudit\.hub: account and region are required/,
+      );
+    });
   });
 });

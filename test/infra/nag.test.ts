@@ -4,7 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { acknowledgeNag } from '#lib/nag.js';
-import { buildFleet, HUB, MULTI_ACCOUNT, type SynthOptions } from './support.js';
+import { buildFleet, HUB, MULTI_ACCOUNT, ORGANIZATION, type SynthOptions } from './support.js';
 
 interface Acknowledgement {
   path: string;
@@ -40,6 +40,19 @@ const CONFIGURATIONS: Array<[string, SynthOptions]> = [
   ['the default app (no context, no environment)', {}],
   ['a hub in a fixed environment', { defaults: HUB }],
   ['two accounts in four account/regions', { fleetAudit: MULTI_ACCOUNT, defaults: HUB }],
+  [
+    'an organization’s OUs, the reader role in the management account',
+    { fleetAudit: { hub: HUB, targets: { organization: ORGANIZATION } } },
+  ],
+  [
+    'a whole organization whose management account is the hub',
+    {
+      fleetAudit: {
+        hub: HUB,
+        targets: { organization: { ...ORGANIZATION, managementAccount: HUB.account, organizationalUnits: [] } },
+      },
+    },
+  ],
 ];
 
 describe.each(CONFIGURATIONS)('cdk-nag AwsSolutions on %s', (_name, options) => {

@@ -35,6 +35,15 @@ export function buildFleet(options: SynthOptions = {}): FleetAuditorStacks & { a
   return { app, ...stacks };
 }
 
+/** `targets` naming an organization: its OU ou-ab12-workload in two regions, the management account excluded. */
+export const ORGANIZATION = {
+  id: 'o-a1b2c3d4e5',
+  managementAccount: '999999999999',
+  regions: ['eu-west-1', 'us-east-1'],
+  organizationalUnits: ['ou-ab12-workload'],
+  excludeAccounts: ['999999999999'],
+};
+
 /** A hub audited from a fixed environment across two accounts and four account/regions. */
 export const MULTI_ACCOUNT = {
   targets: [

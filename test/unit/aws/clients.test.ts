@@ -52,7 +52,7 @@ describe('targetClientConfig', () => {
     // Act
     const config = targetClientConfig(
       { account: MEMBER, region: 'us-east-1' },
-      { endpoint: 'http://127.0.0.1:4566', roleName: 'FleetAuditRole', hubAccount: HUB },
+      { endpoint: 'http://127.0.0.1:4566', roleName: 'FleetAuditRole' },
     );
 
     // Assert
@@ -61,6 +61,18 @@ describe('targetClientConfig', () => {
       endpoint: 'http://127.0.0.1:4566',
       credentials: { accessKeyId: MEMBER, secretAccessKey: 'simulated-secret' },
     });
+  });
+
+  it('assumes the role through the simulator’s STS when the hub account is named too (test/integration/organization.test.ts)', () => {
+    // Act
+    const config = targetClientConfig(
+      { account: MEMBER, region: 'us-east-1' },
+      { endpoint: 'http://127.0.0.1:4566', roleName: 'FleetAuditRole', hubAccount: HUB },
+    );
+
+    // Assert: a provider that calls AssumeRole, not static credentials
+    expect(config).toMatchObject({ region: 'us-east-1', endpoint: 'http://127.0.0.1:4566' });
+    expect(typeof config.credentials).toBe('function');
   });
 
   it('uses the hub account its own credentials, without assuming a role', () => {

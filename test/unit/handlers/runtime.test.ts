@@ -49,7 +49,11 @@ describe('the functions’ environment', () => {
     [{ AUDIT_ROLE_NAME: 'no spaces allowed' }, 'environment variable AUDIT_ROLE_NAME must be an IAM role name'],
     [{ RETENTION_DAYS: 'forever' }, 'environment variable RETENTION_DAYS'],
     [{ AUDIT_SETTINGS: '{targets:' }, 'environment variable AUDIT_SETTINGS is not JSON'],
-    [{ AUDIT_SETTINGS: '{"targets":[]}' }, 'AUDIT_SETTINGS.targets: Too small'],
+    [{ AUDIT_SETTINGS: '{"targets":[]}' }, 'AUDIT_SETTINGS.targets: name at least one target, or an organization'],
+    [
+      { AUDIT_SETTINGS: '{"organization":{"readerRoleArn":"FleetAuditOrganizationReader","regions":["eu-west-1"]}}' },
+      'AUDIT_SETTINGS.organization.readerRoleArn: must be an IAM role ARN',
+    ],
     [
       { AUDIT_SETTINGS: '{"targets":[{"account":"1","region":"x"}],"thresholds":{"servicesMedum":700}}' },
       'AUDIT_SETTINGS.thresholds: Unrecognized key: "servicesMedum"',
@@ -83,5 +87,28 @@ describe('a cold start', () => {
     const { deps } = await import('#handlers/runtime.js');
     expect(deps.settings.targets).toEqual([{ account: '111111111111', region: 'eu-west-1' }]);
     expect(deps.publisher).not.toBeNull();
+    expect(deps.organization).toBeUndefined();
+  });
+
+  it('builds the organization reader when the settings name an organization', async () => {
+    // Arrange
+    vi.stubEnv(
+      'AUDIT_SETTINGS',
+      JSON.stringify({
+        organization: {
+          readerRoleArn: 'arn:aws:iam::999999999999:role/FleetAuditOrganizationReader',
+          regions: ['eu-west-1'],
+        },
+      }),
+    );
+
+    // Act
+    const { deps } = await import('#handlers/runtime.js');
+
+    // Assert
+    expect(deps.settings.targets).toEqual([]);
+    expect(deps.settings.organization?.organizationalUnits).toEqual([]);
+    // a fresh module graph (resetModules): compared by name, not by class identity
+    expect(deps.organization?.constructor.name).toBe('OrganizationDirectory');
   });
 });

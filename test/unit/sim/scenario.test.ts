@@ -315,7 +315,7 @@ describe('loadScenario with a bad file', () => {
     [
       'a fault on an API name that is not one',
       { ...scenarioWith([cluster('a')]), faults: [{ api: 'ssm.SendCommand', throttle: 0.5 }] },
-      'field faults.0.api: expected "<service>:<Action>", "<service>:*" or "*" (services: eks, ec2, ssm, logs, sns, sts, secretsmanager, securityhub, dynamodb)',
+      'field faults.0.api: expected "<service>:<Action>", "<service>:*" or "*" (services: eks, ec2, ssm, logs, sns, secretsmanager, securityhub, organizations, sts, dynamodb)',
     ],
     [
       'a fault that does nothing',
@@ -351,6 +351,19 @@ describe('loadScenario with a bad file', () => {
       'a variation of a field that is not a number',
       scenarioWith([cluster('a', [{ ...node(), vary: { 'lock.holders': 0.1 } }])]),
       'field accounts.0.regions.0.clusters.0.nodes.0.vary.lock.holders: the report has no number there to vary',
+    ],
+    [
+      'an organization member in an OU the organization does not have',
+      {
+        ...scenarioWith([cluster('a')]),
+        organization: {
+          id: 'o-a1b2c3d4e5',
+          managementAccount: '999999999999',
+          rootId: 'r-ab12',
+          members: [{ id: '111111111111', name: 'prod', parent: 'ou-ab12-missing1' }],
+        },
+      },
+      'field organization.members.0.parent: parent ou-ab12-missing1 is neither the root nor an OU of the organization',
     ],
   ])('names the file and the field for %s, in one line', (_case, content, expected) => {
     // Arrange
