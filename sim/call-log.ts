@@ -12,19 +12,10 @@
  */
 
 import { secretArn } from './protocols/json-rpc.js';
+import type { SimService } from './services.js';
 
-/** Services whose calls are recorded: the simulator's eight and DynamoDB (dynalite). */
-export type RecordedService =
-  | 'eks'
-  | 'ec2'
-  | 'ssm'
-  | 'logs'
-  | 'sns'
-  | 'secretsmanager'
-  | 'securityhub'
-  | 'organizations'
-  | 'sts'
-  | 'dynamodb';
+/** Services whose calls are recorded: the simulator's and DynamoDB (dynalite). */
+export type RecordedService = SimService | 'dynamodb';
 
 /** One recorded request. */
 export interface RecordedCall {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { RuleIdSchema } from '#audit/model.js';
 import { checkNodes } from './nodes.js';
 import { resolveExtends, ScenarioPatchError } from './scenario-extends.js';
+import { FAULT_SERVICES } from './services.js';
 
 /**
  * A simulated fleet, as a JSON scenario file: accounts → regions → clusters with their node groups, add-ons, nodes
@@ -20,8 +21,8 @@ const ClusterNameSchema = z
 const ApiSchema = z
   .string()
   .regex(
-    /^(\*|(eks|ec2|ssm|logs|sns|secretsmanager|securityhub|organizations|sts|dynamodb):(\*|[A-Z][A-Za-z]+))$/,
-    'expected "<service>:<Action>", "<service>:*" or "*" (services: eks, ec2, ssm, logs, sns, secretsmanager, securityhub, organizations, sts, dynamodb)',
+    new RegExp(`^(\\*|(${FAULT_SERVICES.join('|')}):(\\*|[A-Z][A-Za-z]+))$`),
+    `expected "<service>:<Action>", "<service>:*" or "*" (services: ${FAULT_SERVICES.join(', ')})`,
   );
 
 /** A partial collector report (NodeReportInput); checked against the collector schema after merging. */

@@ -26,6 +26,7 @@ import { handleSns, snsError } from './protocols/sns-query.js';
 import { ApiError, type SimRequest, type SimResponse } from './protocols/wire.js';
 import { faultFires } from './random.js';
 import type { Fault, Scenario } from './scenario.js';
+import type { SimService } from './services.js';
 import { scenarioClocks } from './states/clock.js';
 
 /**
@@ -38,16 +39,7 @@ import { scenarioClocks } from './states/clock.js';
  * ever listens on 127.0.0.1.
  */
 
-export type SimService =
-  | 'eks'
-  | 'ec2'
-  | 'ssm'
-  | 'logs'
-  | 'sns'
-  | 'secretsmanager'
-  | 'securityhub'
-  | 'organizations'
-  | 'sts';
+export type { SimService };
 
 /** One request the simulator answered. */
 export interface SimulatedCall {
