@@ -56,17 +56,24 @@ const fleet = {
   timeScale: Number(values['time-scale']),
 };
 
+/** The cluster whose DescribeCluster always fails on the chaos night: the fleet's first. */
+const broken = (() => {
+  const account = fleet.accounts[0];
+  const region = account?.regions[0];
+  const cluster = region?.clusters[0];
+  if (!account || !region || !cluster) throw new Error('the fleet has no cluster');
+  return { name: cluster.name, place: `${account.id}/${region.name}/${cluster.name}` };
+})();
+
+/** Nodes the chaos night takes from each cluster (offline, timing out, truncating), by account/region/name. */
+const disabled = new Map<string, number>();
+
 /**
  * The fleet with each cluster's first node group split in four (the same instance ids on both nights), and with
  * `chaos`: the second part offline in SSM, the third timing out, the fourth truncating its output, plus the faults.
  */
-/** Nodes the chaos night takes from each cluster (offline, timing out, truncating), by account/region/name. */
-const disabled = new Map<string, number>();
-
-function night2Shape(base: Scenario, chaos: boolean): Scenario {
+function nightShape(base: Scenario, chaos: boolean): Scenario {
   let serial = 0;
-  const target = base.accounts[0]?.regions[0]?.clusters[0];
-  if (!target) throw new Error('the fleet has no cluster');
   const accounts = base.accounts.map((account) => ({
     ...account,
     regions: account.regions.map((region) => ({
@@ -116,7 +123,7 @@ function night2Shape(base: Scenario, chaos: boolean): Scenario {
       faults: chaos
         ? [
             ...base.faults,
-            { api: 'eks:DescribeCluster', cluster: target.name, serverError: 1 },
+            { api: 'eks:DescribeCluster', cluster: broken.name, serverError: 1 },
             { api: '*', throttle: 0.3 },
             { api: 'eks:*', serverErrorFirst: 3 },
             { api: 'ssm:*', serverErrorFirst: 3 },
@@ -139,16 +146,11 @@ async function night(scenario: Scenario, stateDir: string) {
   }
 }
 
-const firstCluster = {
-  account: fleet.accounts[0]?.id,
-  region: fleet.accounts[0]?.regions[0]?.name,
-  name: fleet.accounts[0]?.regions[0]?.clusters[0]?.name,
-};
 const stateDir = await mkdtemp(join(tmpdir(), 'fleet-chaos-'));
 try {
   const started = performance.now();
-  const first = await night(night2Shape(fleet, false), stateDir);
-  const second = await night(night2Shape(fleet, true), stateDir);
+  const first = await night(nightShape(fleet, false), stateDir);
+  const second = await night(nightShape(fleet, true), stateDir);
   const key = (c: { account: string | null; region: string | null; name: string }, ruleId: string) =>
     `${c.account}/${c.region}/${c.name}/${ruleId}`;
   const open = (run: RunResult) =>
@@ -167,7 +169,7 @@ try {
     // what night 1 read, less what the chaos took away, and nothing of the cluster that cannot be described
     nodeReportsExpected: first.result.clusters.reduce((n, c) => {
       const place = `${c.account}/${c.region}/${c.name}`;
-      if (place === `${firstCluster.account}/${firstCluster.region}/${firstCluster.name}`) return n;
+      if (place === broken.place) return n;
       return n + Math.max(0, c.nodes.reached - (disabled.get(place) ?? 0));
     }, 0),
     nodeReportsStored: second.result.clusters.reduce((n, c) => n + c.nodes.reached, 0),

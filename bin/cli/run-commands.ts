@@ -11,7 +11,7 @@ import { renderRunMarkdown } from '#audit/render/markdown.js';
 import { renderRunText, type TextLayout } from '#audit/render/text.js';
 import type { AuditTarget } from '#aws/ports.js';
 import { sdkClientConfig } from '#aws/sdk-config.js';
-import { SecurityHubImporter } from '#aws/security-hub.js';
+import { SecurityHubImportError, SecurityHubImporter } from '#aws/security-hub.js';
 import { AuditStore, type RunSummary } from '#aws/store.js';
 import { awsFailure, CLI_REQUEST_HANDLER, callerAccount, checkRegion, resolveAwsAccess } from '#cli/aws-access.js';
 import { EXIT_FINDINGS, EXIT_USAGE, FlagError, UsageError } from '#cli/errors.js';
@@ -457,8 +457,8 @@ async function importToSecurityHub(
   try {
     outcome = await importer.import(findings);
   } catch (error) {
-    const region = /in ([a-z0-9-]+)/.exec(error instanceof Error ? error.message : '')?.[1] ?? access.region;
-    throw new UsageError(awsFailure(error, { service: 'Security Hub', region, who: access.who }));
+    if (!(error instanceof SecurityHubImportError)) throw error;
+    throw new UsageError(awsFailure(error.cause, { service: 'Security Hub', region: error.region, who: access.who }));
   }
   for (const failure of outcome.failed) {
     process.stderr.write(

@@ -26,6 +26,17 @@ export interface SecurityHubImportResult {
   calls: number;
 }
 
+/** A BatchImportFindings call that failed (after the SDK's retries), with the region it went to. */
+export class SecurityHubImportError extends Error {
+  override readonly name = 'SecurityHubImportError';
+  constructor(
+    readonly region: string,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
 export interface SecurityHubImporterOptions {
   /** the account the credentials belong to: "You must call BatchImportFindings using the account that is
    * associated with the findings" (the same guide), so findings of other accounts are skipped */
@@ -62,7 +73,9 @@ export class SecurityHubImporter {
       for (const batch of batches(inRegion)) {
         const out = await awsCall('securityhub:BatchImportFindings', `of ${batch.length} findings in ${region}`, () =>
           client.send(new BatchImportFindingsCommand({ Findings: batch as never })),
-        );
+        ).catch((error: unknown) => {
+          throw new SecurityHubImportError(region, error);
+        });
         result.calls += 1;
         result.imported += out.SuccessCount ?? 0;
         for (const failure of out.FailedFindings ?? []) {

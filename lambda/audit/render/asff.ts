@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { eksClusterArn, partitionOf } from '../arn.js';
 import type { ClusterResult, Finding, FindingState, RuleId, RunResult, Severity } from '../model.js';
 import { ruleById } from '../rules/catalogue.js';
+import { truncate } from './escape.js';
 
 /**
  * AWS Security Finding Format (ASFF) for Security Hub's BatchImportFindings (at most 100 findings a call).
@@ -300,18 +301,4 @@ function timestamp(value: string, name: string): string {
 
 function nonBlank(...candidates: string[]): string {
   return candidates.find((c) => c.trim() !== '') ?? '-';
-}
-
-/**
- * Cuts text to at most `max` UTF-16 units ending with an ellipsis: at a space when one is among the last 40
- * characters kept, and never inside a surrogate pair.
- */
-export function truncate(value: string, max: number): string {
-  if (value.length <= max) return value;
-  let cut = max - 1;
-  const space = value.lastIndexOf(' ', cut);
-  if (space > 0 && cut - space <= 40) cut = space;
-  const last = value.charCodeAt(cut - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut -= 1;
-  return `${value.slice(0, cut).trimEnd()}…`;
 }

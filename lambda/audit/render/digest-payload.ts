@@ -9,6 +9,7 @@ import {
 } from '../model.js';
 import { scoreFleet } from '../scoring.js';
 import type { DigestEntry, DigestNotes } from './digest.js';
+import { truncate } from './escape.js';
 import { clusterLabel } from './labels.js';
 
 /**
@@ -84,7 +85,7 @@ export function digestPartPayload(runId: string, digestId: string, part: number,
   return { schema: DIGEST_PART_SCHEMA, runId, digestId, part, parts };
 }
 
-const cut = (text: string, max = TEXT_MAX) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+const cut = (text: string, max = TEXT_MAX) => truncate(text, max);
 
 const importance = (f: Finding) => (f.state === 'RESOLVED' ? 0 : 10) + severityRank(f.severity);
 

@@ -2,7 +2,7 @@ import { type ClusterResult, type Finding, type RunResult, SEVERITIES, severityR
 import { plural } from '../rules/facts.js';
 import { scoreFleet } from '../scoring.js';
 import { type DigestPartPayload, type DigestPayload, digestPartPayload, digestPayload } from './digest-payload.js';
-import { escapeCluster, escapeFinding, slackText, visibleText } from './escape.js';
+import { cutMrkdwn, escapeCluster, escapeFinding, slackText, visibleText } from './escape.js';
 import { clusterLabel } from './labels.js';
 
 export { clusterLabel };
@@ -328,7 +328,7 @@ function renderPart(
         title: subject,
         description:
           description.length > CHATBOT_DESCRIPTION_MAX
-            ? `${cutSlack(description, CHATBOT_DESCRIPTION_MAX - 1)}…`
+            ? `${cutMrkdwn(description, CHATBOT_DESCRIPTION_MAX - 1)}…`
             : description,
         nextSteps: [`Run \`${reportCommand}\` for the evidence and remediation of every finding.`],
       },
@@ -358,10 +358,4 @@ function byCluster(changes: ReadonlyArray<DigestChange>): DigestEntry[] {
     entries.set(key, entry);
   }
   return [...entries.values()];
-}
-
-/** The first `max` UTF-16 units of mrkdwn text, never ending inside a surrogate pair or an escape like `&lt;`. */
-function cutSlack(text: string, max: number): string {
-  const cut = text.slice(0, max);
-  return cut.replace(/[\ud800-\udbff]$/, '').replace(/&[a-z]{0,3}$/, '');
 }

@@ -224,3 +224,26 @@ export function escapeRun(run: RunResult, esc: (text: string) => string): RunRes
     clusters: run.clusters.map((c) => escapeCluster(c, esc)),
   };
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cutting text to a limit
+
+/**
+ * Cuts text to at most `max` UTF-16 units ending with an ellipsis: at a space when one is among the last 40
+ * characters kept, and never inside a surrogate pair.
+ */
+export function truncate(value: string, max: number): string {
+  if (value.length <= max) return value;
+  let cut = max - 1;
+  const space = value.lastIndexOf(' ', cut);
+  if (space > 0 && cut - space <= 40) cut = space;
+  const last = value.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut -= 1;
+  return `${value.slice(0, cut).trimEnd()}…`;
+}
+
+/** The first `max` UTF-16 units of mrkdwn text, never ending inside a surrogate pair or an escape like `&lt;`. */
+export function cutMrkdwn(text: string, max: number): string {
+  const cut = text.slice(0, max);
+  return cut.replace(/[\ud800-\udbff]$/, '').replace(/&[a-z]{0,3}$/, '');
+}

@@ -1,7 +1,7 @@
 import type { Severity } from '../model.js';
 import { plural } from '../rules/facts.js';
 import type { DigestPayload } from './digest-payload.js';
-import { slackText } from './escape.js';
+import { cutMrkdwn, slackText, truncate, visibleText } from './escape.js';
 
 /**
  * Slack Block Kit for one digest: a header, the fleet summary, the most important changes (cluster, evidence,
@@ -43,11 +43,11 @@ const ICON: Readonly<Record<Severity, string>> = {
   INFO: ':white_circle:',
 };
 
-const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+/** Escaped mrkdwn cut to `max` with an ellipsis, never inside a character or an escape. */
+const cut = (text: string, max: number) => (text.length > max ? `${cutMrkdwn(text, max - 1)}…` : text);
 
-/** Plain text for a header: one line (headers do not read mrkdwn, so nothing else needs escaping). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
-const plainLine = (text: string) => cut(text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' '), SLACK_HEADER_MAX);
+/** Plain text for a header: one line, data's control characters shown (headers do not read mrkdwn). */
+const plainLine = (text: string) => truncate(visibleText(text), SLACK_HEADER_MAX);
 
 export function renderSlackDigest(payload: DigestPayload): SlackMessage {
   const { changes, fleet } = payload;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FindingState, RunResult, Severity } from '#audit/model.js';
-import { type AsffFinding, AsffFindingSchema, AsffOptionsError, renderRunAsff, truncate } from '#audit/render/asff.js';
+import { type AsffFinding, AsffFindingSchema, AsffOptionsError, renderRunAsff } from '#audit/render/asff.js';
+import { truncate } from '#audit/render/escape.js';
 import { finding, HOSTILE_COMMAND, HOSTILE_EVIDENCE, HOSTILE_NAME, runFixture, TWELVE_NODES } from './run-fixture.js';
 
 const NETWORKING = 'Software and Configuration Checks/AWS Security Best Practices/EKS Networking';
