@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AwsCredentialIdentityProvider, Logger } from '@smithy/types';
 import { suppressionId } from '#audit/suppressions.js';
-import { createAlertPublisher, createTargetClientsFactory } from '#aws/clients.js';
+import { createAlertPublisher, createOrganizationReader, createTargetClientsFactory } from '#aws/clients.js';
 import { AuditStore } from '#aws/store.js';
 import { type AuditSettingsInput, AuditSettingsSchema } from '#workflow/settings.js';
 import type { StepDeps } from '#workflow/steps.js';
@@ -27,7 +27,27 @@ export interface LocalFleetOptions {
   clusters: string[];
   /** where the SDK clients log their calls (the CLI's --verbose) */
   logger?: Logger;
+  /** audit an organization's accounts instead of the caller's (the scenario's) */
+  organization?: OrganizationRun;
 }
+
+/**
+ * `fleet-audit run --organization`: the organization's ACTIVE accounts (optionally only some OUs, minus some
+ * accounts), listed with the caller's credentials or through a reader role, each audited through its audit role;
+ * the caller's own account with its own credentials. An account whose role cannot be assumed is one AUDIT-FAILED
+ * target, as in the deployed hub.
+ */
+export interface OrganizationRun {
+  organizationalUnits: string[];
+  excludeAccounts: string[];
+  /** the audit role the member stack (or StackSet) deploys in each account */
+  roleName: string;
+  /** the reader role to list the accounts through; unset: the caller's own credentials list them */
+  readerRoleArn?: string;
+}
+
+/** Thrown when `--organization` is asked of a scenario that defines no organization. */
+export class NoOrganizationError extends Error {}
 
 /** Everything a CLI run needs, and how to put it away. */
 export interface FleetSession {
@@ -69,14 +89,29 @@ export async function openLocalFleet(
   options: LocalFleetOptions & { scenario: string | Scenario },
 ): Promise<FleetSession & { simulator: Simulator }> {
   const scenario = typeof options.scenario === 'string' ? loadScenario(options.scenario) : options.scenario;
+  const org = options.organization;
+  if (org && !scenario.organization) {
+    throw new NoOrganizationError(
+      'the scenario defines no organization for --organization: use --scenario default-org, or add an `organization` to yours',
+    );
+  }
   const local = await prepareState(options, scenario);
   const sim = await startSimulator(scenario, { outboxFile: join(options.stateDir, 'outbox.jsonl') });
   await seedHistory(local.store, scenario, sim.auditorNow());
   await seedSuppressions(local.store, scenario, sim.auditorNow());
   const topic = sim.topicArns[0];
   const scaled = (seconds: number, floor: number) => Math.max(floor, seconds * scenario.timeScale);
+  // --organization: the laptop's credentials are the management account's (sim/scenario.ts OrganizationSchema)
+  const caller = org && scenario.organization ? scenario.organization.managementAccount : undefined;
   const settings: AuditSettingsInput = {
-    targets: sim.targets,
+    targets: org ? [] : sim.targets,
+    ...(org && {
+      organization: {
+        ...organizationSettings(org),
+        // every region the scenario has
+        regions: [...new Set(sim.targets.map((t) => t.region))].sort(),
+      },
+    }),
     clusters: options.clusters,
     pollIntervalSeconds: scaled(15, 0.05),
     clusterDeadlineSeconds: scaled(600, 5),
@@ -84,8 +119,18 @@ export async function openLocalFleet(
   const deps: StepDeps = {
     clientsFor: createTargetClientsFactory({
       endpoint: sim.endpoint,
+      ...(org && caller && { roleName: org.roleName, hubAccount: caller, ownAccount: caller }),
       ...(options.logger && { logger: options.logger }),
     }),
+    ...(org &&
+      caller && {
+        organization: createOrganizationReader({
+          endpoint: sim.endpoint,
+          hubAccount: caller,
+          ...(org.readerRoleArn && { readerRoleArn: org.readerRoleArn }),
+          ...(options.logger && { logger: options.logger }),
+        }),
+      }),
     store: local.store,
     publisher: topic
       ? createAlertPublisher({ region: topic.split(':')[3] ?? '', topicArn: topic, endpoint: sim.endpoint })
@@ -170,15 +215,26 @@ export async function openRealFleet(
   options: LocalFleetOptions & { account: string; regions: string[]; credentials: AwsCredentialIdentityProvider },
 ): Promise<FleetSession> {
   const local = await prepareState(options);
+  const org = options.organization;
   const deps: StepDeps = {
     clientsFor: createTargetClientsFactory({
       credentials: options.credentials,
+      // the caller's own account with its credentials, every other one through its audit role
+      ...(org && { roleName: org.roleName, hubAccount: options.account }),
       ...(options.logger && { logger: options.logger }),
+    }),
+    ...(org && {
+      organization: createOrganizationReader({
+        credentials: options.credentials,
+        ...(org.readerRoleArn && { readerRoleArn: org.readerRoleArn }),
+        ...(options.logger && { logger: options.logger }),
+      }),
     }),
     store: local.store,
     publisher: null,
     settings: AuditSettingsSchema.parse({
-      targets: options.regions.map((region) => ({ account: options.account, region })),
+      targets: org ? [] : options.regions.map((region) => ({ account: options.account, region })),
+      ...(org && { organization: { ...organizationSettings(org), regions: options.regions } }),
       clusters: options.clusters,
     }),
     now: () => new Date(),
@@ -187,5 +243,14 @@ export async function openRealFleet(
     deps,
     pollIntervalMs: deps.settings.pollIntervalSeconds * 1000,
     close: () => local.close(),
+  };
+}
+
+/** The organization settings of `--organization` (its regions are the run's). */
+function organizationSettings(org: OrganizationRun) {
+  return {
+    organizationalUnits: org.organizationalUnits,
+    excludeAccounts: org.excludeAccounts,
+    ...(org.readerRoleArn && { readerRoleArn: org.readerRoleArn }),
   };
 }

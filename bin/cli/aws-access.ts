@@ -179,7 +179,7 @@ export async function callerAccount(access: AwsAccess): Promise<string> {
 }
 
 /** The SDK error's name (`InvalidClientTokenId`) or, for a network failure, Node's code (`ECONNREFUSED`). */
-function codeOf(error: unknown): string {
+export function codeOf(error: unknown): string {
   const e = error as { code?: unknown; name?: unknown } | null;
   if (typeof e?.code === 'string') return e.code;
   if (typeof e?.name === 'string' && e.name !== 'Error') return e.name;

@@ -13,16 +13,32 @@ import type { AuditTarget } from '#aws/ports.js';
 import { sdkClientConfig } from '#aws/sdk-config.js';
 import { SecurityHubImportError, SecurityHubImporter } from '#aws/security-hub.js';
 import { AuditStore, type RunSummary } from '#aws/store.js';
-import { awsFailure, CLI_REQUEST_HANDLER, callerAccount, checkRegion, resolveAwsAccess } from '#cli/aws-access.js';
+import {
+  awsFailure,
+  CLI_REQUEST_HANDLER,
+  callerAccount,
+  checkRegion,
+  codeOf,
+  resolveAwsAccess,
+} from '#cli/aws-access.js';
 import { EXIT_FINDINGS, EXIT_USAGE, FlagError, UsageError } from '#cli/errors.js';
 import { breaches, parseFailOn } from '#cli/fail-on.js';
 import { ensureWritableDir, writeProblem } from '#cli/paths.js';
 import { runReporter } from '#cli/progress.js';
 import type { CliContext, Terminal } from '#cli/terminal.js';
-import { type FleetSession, openLocalFleet, openLocalStore, openRealFleet } from '#sim/local-fleet.js';
+import {
+  type FleetSession,
+  NoOrganizationError,
+  type OrganizationRun,
+  openLocalFleet,
+  openLocalStore,
+  openRealFleet,
+} from '#sim/local-fleet.js';
 import { ScenarioError } from '#sim/scenario.js';
 import { lockStateDir, type StateLock, StateLockedError } from '#sim/state-lock.js';
 import { runAudit } from '#workflow/audit-run.js';
+import { OrganizationTargetsSchema } from '#workflow/settings.js';
+import { messageOf, targetsOf } from '#workflow/steps.js';
 
 export const DEFAULT_STATE_DIR = '.fleet-audit';
 
@@ -38,6 +54,11 @@ interface RunFlags {
   regions?: string[];
   clusters?: string[];
   dryRun?: boolean;
+  organization?: boolean;
+  ou?: string[];
+  excludeAccounts?: string[];
+  roleName?: string;
+  readerRole?: string;
 }
 
 export interface StoreFlags {
@@ -87,9 +108,21 @@ export function registerRunCommands(program: Command, context: CliContext): void
     .option('--regions <a,b>', 'real AWS: regions to audit (default: the profile region)', list)
     .option('--clusters <x,y>', 'only these clusters', list)
     .option('--dry-run', 'real AWS: list the clusters that would be audited, send nothing')
+    .option(
+      '--organization',
+      "every ACTIVE account of your AWS organization, each through its audit role (from the management account or a delegated administrator; --local: the scenario's organization)",
+    )
+    .option('--ou <ou-…,ou-…>', 'with --organization: only the accounts of these OUs and the OUs nested in them', list)
+    .option('--exclude-accounts <id,id>', 'with --organization: accounts not to audit', list)
+    .option(
+      '--role-name <name>',
+      `with --organization: the role to assume in each account (--local: default ${DEFAULT_AUDIT_ROLE})`,
+    )
+    .option('--reader-role <arn>', 'with --organization: list the accounts through this role, not your credentials')
     .action(async (flags: RunFlags) => {
       const terminal = context.terminal();
       const failOn = parseFailOn(flags.failOn);
+      const organization = organizationRun(flags);
       if (!flags.local && flags.scenario !== 'default') throw new FlagError('--scenario needs --local');
       if (flags.local && (flags.profile || flags.regions || flags.dryRun)) {
         throw new FlagError('--profile, --regions and --dry-run are for real AWS runs; drop them or drop --local');
@@ -99,12 +132,13 @@ export function registerRunCommands(program: Command, context: CliContext): void
       // Every path is checked before AWS is asked anything and before anything is stored.
       const outDir = flags.out ? await ensureWritableDir('--out', flags.out) : null;
       const stateDir = await ensureWritableDir('--state-dir', flags.stateDir);
-      const session = await openSession(flags, stateDir, terminal);
+      const session = await openSession(flags, stateDir, terminal, organization);
       try {
-        const targets = await checkClusters(session, flags);
+        const { targets, unlisted } = await checkClusters(session, flags);
         if (flags.dryRun) {
           for (const t of targets)
             for (const name of t.names) process.stdout.write(`${visibleText(`${t.account}/${t.region}/${name}`)}\n`);
+          for (const line of unlisted) terminal.warn(line);
           return;
         }
         const reporter = flags.json
@@ -260,9 +294,20 @@ async function lock(stateDir: string, command: string): Promise<StateLock> {
   }
 }
 
-async function openSession(flags: RunFlags, stateDir: string, terminal: Terminal): Promise<Session> {
+async function openSession(
+  flags: RunFlags,
+  stateDir: string,
+  terminal: Terminal,
+  organization: OrganizationRun | undefined,
+): Promise<Session> {
   const logger = terminal.sdkLogger;
-  const base = { stateDir, fresh: Boolean(flags.fresh), clusters: flags.clusters ?? [], ...(logger && { logger }) };
+  const base = {
+    stateDir,
+    fresh: Boolean(flags.fresh),
+    clusters: flags.clusters ?? [],
+    ...(logger && { logger }),
+    ...(organization && { organization }),
+  };
   if (flags.local) {
     const held = await lock(stateDir, 'run --local');
     try {
@@ -270,7 +315,7 @@ async function openSession(flags: RunFlags, stateDir: string, terminal: Terminal
       return { fleet, aws: null, close: () => fleet.close().finally(() => held.release()) };
     } catch (error) {
       await held.release();
-      if (error instanceof ScenarioError) throw new UsageError(error.message);
+      if (error instanceof ScenarioError || error instanceof NoOrganizationError) throw new UsageError(error.message);
       throw error;
     }
   }
@@ -303,21 +348,40 @@ async function openSession(flags: RunFlags, stateDir: string, terminal: Terminal
 /**
  * Lists each target's clusters before the run is stored: a target that cannot be listed (network, credentials)
  * and `--clusters` names that match no cluster are usage errors, so a mistyped name is not a stored empty run.
+ * With `--organization` the organization that cannot be listed is the usage error; one of its accounts that cannot
+ * be listed (no audit role there) is not: the run reports it AUDIT-FAILED, and `unlisted` says why for --dry-run.
  */
-async function checkClusters(session: Session, flags: RunFlags): Promise<Array<AuditTarget & { names: string[] }>> {
+async function checkClusters(
+  session: Session,
+  flags: RunFlags,
+): Promise<{ targets: Array<AuditTarget & { names: string[] }>; unlisted: string[] }> {
   const { deps } = session.fleet;
   const wanted = new Set(flags.clusters ?? []);
-  const listed = await Promise.all(
-    deps.settings.targets.map(async (target) => {
+  const fromOrganization = deps.settings.organization !== undefined;
+  let targets: AuditTarget[];
+  try {
+    targets = await targetsOf(deps);
+  } catch (error) {
+    if (!session.aws) throw new UsageError(`cannot list the organization's accounts: ${messageOf(error)}`);
+    throw new UsageError(organizationFailure(error, session.aws.who));
+  }
+  const unlisted: string[] = [];
+  const attempts = await Promise.all(
+    targets.map(async (target) => {
       try {
         const names = (await deps.clientsFor(target).directory.listClusters()).sort();
         return { ...target, all: names, names: names.filter((n) => wanted.size === 0 || wanted.has(n)) };
       } catch (error) {
+        if (fromOrganization) {
+          unlisted.push(`account ${target.account} in ${target.region} not listed: ${messageOf(error)}`);
+          return null;
+        }
         if (!session.aws) throw error;
         throw new UsageError(awsFailure(error, { service: 'EKS', region: target.region, who: session.aws.who }));
       }
     }),
   );
+  const listed = attempts.filter((t) => t !== null);
   const found = new Set(listed.flatMap((t) => t.all));
   const missing = [...wanted].filter((name) => !found.has(name));
   if (missing.length > 0) {
@@ -328,7 +392,71 @@ async function checkClusters(session: Session, flags: RunFlags): Promise<Array<A
         (known.length > 0 ? ` (there: ${known.join(', ')})` : ' (no clusters there)'),
     );
   }
-  return listed;
+  return { targets: listed, unlisted: unlisted.sort() };
+}
+
+/** The audit role the member stack deploys (lib/config.ts `memberRoleName`), which the simulated accounts have. */
+const DEFAULT_AUDIT_ROLE = 'FleetAuditReadOnly';
+
+/** An IAM role name: 1–64 of letters, digits and `+=,.@_-` (IAM User Guide, "IAM object quotas" and CreateRole). */
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+/** `--organization` and its flags, checked; undefined without `--organization`. */
+function organizationRun(flags: RunFlags): OrganizationRun | undefined {
+  const given = [
+    flags.ou && '--ou',
+    flags.excludeAccounts && '--exclude-accounts',
+    flags.readerRole && '--reader-role',
+    flags.roleName && '--role-name',
+  ].filter(Boolean);
+  if (!flags.organization) {
+    if (given.length > 0) throw new FlagError(`${given.join(', ')} go with --organization`);
+    return undefined;
+  }
+  // each value against the settings' own schema (the one the plan step's settings are parsed with)
+  const field = OrganizationTargetsSchema.shape;
+  const refuse = (flag: string, value: string, what: string) => {
+    throw new FlagError(`${flag} ${JSON.stringify(value)} is not ${what}`);
+  };
+  for (const ou of flags.ou ?? []) {
+    if (!field.organizationalUnits.safeParse([ou]).success) refuse('--ou', ou, 'an OU id (ou-…)');
+  }
+  for (const account of flags.excludeAccounts ?? []) {
+    if (!field.excludeAccounts.safeParse([account]).success)
+      refuse('--exclude-accounts', account, 'a 12-digit account id');
+  }
+  if (flags.readerRole && !field.readerRoleArn.safeParse(flags.readerRole).success) {
+    refuse('--reader-role', flags.readerRole, 'an IAM role ARN');
+  }
+  // The member stack's role trusts only the hub's functions, so a laptop names a role it may assume. Accounts that
+  // Organizations created have OrganizationAccountAccessRole, trusting the management account (invited ones do
+  // not): https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access.html
+  const roleName = flags.roleName ?? (flags.local ? DEFAULT_AUDIT_ROLE : undefined);
+  if (roleName === undefined) {
+    throw new FlagError(
+      `--organization needs --role-name: a role your credentials may assume in every account (${DEFAULT_AUDIT_ROLE} trusts only the hub's functions)`,
+    );
+  }
+  if (!ROLE_NAME.test(roleName)) refuse('--role-name', roleName, 'an IAM role name');
+  return {
+    organizationalUnits: flags.ou ?? [],
+    excludeAccounts: flags.excludeAccounts ?? [],
+    roleName,
+    ...(flags.readerRole && { readerRoleArn: flags.readerRole }),
+  };
+}
+
+/** One line for an organization that could not be listed, naming who may list it. */
+function organizationFailure(error: unknown, who: string): string {
+  const line = awsFailure(error, { service: 'Organizations', region: 'us-east-1', who });
+  const code = codeOf(error);
+  if (code === 'AWSOrganizationsNotInUseException') {
+    return `${line}; --organization needs credentials of an account in an organization`;
+  }
+  if (code === 'AccessDeniedException' || code === 'AccessDenied') {
+    return `${line}; --organization lists accounts from the management account or a delegated administrator (or pass --reader-role)`;
+  }
+  return line;
 }
 
 /** A store the CLI reads or writes, each call's failure turned into one line naming the store. */

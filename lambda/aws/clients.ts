@@ -39,8 +39,14 @@ export interface TargetClientsOptions {
   endpoint?: string;
   /** the audit role in member accounts (real AWS only) */
   roleName?: string;
-  /** the account the auditor runs in: it uses its own credentials there instead of assuming `roleName` */
+  /**
+   * Real AWS: the account the auditor runs in, which it reaches with its own credentials instead of assuming
+   * `roleName`. Local mode: the account whose credentials assume `roleName` in every account (as the deployed hub
+   * does, its own included), unless `ownAccount` says otherwise.
+   */
   hubAccount?: string;
+  /** local mode: an account reached with its own credentials even with `roleName` (the CLI caller's, as in AWS) */
+  ownAccount?: string;
   /** credentials of the hub (and the source of role assumption); unset: the default chain */
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** ARN partition of the audit role; default `aws` */
@@ -67,7 +73,7 @@ export function targetClientConfig(target: AuditTarget, options: TargetClientsOp
       region: target.region,
       endpoint,
       credentials:
-        roleName !== undefined && hubAccount !== undefined
+        roleName !== undefined && hubAccount !== undefined && target.account !== options.ownAccount
           ? assumedRole(`arn:${options.partition ?? 'aws'}:iam::${target.account}:role/${roleName}`, target.region, {
               ...options,
               credentials: simulatorCredentials(hubAccount, options.caller),
@@ -117,11 +123,16 @@ const ORGANIZATIONS_REGION: Record<string, string> = {
 };
 
 export interface OrganizationReaderOptions {
-  /** the reader role in the management account or a delegated administrator */
-  readerRoleArn: string;
+  /**
+   * The reader role in the management account or a delegated administrator. Unset: the accounts are listed with
+   * `credentials` (or the default chain) themselves, which must then be that account's (the CLI's `--organization`).
+   */
+  readerRoleArn?: string;
+  /** the partition, when no `readerRoleArn` names it; default `aws` */
+  partition?: string;
   /** loopback endpoint of the simulator; unset for real AWS */
   endpoint?: string;
-  /** local mode: the hub account, whose credentials assume the reader role; real AWS: the default chain */
+  /** local mode: the hub account, whose credentials assume the reader role (or list, without one) */
   hubAccount?: string;
   /** local mode only: the function acting (see {@link TargetClientsOptions.caller}) */
   caller?: string;
@@ -129,21 +140,24 @@ export interface OrganizationReaderOptions {
   logger?: Logger;
 }
 
-/** The organization's accounts, listed through its reader role. */
+/** The organization's accounts, listed through its reader role, or with the caller's own credentials. */
 export function createOrganizationReader(options: OrganizationReaderOptions): OrganizationAccountLister {
-  const partition = options.readerRoleArn.split(':')[1] ?? 'aws';
+  const partition = options.readerRoleArn?.split(':')[1] ?? options.partition ?? 'aws';
   const region = ORGANIZATIONS_REGION[partition] ?? 'us-east-1';
   const source =
     options.endpoint !== undefined && options.hubAccount !== undefined
       ? simulatorCredentials(options.hubAccount, options.caller)
       : options.credentials;
-  const credentials = assumedRole(options.readerRoleArn, region, {
-    ...(source !== undefined && { credentials: source }),
-    ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
-  });
+  const credentials =
+    options.readerRoleArn === undefined
+      ? source
+      : assumedRole(options.readerRoleArn, region, {
+          ...(source !== undefined && { credentials: source }),
+          ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+        });
   const config = sdkClientConfig({
     region,
-    credentials,
+    ...(credentials !== undefined && { credentials }),
     ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
     ...(options.logger !== undefined && { logger: options.logger }),
   });

@@ -87,7 +87,12 @@ export function buildStepDeps(config: RuntimeConfig): StepDeps {
     publisher: createAlertPublisher({ region: config.region, topicArn: config.topicArn }),
     settings: config.settings,
     ...(config.settings.organization && {
-      organization: createOrganizationReader({ readerRoleArn: config.settings.organization.readerRoleArn }),
+      organization: createOrganizationReader({
+        ...(config.settings.organization.readerRoleArn && {
+          readerRoleArn: config.settings.organization.readerRoleArn,
+        }),
+        partition: config.partition,
+      }),
     }),
     now: () => new Date(),
   };

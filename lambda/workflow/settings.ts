@@ -8,8 +8,13 @@ export const OrganizationTargetsSchema = z.object({
    * The role the plan step assumes to list the accounts: in the management account or a delegated administrator
    * (ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent "can only be called from the
    * management account or a member account that is a delegated administrator", Organizations API Reference).
+   * Unset: the caller's own credentials list them (`fleet-audit run --organization` from one of those accounts);
+   * the deployed stacks always set it.
    */
-  readerRoleArn: z.string().regex(/^arn:[\w-]+:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN'),
+  readerRoleArn: z
+    .string()
+    .regex(/^arn:[\w-]+:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN')
+    .optional(),
   regions: z.array(z.string().min(1)).min(1),
   /** only the accounts in these OUs and the OUs nested in them (empty: every account of the organization) */
   organizationalUnits: z.array(z.string().regex(/^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/)).default([]),

@@ -178,7 +178,7 @@ export async function plan(deps: StepDeps, input: { runId?: string } = {}): Prom
  * An organization that cannot be listed fails the plan, and so the run: its accounts are unknown, and a run
  * without them must not pass for a complete one.
  */
-async function targetsOf(deps: StepDeps): Promise<AuditTarget[]> {
+export async function targetsOf(deps: Pick<StepDeps, 'settings' | 'organization'>): Promise<AuditTarget[]> {
   const { organization } = deps.settings;
   const targets = [...deps.settings.targets];
   if (organization) {

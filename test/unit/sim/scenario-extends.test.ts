@@ -41,6 +41,21 @@ describe('scenario patches', () => {
     expect(() => resolveExtends({ extends: 'base', clusters: { b: {} } }, load)).toThrow(ScenarioPatchError);
   });
 
+  it('loads default-org as default inside an organization: the same accounts, plus members without the audit role', () => {
+    // Act
+    const org = loadScenario('default-org');
+
+    // Assert
+    expect(org.accounts).toEqual(loadScenario('default').accounts);
+    const members = org.organization?.members ?? [];
+    const scenarioAccounts = new Set(org.accounts.map((a) => a.id));
+    expect(members.filter((m) => scenarioAccounts.has(m.id)).map((m) => m.id)).toEqual([
+      '111111111111',
+      '222222222222',
+    ]);
+    expect(members.filter((m) => m.state === 'SUSPENDED').map((m) => m.id)).toEqual(['444444444444']);
+  });
+
   it('loads default-day2 as default with its changes', () => {
     // Act
     const day1 = loadScenario('default');
@@ -69,7 +84,9 @@ describe('scenario patches', () => {
 
       // Assert
       expect(attempt).toThrow(ScenarioError);
-      expect(attempt).toThrow(/night\.json: extends: no built-in scenario nope \(there: default, default-day2\)$/);
+      expect(attempt).toThrow(
+        /night\.json: extends: no built-in scenario nope \(there: default, default-day2, default-org\)$/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -393,7 +393,7 @@ describe('loadScenario with a bad file', () => {
   it('says an unknown name is neither a built-in scenario nor a file', () => {
     // Act / Assert
     expect(() => loadScenario('no-such-fleet')).toThrow(
-      'scenario no-such-fleet: not found (expected a built-in scenario: default, default-day2, or a JSON file)',
+      'scenario no-such-fleet: not found (expected a built-in scenario: default, default-day2, default-org, or a JSON file)',
     );
   });
 
