@@ -20,15 +20,33 @@ export function largeFleet(base: Scenario, clusters: number, nodes: number): Sce
           return {
             ...template,
             name: `${template.name}-${a}${r}-${i}`,
-            nodes: template.nodes.map((group) => ({
-              ...group,
-              count: Math.max(1, Math.round(nodes / groupCount)),
-              idPrefix: undefined,
-            })),
+            nodes: template.nodes.map((group) => {
+              const count = Math.max(1, Math.round(nodes / groupCount));
+              return {
+                ...group,
+                count,
+                overrides: scaledOverrides(group.overrides, group.count, count),
+                idPrefix: undefined,
+              };
+            }),
           };
         },
       ),
     })),
   }));
   return parseScenario({ ...base, accounts }, 'bench fleet');
+}
+
+/**
+ * A group's single-node overrides when it is scaled from `from` to `to` nodes: each keeps its place in proportion
+ * (node 5 of 10 becomes node 2 of 4), so a smaller copy still has its odd nodes; where two land on one node, the
+ * first one stays.
+ */
+export function scaledOverrides<T>(overrides: Record<string, T>, from: number, to: number): Record<string, T> {
+  const scaled: Record<string, T> = {};
+  for (const [index, override] of Object.entries(overrides).sort(([a], [b]) => Number(a) - Number(b))) {
+    const at = String(Math.min(to - 1, Math.floor((Number(index) * to) / Math.max(1, from))));
+    if (!(at in scaled)) scaled[at] = override;
+  }
+  return scaled;
 }
