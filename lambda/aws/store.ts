@@ -762,6 +762,50 @@ export class AuditStore {
     return out.Attributes ? parseItem(SuppressionSchema, out.Attributes, `suppression ${suppressionId(s)}`) : null;
   }
 
+  /**
+   * Gives an ended suppression's notice to a digest: only if the suppression is still the one read (same expiry:
+   * not renewed) and its notice is free (`from`: none given yet, or given to that digest, which failed or was
+   * abandoned). False when it was renewed, removed or taken by another report step.
+   */
+  async claimSuppressionNotice(s: Suppression, digestId: string, from: string | null): Promise<boolean> {
+    return this.updateSuppressionNotice(s, { digestId, sent: false }, from);
+  }
+
+  /** Marks an ended suppression's notice as delivered by its digest; false if the notice is no longer that digest's. */
+  async settleSuppressionNotice(s: Suppression, digestId: string): Promise<boolean> {
+    return this.updateSuppressionNotice(s, { digestId, sent: true }, digestId);
+  }
+
+  private async updateSuppressionNotice(
+    s: Suppression,
+    notice: { digestId: string; sent: boolean },
+    from: string | null,
+  ): Promise<boolean> {
+    // A conditional PutItem of the whole suppression as read (the calls the report step already makes): the
+    // condition on the expiry keeps a renewal made meanwhile.
+    const item = SuppressionSchema.parse({ ...s, endNotice: notice });
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: 'SUPPRESSION', sk: suppressionId(item), ...item },
+          ConditionExpression:
+            from === null
+              ? 'expiresAt = :expiresAt AND attribute_not_exists(endNotice)'
+              : 'expiresAt = :expiresAt AND endNotice.digestId = :from',
+          ExpressionAttributeValues: {
+            ':expiresAt': s.expiresAt,
+            ...(from !== null && { ':from': from }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   /** Deletes the suppression with this id; returns it, or null when there was none. */
   async deleteSuppression(id: string): Promise<Suppression | null> {
     const out = await this.doc.send(
