@@ -1,8 +1,10 @@
 import { alertable, applyLifecycle } from '#audit/lifecycle.js';
 import type { AuditStatus, ClusterResult, Finding, RunResult } from '#audit/model.js';
+import { type AsffFinding, renderRunAsff } from '#audit/render/asff.js';
 import { type DigestChange, type DigestParts, renderDigestParts } from '#audit/render/digest.js';
 import { isActive, type Suppression } from '#audit/suppressions.js';
 import { SNS_MESSAGE_MAX_BYTES, snsPublishBytes } from '#aws/notify.js';
+import type { AuditTarget } from '#aws/ports.js';
 import {
   type ClusterSnapshot,
   clusterKey,
@@ -17,6 +19,17 @@ export interface ReportOutput {
   /** SNS message id of the digest this step published (new or resent), or null when it published none */
   alertMessageId: string | null;
   alertProblem: string | null;
+  /** the run's findings imported into Security Hub (with `securityHubImport` set) */
+  securityHub?: SecurityHubOutcome;
+}
+
+/** How the nightly Security Hub import went, over every audited account and region. */
+export interface SecurityHubOutcome {
+  imported: number;
+  /** findings Security Hub refused (FailedFindings) or that were not sent: their account could not be reached */
+  notImported: number;
+  /** one line for each account and region whose import failed, and one for the first refused finding of each */
+  problems: string[];
 }
 
 /**
@@ -57,7 +70,50 @@ export async function report(plan: RunPlan, deps: StepDeps): Promise<ReportOutpu
     clusters,
   };
   await deps.store.finishRun(result);
-  return { result, ...(await deliverPending(result, states, new NoticeLedger(suppressions, now, deps), deps)) };
+  const alert = await deliverPending(result, states, new NoticeLedger(suppressions, now, deps), deps);
+  return {
+    result,
+    ...alert,
+    ...(deps.settings.securityHubImport && { securityHub: await importToSecurityHub(result, deps) }),
+  };
+}
+
+/**
+ * The run's findings into Security Hub, each in its own account and region through that target's clients (the
+ * audit role: "the identifier of the account that you are calling BatchImportFindings from needs to be the same
+ * as the AwsAccountId attribute for the finding", BatchImportFindings API reference). RESOLVED findings go as
+ * ARCHIVED / RESOLVED (lambda/audit/render/asff.ts), so Security Hub closes them too. Importing again the next
+ * night updates the same finding ids. A target that cannot be reached (role, Security Hub not enabled there) is one
+ * line; the others go on, and the run's result stands.
+ */
+async function importToSecurityHub(result: RunResult, deps: StepDeps): Promise<SecurityHubOutcome> {
+  const byTarget = new Map<string, { target: AuditTarget; findings: AsffFinding[] }>();
+  for (const finding of renderRunAsff(result)) {
+    const region = finding.ProductArn.split(':')[3] ?? '';
+    const key = `${finding.AwsAccountId}/${region}`;
+    const entry = byTarget.get(key) ?? { target: { account: finding.AwsAccountId, region }, findings: [] };
+    entry.findings.push(finding);
+    byTarget.set(key, entry);
+  }
+  const outcome: SecurityHubOutcome = { imported: 0, notImported: 0, problems: [] };
+  for (const [key, { target, findings }] of [...byTarget].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    try {
+      const imported = await deps.clientsFor(target).findings.import(findings);
+      outcome.imported += imported.imported;
+      outcome.notImported += findings.length - imported.imported;
+      const [first] = imported.failed;
+      if (first) {
+        outcome.problems.push(
+          `Security Hub in ${key} refused ${imported.failed.length} of ${findings.length} findings ` +
+            `(first: ${first.id}: ${first.code}: ${first.message})`,
+        );
+      }
+    } catch (error) {
+      outcome.notImported += findings.length;
+      outcome.problems.push(`Security Hub import in ${key} failed: ${messageOf(error).split('\n')[0]}`);
+    }
+  }
+  return outcome;
 }
 
 async function snapshotFor(task: ClusterTask, deps: StepDeps): Promise<ClusterSnapshot> {

@@ -43,6 +43,8 @@ export async function recordAuditRun(
   scenario: Scenario,
   options: {
     slackSecretName?: string;
+    /** the report step imports the findings into Security Hub through the audit roles (securityHubImport) */
+    securityHubImport?: boolean;
     /**
      * Audit this organization instead of the scenario's accounts: the plan function lists them through the reader
      * role, and every function reaches the accounts by assuming their audit role through the simulator's STS.
@@ -74,6 +76,7 @@ export async function recordAuditRun(
     const { organization } = options;
     const settings = AuditSettingsSchema.parse({
       ...(organization ? { organization } : { targets: sim.targets }),
+      ...(options.securityHubImport && { securityHubImport: true }),
       pollIntervalSeconds: Math.max(0.05, 15 * scenario.timeScale),
       clusterDeadlineSeconds: Math.max(5, 600 * scenario.timeScale),
     });
