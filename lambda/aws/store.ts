@@ -34,7 +34,8 @@ import {
   SeveritySchema,
 } from '#audit/model.js';
 import { type Suppression, SuppressionSchema, suppressionId } from '#audit/suppressions.js';
-import { isConnectionFailure } from './errors.js';
+import { isConditionFailure, isConnectionFailure } from './errors.js';
+import { SlotPool } from './slots.js';
 
 /**
  * The audit's one DynamoDB table (docs/operations.md). Keys:
@@ -50,6 +51,7 @@ import { isConnectionFailure } from './errors.js';
  * | digest               | `DIGEST#<digestId>`                  | `DIGEST`                        |
  * | clusters of a target | `TARGET#<account>#<region>`          | `CLUSTERS`                      |
  * | suppression          | `SUPPRESSION`                        | `<account>/<region>/<cluster>/<ruleId>` |
+ * | budget slot          | `SLOTS#<scope>`                      | `<slot>` (slots.ts)             |
  *
  * Every write is keyed by run id, so a retried step overwrites its own item with the same content (idempotent);
  * the run record is created with a condition so two runs never share an id. History items carry `expiresAt`
@@ -227,6 +229,8 @@ export interface AuditStoreOptions {
 export class AuditStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
+  /** account-wide budgets shared by every step of every run, e.g. concurrent Logs Insights queries (slots.ts) */
+  readonly slots: SlotPool;
   private readonly retentionSeconds: number;
 
   constructor(
@@ -238,6 +242,7 @@ export class AuditStore {
       options.tableName,
     );
     this.tableName = options.tableName;
+    this.slots = new SlotPool(this.doc, this.tableName);
 
     this.retentionSeconds = (options.retentionDays ?? 400) * 86_400;
   }
@@ -894,10 +899,6 @@ function withStoreCall(error: unknown, operation: string, table: string): unknow
   if (!first.startsWith('dynamodb:'))
     error.message = `dynamodb:${operation} on table ${table} failed: ${first}${tries}`;
   return error;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
 function parseItem<T extends z.ZodType>(schema: T, item: Record<string, unknown>, what: string): z.output<T> {
