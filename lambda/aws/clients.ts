@@ -3,6 +3,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
@@ -21,6 +22,7 @@ import type {
 } from './ports.js';
 import { S3RunLists } from './run-lists.js';
 import { type SdkClientOptions, sdkClientConfig } from './sdk-config.js';
+import { SecurityHubImporter } from './security-hub.js';
 
 /**
  * Where the SDK clients of each audit target come from.
@@ -189,10 +191,17 @@ export function createTargetClientsFactory(options: TargetClientsOptions = {}): 
       ...targetClientConfig(target, options),
       ...(options.logger !== undefined && { logger: options.logger }),
     });
+    // built on first use: only the report step imports findings, and only with securityHubImport set
+    let hub: SecurityHubClient | undefined;
+    const securityHub = () => {
+      hub ??= new SecurityHubClient(config);
+      return hub;
+    };
     const clients: TargetClients = {
       directory: new EksClusterDirectory({ eks: new EKSClient(config), ec2: new EC2Client(config) }),
       commands: new SsmCommandRunner({ ssm: new SSMClient(config) }),
       logs: new InsightsLogQueryRunner({ logs: new CloudWatchLogsClient(config) }),
+      findings: new SecurityHubImporter({ account: target.account, clientFor: () => securityHub() }),
     };
     cache.set(key, clients);
     return clients;
