@@ -523,7 +523,8 @@ async function runDistributedMap(name: string, state: MapState, effective: unkno
     );
   };
   const worker = async () => {
-    while (failure === null && timedOut === null && nextIndex < items.length) {
+    // no new child once the Map Run failed, the execution timed out, or the parent was stopped
+    while (failure === null && timedOut === null && !signal.aborted && nextIndex < items.length) {
       const index = nextIndex++;
       const itemContext = { ...(context as object), Map: { Item: { Index: index, Value: items[index] } } };
       const input =

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { instantClock } from '#sim/states/clock.js';
 import { DefinitionError } from '#sim/states/errors.js';
 import { runExecution } from '#sim/states/execution.js';
@@ -184,6 +184,38 @@ describe('a Distributed Map in the interpreter', () => {
     expect(notArray.cause).toBe(
       'Map Each: the ItemReader could not read s3://lists/object.json: the object is not a JSON array',
     );
+  });
+
+  it('starts no more children once the parent is stopped (a sibling branch failed)', async () => {
+    let started = 0;
+    const lambda = lambdaWith(async (event) => {
+      started += 1;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return event;
+    });
+    const map = distributed({ MaxConcurrency: 1 }).States.Each;
+    const definition = {
+      StartAt: 'Both',
+      States: {
+        Both: {
+          Type: 'Parallel',
+          End: true,
+          Branches: [
+            { StartAt: 'Each', States: { Each: map } },
+            { StartAt: 'Boom', States: { Boom: { Type: 'Fail', Error: 'Boom', Cause: 'the other branch' } } },
+          ],
+        },
+      },
+    };
+
+    const result = await run(definition, lambda, { items: items(10) });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('Boom');
+    // the child already running ends on its own (the interpreter does not stop a function mid-call); once it is
+    // recorded, its worker has decided not to start another
+    await vi.waitFor(() => expect(result.children).toHaveLength(1));
+    expect(started).toBe(1);
   });
 
   it('refuses what it does not model: results kept in the state, Express children, ItemReader on an inline Map', async () => {
