@@ -37,6 +37,32 @@ export interface ProofResult {
   allowedByCaller: Map<string, number>;
 }
 
+/** The caller of the requests the state machine interpreter makes with the state machine's role (sim/states/s3.ts). */
+export const STATE_MACHINE_CALLER = 'stateMachine';
+
+/**
+ * The child executions an executed Distributed Map started (sim/states/execution.ts): one states:StartExecution of
+ * this state machine each, with its role.
+ */
+export function requestsOfChildExecutions(
+  children: ReadonlyArray<{ name: string }>,
+  model: StackModel,
+): ProvenRequest[] {
+  const machine = model.stateMachine;
+  if (!machine) return [];
+  const { account, region } = model.hub;
+  return children.map(() =>
+    asRole(
+      'state machine',
+      machine.role,
+      { action: 'states:StartExecution', resource: machine.arn, account, region },
+      null,
+      model,
+      'the Distributed Map starts the child execution',
+    ),
+  );
+}
+
 /** The run id of the state machine's own requests (its execution name: any run's is the same shape). */
 const PROOF_RUN_ID = 'fleet-audit-2026-12-07T02-00-00Z';
 
@@ -61,7 +87,10 @@ export function requestsOfCalls(
   const assumed = new Set<string>();
   for (const { call, requests } of iamRequestsOf(calls, organization)) {
     const caller = call.caller ?? 'an unattributed caller';
-    const fnRole = model.functionRoles.get(call.caller ?? '');
+    // the interpreter's own requests (the ItemReader's GetObject) are the state machine role's
+    const fnRole =
+      model.functionRoles.get(call.caller ?? '') ??
+      (call.caller === STATE_MACHINE_CALLER ? model.stateMachine?.role : undefined);
     if (!fnRole) {
       out.push(unattributed(caller, requests[0]));
       continue;
