@@ -74,9 +74,10 @@ export const LAMBDA_SERVICE_ERRORS = [
  * step reads the snapshots from the table) and the report returns a summary.
  *
  * Children are Standard executions: a cluster may take `clusterDeadlineSeconds` (up to an hour, 10 minutes by
- * default) plus a poll interval and its assessment, and an Express execution stops at five minutes
- * (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-standard-vs-express.html: "Maximum duration",
- * Express "Five minutes"); Standard children also keep their history for 90 days, like the parent's.
+ * default) plus a poll interval and its assessment, and an Express execution runs for at most five minutes
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-standard-vs-express.html); Standard children also
+ * keep their history for 90 days, like the parent's. Each child execution has its own history, apart from the
+ * parent's (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html, Key terms).
  */
 export class AuditWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;

@@ -490,9 +490,10 @@ async function runMap(name: string, state: MapState, effective: unknown, context
  * history and therefore its own 25,000-event and 256 KiB quotas (an error that escapes the child fails the child,
  * not the parent). The Map Run fails when failed children exceed ToleratedFailureCount or, as a share of all items,
  * ToleratedFailurePercentage (with neither set, any failed child): the Map then fails with
- * `States.ExceedToleratedFailureThreshold` and the children still running are aborted
- * (https://docs.aws.amazon.com/step-functions/latest/dg/maprun-fail-threshold.html; error names of the spec,
- * https://states-language.net/spec.html#appendix-a). The parent's history gets MapRunStarted and MapRunSucceeded
+ * `States.ExceedToleratedFailureThreshold` and the children still running are aborted ("Distributed Map failure
+ * threshold", https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html#maprun-fail-threshold;
+ * "the maximum percentage of failed items before the Map Run fails", API_UpdateMapRun.html). Without
+ * MaxConcurrency AWS runs up to 10,000 children at once (same page); here, all of them. The parent's history gets MapRunStarted and MapRunSucceeded
  * or MapRunFailed (HistoryEvent types, API_HistoryEvent.html), never the children's events, so its size does not
  * depend on the number of items. Results are discarded (definition.ts refuses another ResultPath).
  */

@@ -277,7 +277,8 @@ export function requestsOfServices(model: StackModel): ProvenRequest[] {
     }
     // The Distributed Map: its ItemReader reads the run's list (GetObject, with the role, under the bucket policy),
     // and it starts one child execution of this state machine per cluster and describes and stops them
-    // (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html).
+    // ("Permissions to run a Distributed Map",
+    // https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html#dist-map-permissions).
     for (const bucket of machine.itemBuckets) {
       out.push(
         asRole(
