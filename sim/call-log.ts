@@ -31,6 +31,8 @@ export interface RecordedCall {
   input: Record<string, unknown>;
   /** for logs:StartQuery, the query id it answered (later GetQueryResults calls name only the id) */
   queryId?: string;
+  /** dynamodb calls: the bytes of dynalite's answer */
+  responseBytes?: number;
 }
 
 /** One authorization request AWS evaluates for a call. */

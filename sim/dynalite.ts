@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
@@ -50,7 +50,8 @@ export interface DynaliteOptions {
 export async function startDynalite(options: DynaliteOptions = {}): Promise<LocalDynamo> {
   const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const calls: RecordedCall[] = [];
-  if (options.record) server.prependListener('request', (req: IncomingMessage) => recordRequest(req, calls));
+  if (options.record)
+    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => recordRequest(req, res, calls));
   await listen(server);
   const dynaliteEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const faults = wantsDynamoFront(options) ? createDynamoFaultFront(dynaliteEndpoint, options) : null;
@@ -100,8 +101,11 @@ function close(server: Server): Promise<void> {
   return new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
 }
 
-/** Reads the request alongside dynalite (both listen to the same stream) and records it once it has ended. */
-function recordRequest(req: IncomingMessage, calls: RecordedCall[]): void {
+/**
+ * Reads the request alongside dynalite (both listen to the same stream) and records it once it has ended, with the
+ * size of dynalite's answer (a read's request units follow the bytes it returns).
+ */
+function recordRequest(req: IncomingMessage, res: ServerResponse, calls: RecordedCall[]): void {
   const chunks: Buffer[] = [];
   const target = String(req.headers['x-amz-target'] ?? '');
   const identity = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''));
@@ -114,6 +118,20 @@ function recordRequest(req: IncomingMessage, calls: RecordedCall[]): void {
     input: {},
   };
   calls.push(call);
+  const write = res.write.bind(res);
+  const end = res.end.bind(res);
+  const count = (chunk: unknown) => {
+    if (typeof chunk === 'string' || chunk instanceof Uint8Array)
+      call.responseBytes = (call.responseBytes ?? 0) + Buffer.byteLength(chunk);
+  };
+  res.write = ((chunk: unknown, ...rest: never[]) => {
+    count(chunk);
+    return write(chunk as string, ...rest);
+  }) as typeof res.write;
+  res.end = ((chunk?: unknown, ...rest: never[]) => {
+    count(chunk);
+    return end(chunk as string, ...rest);
+  }) as typeof res.end;
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     try {

@@ -6,6 +6,7 @@ import { createAlertPublisher, createOrganizationReader, createTargetClientsFact
 import { AuditStore } from '#aws/store.js';
 import { type AuditSettingsInput, AuditSettingsSchema } from '#workflow/settings.js';
 import type { StepDeps } from '#workflow/steps.js';
+import type { RecordedCall } from './call-log.js';
 import { startDynalite } from './dynalite.js';
 import { loadScenario, type Scenario } from './scenario.js';
 import { type Simulator, startSimulator } from './server.js';
@@ -29,6 +30,8 @@ export interface LocalFleetOptions {
   logger?: Logger;
   /** audit an organization's accounts instead of the caller's (the scenario's) */
   organization?: OrganizationRun;
+  /** record every DynamoDB request and its answer's size (the fleet benchmark counts them) */
+  recordDynamo?: boolean;
 }
 
 /**
@@ -61,15 +64,16 @@ export interface FleetSession {
  * Opens the local state folder's store (for `report`); a scenario's `dynamodb:` faults put the fault front
  * (sim/dynamo-faults.ts) between the store and dynalite.
  */
-export async function openLocalStore(stateDir: string, scenario?: Scenario) {
+export async function openLocalStore(stateDir: string, scenario?: Scenario, record = false) {
   await mkdir(stateDir, { recursive: true });
   const dynamo = await startDynalite({
     path: join(stateDir, 'db'),
     ...(scenario && { faults: scenario.faults, seed: scenario.seed }),
+    record,
   });
   const store = new AuditStore({ tableName: LOCAL_TABLE }, dynamo.client);
   await store.ensureTable();
-  return { store, close: () => dynamo.close() };
+  return { store, calls: dynamo.calls, close: () => dynamo.close() };
 }
 
 async function prepareState(options: LocalFleetOptions, scenario?: Scenario) {
@@ -77,7 +81,7 @@ async function prepareState(options: LocalFleetOptions, scenario?: Scenario) {
     await rm(join(options.stateDir, 'db'), { recursive: true, force: true });
     await rm(join(options.stateDir, 'outbox.jsonl'), { force: true });
   }
-  return openLocalStore(options.stateDir, scenario);
+  return openLocalStore(options.stateDir, scenario, options.recordDynamo);
 }
 
 /**
@@ -87,7 +91,7 @@ async function prepareState(options: LocalFleetOptions, scenario?: Scenario) {
  */
 export async function openLocalFleet(
   options: LocalFleetOptions & { scenario: string | Scenario },
-): Promise<FleetSession & { simulator: Simulator }> {
+): Promise<FleetSession & { simulator: Simulator; dynamoCalls: RecordedCall[] }> {
   const scenario = typeof options.scenario === 'string' ? loadScenario(options.scenario) : options.scenario;
   const org = options.organization;
   if (org && !scenario.organization) {
@@ -143,6 +147,7 @@ export async function openLocalFleet(
   return {
     deps,
     simulator: sim,
+    dynamoCalls: local.calls,
     pollIntervalMs: deps.settings.pollIntervalSeconds * 1000,
     close: async () => {
       await sim.close();

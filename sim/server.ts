@@ -58,6 +58,8 @@ export interface SimulatedCall {
   fault: InjectedFault | null;
   /** logs:StartQuery only: the query id answered */
   queryId?: string;
+  /** logs:GetQueryResults only: the answer's statistics.bytesScanned (what Logs Insights bills) */
+  bytesScanned?: number;
 }
 
 /** What the simulator can do to one call instead of answering it. */
@@ -309,6 +311,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Server
             ? context.buckets.handle(request, identity.account)
             : dispatch(service, action, request, region, requestId);
     if (service === 'logs' && action === 'StartQuery') call.queryId = String(JSON.parse(response.body).queryId);
+    if (service === 'logs' && action === 'GetQueryResults') {
+      call.bytesScanned = Number(JSON.parse(response.body).statistics?.bytesScanned ?? 0);
+    }
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     response = errorResponse(service, error, requestId);

@@ -27,6 +27,10 @@ export interface InvocationRecord {
   requestBytes: number;
   responseBytes: number;
   outcome: 'ok' | 'function-error' | 'timed-out';
+  /** real milliseconds from the handler's start to its answer (or to the time-out) */
+  durationMs: number;
+  /** the function's MemorySize (MB), what its GB-seconds are billed at */
+  memorySize: number;
 }
 
 /**
@@ -71,11 +75,19 @@ export class LocalLambdaService implements LambdaInvoker {
         `${requestBytes} byte payload is too large for the RequestResponse invocation type (limit ${MAX_LAMBDA_REQUEST_BYTES} bytes)`,
       );
     }
-    const record = (responseBytes: number, outcome: InvocationRecord['outcome']) =>
-      this.invocations.push({ functionArn, stateName: source.stateName, requestBytes, responseBytes, outcome });
     const requestId = randomUUID();
     const timeoutMs = fn.timeoutSeconds * this.msPerSecond;
     const started = Date.now();
+    const record = (responseBytes: number, outcome: InvocationRecord['outcome']) =>
+      this.invocations.push({
+        functionArn,
+        stateName: source.stateName,
+        requestBytes,
+        responseBytes,
+        outcome,
+        durationMs: Date.now() - started,
+        memorySize: fn.memorySize ?? DEFAULT_MEMORY_MB,
+      });
     const context = contextFor(functionArn, requestId, fn, () => timeoutMs - (Date.now() - started));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timed-out'>((resolve) => {
@@ -114,6 +126,9 @@ export class LocalLambdaService implements LambdaInvoker {
   }
 }
 
+/** The MemorySize of a function deployed without one: the hub's functions' default (lib/constructs/audit-function.ts). */
+const DEFAULT_MEMORY_MB = 512;
+
 function functionError(error: FunctionError): LambdaResponse {
   return { functionError: error };
 }
@@ -125,7 +140,7 @@ function contextFor(functionArn: string, requestId: string, fn: LocalFunction, r
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: functionArn,
-    memoryLimitInMB: String(fn.memorySize ?? 512),
+    memoryLimitInMB: String(fn.memorySize ?? DEFAULT_MEMORY_MB),
     awsRequestId: requestId,
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: `local/${requestId}`,
