@@ -1,53 +1,181 @@
 /**
- * Fleet benchmark: audits a large simulated fleet in-process — the real steps, adapters and SDK against the
- * loopback simulator, state in dynalite — and prints wall time, peak memory and the API calls made.
+ * Fleet benchmark through the executed state machine: the hub stack is synthesized, its AuditRun definition run
+ * by the ASL interpreter (sim/states/) with the Step Functions and Lambda quotas enforced, each Task invoking the
+ * real handler in-process against the loopback simulator, state in dynalite. Prints the run's figures against the
+ * scenario's lower bound, its API calls, payload and history sizes, memory and the night's cost.
  *
- *   npm run bench:fleet [-- --clusters 60 --nodes 20]
+ *   npm run bench:fleet [-- --clusters 20 --nodes 20 --concurrency 8 --time-scale 0.02 --json]
  *
- * The fleet is the default scenario's clusters copied until there are `--clusters` of them, each with its node
- * groups scaled to about `--nodes` nodes, on the default scenario's time scale.
+ * The fleet is the default scenario's clusters (with their faults) copied until there are `--clusters` of them,
+ * each with its node groups scaled to about `--nodes` nodes (bench/fleet-scenario.ts). Time runs on the scenario's
+ * time scale (0.02: the 30 s Wait between polls takes 0.6 s), for the simulator and the execution alike.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { INSIGHTS_CONCURRENT_QUERIES } from '#sim/fleet.js';
 import { openLocalFleet } from '#sim/local-fleet.js';
+import { scenarioNodes } from '#sim/nodes.js';
 import { loadScenario } from '#sim/scenario.js';
-import { runAudit } from '#workflow/audit-run.js';
+import { scaledClock } from '#sim/states/clock.js';
+import { costPer1000Nodes, loadPrices, nightCost } from './cost.js';
+import {
+  apiCallFigures,
+  clusterShapes,
+  latencyOfEveryCall,
+  lowerBoundMs,
+  nightUsage,
+  payloadMaxBytes,
+  stepDurations,
+} from './fleet-figures.js';
 import { largeFleet } from './fleet-scenario.js';
 
+// The report handler's metrics (EMF lines on stdout) would spoil --json; the handlers read this at import.
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+const { deployedWorkflow, executeAuditRun } = await import('#sim/states/audit-run.js');
+
 const { values } = parseArgs({
-  options: { clusters: { type: 'string', default: '60' }, nodes: { type: 'string', default: '20' } },
+  options: {
+    clusters: { type: 'string', default: '20' },
+    nodes: { type: 'string', default: '20' },
+    /** the Distributed Map's MaxConcurrency (fleetAudit.clusterConcurrency, 1–40; the stack's default is 8) */
+    concurrency: { type: 'string', default: '8' },
+    'time-scale': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
 });
 const clusterCount = Number(values.clusters);
 const nodesPerCluster = Number(values.nodes);
-
-const scenario = largeFleet(loadScenario('default'), clusterCount, nodesPerCluster);
-const stateDir = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
-const fleet = await openLocalFleet({ scenario, stateDir, fresh: true, clusters: [] });
-try {
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  const output = await runAudit(fleet.deps, { pollIntervalMs: fleet.pollIntervalMs });
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  const clusters = output.result.clusters;
-  const nodes = clusters.reduce((sum, c) => sum + c.nodes.expected, 0);
-  const calls = new Map<string, number>();
-  for (const call of fleet.simulator.calls) {
-    calls.set(`${call.service}:${call.action}`, (calls.get(`${call.service}:${call.action}`) ?? 0) + 1);
+const clusterConcurrency = Number(values.concurrency);
+const base = loadScenario('default');
+const timeScale = values['time-scale'] === undefined ? base.timeScale : Number(values['time-scale']);
+for (const [flag, value] of Object.entries({ clusterCount, nodesPerCluster, clusterConcurrency, timeScale })) {
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error(`bench:fleet: ${flag} must be a positive number, got ${value}`);
+    process.exit(2);
   }
-  const rssMiB = process.resourceUsage().maxRSS / 1024;
-  console.log(`fleet: ${clusters.length} clusters, ${nodes} nodes, time scale ${scenario.timeScale}`);
-  console.log(
-    `run: ${output.result.status} in ${seconds.toFixed(2)} s (${((seconds * 1000) / nodes).toFixed(2)} ms a node)`,
-  );
-  console.log(`CPU (auditor, simulator and dynalite share this process): ${cpuSeconds.toFixed(2)} s`);
-  console.log(`peak RSS: ${rssMiB.toFixed(0)} MiB`);
-  console.log(`API calls: ${fleet.simulator.calls.length}`);
-  for (const [api, n] of [...calls].sort((a, b) => b[1] - a[1])) console.log(`  ${api.padEnd(34)} ${n}`);
+}
+
+const scenario = { ...largeFleet(base, clusterCount, nodesPerCluster), timeScale };
+const deployed = deployedWorkflow({ clusterConcurrency });
+const waitSeconds = waitSecondsOf(deployed.definition);
+const shapes = clusterShapes(scenarioNodes(scenario), scenario.timing);
+const accountRegions = scenario.accounts.reduce((sum, a) => sum + a.regions.length, 0);
+const real = (simulatedMs: number) => simulatedMs * timeScale;
+const boundMs = lowerBoundMs({
+  clusters: shapes.map((c) => ({ ...c, commandMs: real(c.commandMs) })),
+  latencyMs: real(latencyOfEveryCall(scenario.faults)),
+  deliveryMs: real(1.5 * scenario.timing.deliveryMs),
+  queryMs: real(scenario.timing.queryMs),
+  pollIntervalMs: real(waitSeconds * 1000),
+  clusterConcurrency,
+  concurrentQueries: INSIGHTS_CONCURRENT_QUERIES * accountRegions,
+});
+
+const stateDir = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
+const fleet = await openLocalFleet({ scenario, stateDir, fresh: true, clusters: [], recordDynamo: true });
+try {
+  const name = 'bench-fleet';
+  const started = performance.now();
+  const result = await executeAuditRun(deployed, {
+    deps: fleet.deps,
+    simulator: fleet.simulator,
+    name,
+    clock: scaledClock(timeScale, fleet.deps.now),
+  });
+  const wallMs = performance.now() - started;
+  const stored = await fleet.deps.store.getRun(name);
+  const nodes = shapes.reduce((sum, c) => sum + c.nodes, 0);
+  const calls = [...fleet.simulator.calls, ...fleet.dynamoCalls];
+  const usage = nightUsage({
+    simulatorCalls: fleet.simulator.calls,
+    dynamoCalls: fleet.dynamoCalls,
+    histories: [result.history, ...result.children.map((c) => c.history)].map((h) => h.events.map((e) => e.type)),
+    invocations: result.lambda.invocations,
+    timeScale,
+  });
+  const prices = loadPrices();
+  const cost = nightCost(usage, prices);
+  const figures = {
+    shape: { clusters: shapes.length, nodes, clusterConcurrency, timeScale, pollIntervalSeconds: waitSeconds },
+    status: result.status,
+    ...(result.error && { error: result.error, cause: result.cause }),
+    clustersReported: stored?.result?.clusters.length ?? 0,
+    childExecutions: result.children.length,
+    wallMs: Math.round(wallMs),
+    lowerBoundMs: Math.round(boundMs),
+    ratio: round(wallMs / boundMs, 2),
+    apiCalls: apiCallFigures(calls, nodes),
+    maxPayloadBytes: payloadMaxBytes(result),
+    maxHistoryEvents: result.maxHistoryEvents,
+    polls: result.lambda.invocations.filter((i) => i.stateName === 'Poll').length,
+    lambdaSteps: stepDurations(result.lambda.invocations),
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    costPer1000NodesUsd: round(costPer1000Nodes(usage, nodes, prices) ?? 0, 6),
+    cost: { totalUsd: round(cost.totalUsd, 6), items: mapValues(cost.items, (usd) => round(usd, 6)) },
+    usage,
+    notes: [
+      'Logs Insights bytes scanned are the simulator’s model of the log groups (the scenario’s events), not a real cluster’s volume',
+      'Lambda GB-seconds take each invocation’s real duration ÷ the time scale: an upper estimate (in-process CPU time is stretched too)',
+      `prices: bench/prices.json, ${prices.region}, checked ${prices.checked}`,
+    ],
+  };
+  if (values.json) console.log(JSON.stringify(figures));
+  else printFigures(figures);
 } finally {
   await fleet.close();
   await rm(stateDir, { recursive: true, force: true });
+}
+
+function printFigures(f: {
+  shape: Record<string, number>;
+  status: string;
+  wallMs: number;
+  lowerBoundMs: number;
+  ratio: number;
+  apiCalls: { total: number; perNode: number | null; perApi: Record<string, number> };
+  maxPayloadBytes: number;
+  maxHistoryEvents: number;
+  polls: number;
+  lambdaSteps: Record<string, { invocations: number; meanMs: number; maxMs: number }>;
+  peakRssMb: number;
+  costPer1000NodesUsd: number;
+  cost: { totalUsd: number; items: Record<string, number> };
+  clustersReported: number;
+  notes: string[];
+}) {
+  const s = f.shape;
+  console.log(
+    `fleet: ${s.clusters} clusters, ${s.nodes} nodes; MaxConcurrency ${s.clusterConcurrency}, poll ${s.pollIntervalSeconds} s, time scale ${s.timeScale}`,
+  );
+  console.log(`run: ${f.status}, ${f.clustersReported} clusters reported`);
+  console.log(`wallMs ${f.wallMs}  lowerBoundMs ${f.lowerBoundMs}  ratio ${f.ratio}`);
+  console.log(`apiCalls ${f.apiCalls.total} (${f.apiCalls.perNode?.toFixed(3) ?? '-'} per node)`);
+  for (const [api, n] of Object.entries(f.apiCalls.perApi)) console.log(`  ${api.padEnd(34)} ${n}`);
+  console.log(`maxPayloadBytes ${f.maxPayloadBytes}  maxHistoryEvents ${f.maxHistoryEvents}  peakRssMb ${f.peakRssMb}`);
+  console.log(`polls ${f.polls} (${(f.polls / Math.max(1, s.clusters ?? 0)).toFixed(2)} a cluster); Lambda steps, real ms:`);
+  for (const [step, d] of Object.entries(f.lambdaSteps)) {
+    console.log(`  ${step.padEnd(16)} ${d.invocations} × mean ${d.meanMs}, max ${d.maxMs}`);
+  }
+  console.log(`costPer1000NodesUsd ${f.costPer1000NodesUsd} (night ${f.cost.totalUsd} USD)`);
+  for (const [item, usd] of Object.entries(f.cost.items)) console.log(`  ${item.padEnd(22)} ${usd}`);
+  for (const note of f.notes) console.log(`note: ${note}`);
+}
+
+/** The AuditRun's WaitForCollectors, in seconds, as the synthesized definition has it. */
+function waitSecondsOf(definition: Record<string, unknown>): number {
+  const text = JSON.stringify(definition);
+  const match = /"WaitForCollectors":\{"Type":"Wait","Seconds":(\d+)/.exec(text);
+  if (!match) throw new Error('the definition has no WaitForCollectors Wait with Seconds');
+  return Number(match[1]);
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+function mapValues<K extends string>(record: Record<K, number>, fn: (v: number) => number): Record<K, number> {
+  return Object.fromEntries(Object.entries<number>(record).map(([k, v]) => [k, fn(v)])) as Record<K, number>;
 }
