@@ -154,7 +154,9 @@ function printFigures(f: {
   console.log(`apiCalls ${f.apiCalls.total} (${f.apiCalls.perNode?.toFixed(3) ?? '-'} per node)`);
   for (const [api, n] of Object.entries(f.apiCalls.perApi)) console.log(`  ${api.padEnd(34)} ${n}`);
   console.log(`maxPayloadBytes ${f.maxPayloadBytes}  maxHistoryEvents ${f.maxHistoryEvents}  peakRssMb ${f.peakRssMb}`);
-  console.log(`polls ${f.polls} (${(f.polls / Math.max(1, s.clusters ?? 0)).toFixed(2)} a cluster); Lambda steps, real ms:`);
+  console.log(
+    `polls ${f.polls} (${(f.polls / Math.max(1, s.clusters ?? 0)).toFixed(2)} a cluster); Lambda steps, real ms:`,
+  );
   for (const [step, d] of Object.entries(f.lambdaSteps)) {
     console.log(`  ${step.padEnd(16)} ${d.invocations} × mean ${d.meanMs}, max ${d.maxMs}`);
   }
