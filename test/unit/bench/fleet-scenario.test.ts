@@ -16,6 +16,16 @@ describe('the benchmark fleet', () => {
     expect(scaledOverrides({ '1': 'a', '3': 'b' }, 4, 40)).toEqual({ '10': 'a', '30': 'b' });
   });
 
+  it.each([1, 7, 100])('builds exactly %i clusters, dealt over the account-regions', (clusters) => {
+    // Act
+    const fleet = largeFleet(loadScenario('default'), clusters, 5);
+
+    // Assert
+    const perRegion = fleet.accounts.flatMap((a) => a.regions.map((r) => r.clusters.length));
+    expect(perRegion.reduce((sum, n) => sum + n, 0)).toBe(clusters);
+    expect(Math.max(...perRegion) - Math.min(...perRegion)).toBeLessThanOrEqual(1);
+  });
+
   it.each([4, 12, 60])(
     'builds a valid fleet of small clusters (%i nodes), with the default scenario’s odd nodes',
     (nodes) => {
