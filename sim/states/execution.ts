@@ -17,7 +17,7 @@ import { DefinitionError, errorMatches, STATES_ERRORS, StatesError } from './err
 import { ExecutionHistory, HistoryLimitReached } from './history.js';
 import { type InvocationSource, type LambdaInvoker, LambdaServiceError } from './lambda.js';
 import { applyResultPath, fillTemplate, pathExists, readPath } from './paths.js';
-import { checkPayload, HISTORY_LIMIT_CAUSE } from './quotas.js';
+import { HISTORY_LIMIT_CAUSE, PayloadSizes } from './quotas.js';
 
 /**
  * A strict, small interpreter of the Amazon States Language (JSONPath query language) for Standard workflows: it
@@ -52,6 +52,8 @@ export interface ExecutionResult {
   error?: string;
   cause?: string;
   history: ExecutionHistory;
+  /** each state's largest input, output or task result */
+  payloads: PayloadSizes;
 }
 
 /** A branch or iteration ended because a sibling failed, or the execution timed out. */
@@ -66,6 +68,7 @@ class ExecutionTimedOut extends Error {
 
 interface Scope {
   history: ExecutionHistory;
+  payloads: PayloadSizes;
   options: Required<Pick<ExecutionOptions, 'lambda' | 'clock' | 'random'>>;
   execution: { Id: string; Name: string; StartTime: string; Input: unknown; RoleArn: string | null };
   stateMachine: { Id: string; Name: string };
@@ -87,8 +90,10 @@ export async function runExecution(options: ExecutionOptions): Promise<Execution
   const input = options.input ?? {};
   const start = clock.now();
   const controller = new AbortController();
+  const payloads = new PayloadSizes();
   const scope: Scope = {
     history,
+    payloads,
     options: { lambda: options.lambda, clock, random: options.random ?? Math.random },
     execution: {
       Id: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${options.name}`,
@@ -103,23 +108,23 @@ export async function runExecution(options: ExecutionOptions): Promise<Execution
   };
   try {
     history.add('ExecutionStarted');
-    checkPayload(input, 'execution input', 'input');
+    payloads.check(input, 'execution input', 'input');
     const output = await runMachine(machine, input, scope);
     history.finish('ExecutionSucceeded');
-    return { status: 'SUCCEEDED', output, history };
+    return { status: 'SUCCEEDED', output, history, payloads };
   } catch (error) {
     controller.abort(new Aborted('execution ended'));
     if (error instanceof ExecutionTimedOut) {
       history.finish('ExecutionTimedOut', { error: STATES_ERRORS.timeout, cause: 'The execution timed out' });
-      return { status: 'TIMED_OUT', error: STATES_ERRORS.timeout, history };
+      return { status: 'TIMED_OUT', error: STATES_ERRORS.timeout, history, payloads };
     }
     if (error instanceof HistoryLimitReached) {
       history.finish('ExecutionFailed', { error: STATES_ERRORS.runtime, cause: HISTORY_LIMIT_CAUSE });
-      return { status: 'FAILED', error: STATES_ERRORS.runtime, cause: HISTORY_LIMIT_CAUSE, history };
+      return { status: 'FAILED', error: STATES_ERRORS.runtime, cause: HISTORY_LIMIT_CAUSE, history, payloads };
     }
     if (error instanceof StatesError) {
       history.finish('ExecutionFailed', { error: error.error, cause: error.cause });
-      return { status: 'FAILED', error: error.error, cause: error.cause, history };
+      return { status: 'FAILED', error: error.error, cause: error.cause, history, payloads };
     }
     throw error;
   }
@@ -184,7 +189,7 @@ async function runState(name: string, state: State, rawInput: unknown, scope: Sc
   const entered = scope.options.clock.now().toISOString();
   history.add(`${state.Type}StateEntered`, { stateName: name });
   // "Maximum input or output size for a task, state, or execution" (quotas.ts): checked on entry and exit.
-  checkPayload(rawInput, name, 'input');
+  scope.payloads.check(rawInput, name, 'input');
   switch (state.Type) {
     case 'Succeed': {
       const output = filterOutput(filterInput(rawInput, state.InputPath), state.OutputPath);
@@ -202,7 +207,7 @@ async function runState(name: string, state: State, rawInput: unknown, scope: Sc
     }
     case 'Pass': {
       const output = runPass(state, rawInput, contextOf(scope, name, entered, 0));
-      checkPayload(output, name, 'output');
+      scope.payloads.check(output, name, 'output');
       history.add('PassStateExited', { stateName: name });
       return { output, next: state.Next ?? null };
     }
@@ -252,7 +257,7 @@ async function runWithErrorHandling(
         state.ResultSelector === undefined ? result : fillTemplate(state.ResultSelector, result, context);
       const merged = applyResultPath(rawInput, selected, state.ResultPath);
       const output = filterOutput(merged, state.OutputPath);
-      checkPayload(output, name, 'output');
+      scope.payloads.check(output, name, 'output');
       history.add(`${state.Type}StateExited`, { stateName: name });
       return { output, next: state.Next ?? null };
     } catch (error) {
@@ -316,7 +321,7 @@ async function invokeLambda(name: string, state: TaskState, payload: unknown, sc
   const { history } = scope;
   history.add('LambdaFunctionScheduled', { stateName: name });
   // Step Functions checks the task's input against the payload quota before it schedules the function.
-  checkPayload(payload, name, 'input');
+  scope.payloads.check(payload, name, 'input');
   const source: InvocationSource = {
     executionArn: scope.execution.Id,
     stateMachineArn: scope.stateMachine.Id,
@@ -345,7 +350,7 @@ async function invokeLambda(name: string, state: TaskState, payload: unknown, sc
   }
   // The function's response becomes the task's result: the 256 KiB quota applies to it as it arrives.
   if (Buffer.byteLength(response.payload, 'utf8') > 256 * 1024)
-    checkPayload(JSON.parse(response.payload), name, 'result');
+    scope.payloads.check(JSON.parse(response.payload), name, 'result');
   history.add('LambdaFunctionSucceeded', { stateName: name });
   return response.payload.length === 0 ? null : JSON.parse(response.payload);
 }

@@ -174,6 +174,20 @@ describe('deleting a grant the product needs fails the proof, naming function, a
         'assess: dynamodb:Query on arn:aws:dynamodb:eu-west-1:111111111111:table/fleet-audit denied (ImplicitlyDenied)',
     },
     {
+      grant: 'the discover role’s BatchWriteItem (the cluster’s nodes and command ids go to the table)',
+      where: policyOfRole('DiscoverFunction'),
+      action: 'dynamodb:BatchWriteItem',
+      expected:
+        'discover: dynamodb:BatchWriteItem on arn:aws:dynamodb:eu-west-1:111111111111:table/fleet-audit denied (ImplicitlyDenied)',
+    },
+    {
+      grant: 'the poll role’s Query (the command ids are read back from the table)',
+      where: policyOfRole('PollFunction'),
+      action: 'dynamodb:Query',
+      expected:
+        'poll: dynamodb:Query on arn:aws:dynamodb:eu-west-1:111111111111:table/fleet-audit denied (ImplicitlyDenied)',
+    },
+    {
       grant: 'the plan role’s sts:AssumeRole',
       where: policyOfRole('PlanFunction'),
       action: 'sts:AssumeRole',
