@@ -231,10 +231,11 @@ export interface DiscoveryKey {
 
 /**
  * Nodes per discovery item. DynamoDB caps an item at 400 KB, attribute names included, a map costing 3 bytes and
- * each list element 1 more ("Item size", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html;
+ * each list element 1 more ("Item size",
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html;
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html). A node is at most
  * about 250 bytes (a 63-character node group, the longest reason, every attribute set), so 500 nodes stay under
- * 130 KB: a third of the cap, whatever the cluster (test/integration/store.test.ts writes the worst case).
+ * 130 KB, a third of the cap, whatever the cluster (test/integration/discovery-store.test.ts writes the worst case).
  */
 export const NODES_PER_ITEM = 500;
 /** Command ids (36 characters each) per discovery item: about 40 KB. One id covers up to 50 nodes. */
@@ -354,7 +355,9 @@ export class AuditStore {
       cluster,
       expiresAt,
     }));
-    await this.batchPut(items);
+    for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
+      await this.batchPut(items.slice(i, i + BATCH_WRITE_MAX));
+    }
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
@@ -449,18 +452,13 @@ export class AuditStore {
     };
   }
 
-  /** Writes items in BatchWriteItem calls of {@link BATCH_WRITE_MAX}, one batch after the other. */
-  private async batchPut(items: ReadonlyArray<Record<string, unknown>>): Promise<void> {
-    for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) await this.writeBatch(items.slice(i, i + BATCH_WRITE_MAX));
-  }
-
   /**
    * BatchWriteItem until every item is written. DynamoDB may accept a batch yet leave some of it unwritten
    * (`UnprocessedItems`, under throttling or an internal failure); AWS asks callers to resend those with
    * exponential back-off (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html).
    * The SDK's retry does not cover them: the call itself succeeded.
    */
-  private async writeBatch(items: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+  private async batchPut(items: ReadonlyArray<Record<string, unknown>>): Promise<void> {
     let requests = items.map((Item) => ({ PutRequest: { Item } }));
     for (let attempt = 0; requests.length > 0; attempt++) {
       if (attempt === BATCH_ATTEMPTS) {
@@ -555,9 +553,14 @@ export class AuditStore {
 
   /**
    * Stores what Discover found in a cluster for a run, so that the state carries counts only: its nodes,
-   * {@link NODES_PER_ITEM} an item, and its SSM command ids, {@link COMMANDS_PER_ITEM} an item, in BatchWriteItem
-   * calls of 25 with unprocessed items resent. Idempotent: a retried Discover writes the same keys again, and the
-   * record it returns (carried in the state) names its own items only.
+   * {@link NODES_PER_ITEM} an item, and its SSM command ids, {@link COMMANDS_PER_ITEM} an item. Idempotent: a
+   * retried Discover writes the same keys again, and the record it returns (carried in the state) names its own
+   * items only. One PutItem an item, all at once: a cluster has few items (11 for 5,000 nodes), a PutItem either
+   * writes its item or fails (no unprocessed items to resend), and it costs what BatchWriteItem would, which carries
+   * "individual PutItem … operations" billed item by item (BatchWriteItem API reference,
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html;
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html). It also keeps
+   * BatchWriteItem the report step's call alone, so a failing BatchWriteItem still fails the report, not discovery.
    */
   async putDiscovery(
     key: DiscoveryKey,
@@ -582,7 +585,9 @@ export class AuditStore {
       sk: discoverySortKey('COMMANDS', i),
       commandIds: chunk,
     }));
-    await this.batchPut([...nodeItems, ...commandItems]);
+    await Promise.all(
+      [...nodeItems, ...commandItems].map((Item) => this.doc.send(new PutCommand({ TableName: this.tableName, Item }))),
+    );
     return { discoveryId, nodeItems: nodeItems.length, commandItems: commandItems.length };
   }
 

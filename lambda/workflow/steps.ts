@@ -224,7 +224,7 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
       gone.has(node.instanceId) ? { ...node, reach: 'UNREACHABLE', reason: VANISHED_REASON } : node,
   );
   // Stored before the log query starts, so that a failed write leaves no query holding an Insights slot. Each
-  // attempt has its own id: a retried Discover overwrites the same items, and readers ignore any another one left.
+  // attempt has its own id: a retried Discover overwrites the same items, and readers ignore any other attempt's.
   const stored = await deps.store.putDiscovery(discoveryKeyOf(task), randomUUID(), planned, commandIds);
   const now = deps.now();
   const logGroup = settings.logGroupPattern.replaceAll('{cluster}', task.name);
@@ -291,9 +291,9 @@ export async function poll(state: DiscoveryState, deps: StepDeps): Promise<PollR
   if (deps.now().getTime() >= Date.parse(state.deadline)) return { done: true, commandsDone: false, queryDone: false };
   const { commands, logs } = deps.clientsFor(state);
   // One strongly consistent Query a poll, of the command items only (COMMANDS_PER_ITEM ids each): a 5,000-node
-  // cluster's 100 ids are one item of about 4 KB, one or two read units a poll; the nodes are not read here.
-  const commandIds =
-    state.commandCount > 0 ? await deps.store.discoveredCommandIds(discoveryKeyOf(state), state.stored) : [];
+  // cluster's 100 ids are one item of about 4 KB, one or two read units a poll; the nodes are not read here, and a
+  // cluster with no command sent reads nothing.
+  const commandIds = await deps.store.discoveredCommandIds(discoveryKeyOf(state), state.stored);
   const progress = commandIds.length > 0 ? await commands.getProgress(commandIds) : [];
   const commandsDone = progress.every((p) => TERMINAL_COMMAND.has(p.status));
   const queryDone = state.query ? TERMINAL_QUERY.has((await logs.getQueryResults(state.query.queryId)).status) : true;

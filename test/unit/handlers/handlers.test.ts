@@ -41,6 +41,8 @@ function fakeDeps(overrides: { clients?: Partial<TargetClients>; store?: Partial
       getFindingState: async () => null,
       putFindingState: async () => true,
       putHistoryPoint: async () => {},
+      discoveredNodes: async () => [],
+      discoveredCommandIds: async () => [],
       ...overrides.store,
     } as unknown as AuditStore,
     publisher: null,
@@ -249,8 +251,6 @@ describe('assess handler', () => {
     const snapshots: ClusterSnapshot[] = [];
     const deps = fakeDeps({
       store: {
-        discoveredNodes: async () => [],
-        discoveredCommandIds: async () => [],
         history: async () => [],
         putSnapshot: async (snapshot: ClusterSnapshot) => {
           snapshots.push(snapshot);
