@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FleetSession, openLocalFleet } from '#sim/local-fleet.js';
 import { loadScenario, parseScenario, type Scenario } from '#sim/scenario.js';
-import { type DeployedWorkflow, deployedWorkflow, executeAuditRun } from './asl-support.js';
+import { type DeployedWorkflow, deployedWorkflow, executeAuditRun, realHandler } from './asl-support.js';
 
 /**
  * One cluster of `nodes` nodes in the default scenario's hub account and region: all but two are healthy Amazon
@@ -99,6 +99,35 @@ describe('the deployed AuditRun with a 5,000-node cluster, under the 256 KiB sta
       Assess: 9,
     });
   });
+
+  it('counts each node once when Discover ran twice for the cluster (a Lambda retried after it had stored its items)', async () => {
+    // Arrange: the first invocation stores its items and sends the collector, its answer is lost, the retry runs
+    const fleet = fleets.get(5000);
+    if (!fleet) throw new Error('no 5,000-node fleet');
+    const discover = realHandler('discover', fleet.deps);
+    let invocations = 0;
+
+    // Act
+    const run = await executeAuditRun(deployed, {
+      deps: fleet.deps,
+      name: 'payloads-retry',
+      override: {
+        discover: async (event, context) => {
+          invocations += 1;
+          await discover(event, context);
+          return discover(event, context);
+        },
+      },
+    });
+
+    // Assert
+    expect(run.status).toBe('SUCCEEDED');
+    expect(invocations).toBe(1);
+    const stored = await fleet.deps.store.getRun('payloads-retry');
+    expect(stored?.result?.clusters.map((c) => c.nodes)).toEqual([
+      { expected: 5000, reached: 4998, unreachable: 2, failed: 0 },
+    ]);
+  }, 120_000);
 
   it('keeps the largest state input or output of the whole execution under 32 KB for 5,000 nodes', () => {
     // the largest is the Poll loop's state (the Map item, its discovery state and the last poll result)
