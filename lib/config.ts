@@ -82,6 +82,13 @@ const configSchema = <T extends z.ZodType>(targets: T) =>
         .optional(),
       /** NEW and WORSENED findings at or above this severity are alerted (RESOLVED always). */
       alertMinSeverity: z.enum(SEVERITIES).default('MEDIUM'),
+      /**
+       * The report step imports each night's findings into AWS Security Hub, in each finding's own account and region
+       * through its audit role, which then may call securityhub:BatchImportFindings on that account's default
+       * product (Security Hub must be enabled there). Member stacks must be deployed with the same setting: their
+       * role then trusts the report function too. @default false
+       */
+      securityHubImport: z.boolean().default(false),
       /** Clusters audited at once: the state machine's Map MaxConcurrency. */
       clusterConcurrency: z.number().int().min(1).max(40).default(8),
       /** The Wait between two polls of a cluster's collector commands and log query. */
@@ -259,7 +266,20 @@ function isTimeZone(zone: string): boolean {
 /** The hub functions that assume the member audit role, and so the role names the member roles trust. */
 export const HUB_ROLE_SUFFIXES = ['plan', 'discover', 'poll', 'assess'] as const;
 
+/** A hub function with a fixed role name: those that assume the audit role, the report step with securityHubImport. */
+export type HubRoleStep = (typeof HUB_ROLE_SUFFIXES)[number] | 'report';
+
+/** The hub functions that assume the audit role with this configuration. */
+export function hubRoleSteps(config: Pick<FleetAuditConfig, 'securityHubImport'>): HubRoleStep[] {
+  return config.securityHubImport ? [...HUB_ROLE_SUFFIXES, 'report'] : [...HUB_ROLE_SUFFIXES];
+}
+
 /** `FleetAuditHub-plan`, …: the fixed role names of the hub functions that reach into audited accounts. */
-export function hubRoleName(prefix: string, suffix: (typeof HUB_ROLE_SUFFIXES)[number]): string {
+export function hubRoleName(prefix: string, suffix: HubRoleStep): string {
   return `${prefix}-${suffix}`;
+}
+
+/** The role names the member audit roles trust. */
+export function trustedHubRoleNames(config: Pick<FleetAuditConfig, 'securityHubImport' | 'hubRolePrefix'>): string[] {
+  return hubRoleSteps(config).map((step) => hubRoleName(config.hubRolePrefix, step));
 }

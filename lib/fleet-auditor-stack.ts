@@ -2,7 +2,14 @@ import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ConfigError, HUB_ROLE_SUFFIXES, hubRoleName, type ResolvedConfig } from './config.js';
+import {
+  ConfigError,
+  type HubRoleStep,
+  hubRoleName,
+  hubRoleSteps,
+  type ResolvedConfig,
+  trustedHubRoleNames,
+} from './config.js';
 import { Alerts } from './constructs/alerts.js';
 import { AuditFunction, handlerEntry } from './constructs/audit-function.js';
 import { AuditRole } from './constructs/audit-role.js';
@@ -51,7 +58,8 @@ export class FleetAuditorStack extends Stack {
       new AuditRole(this, 'AuditRole', {
         roleName: config.memberRoleName,
         hubAccount,
-        trustedRoleNames: HUB_ROLE_SUFFIXES.map((suffix) => hubRoleName(config.hubRolePrefix, suffix)),
+        trustedRoleNames: trustedHubRoleNames(config),
+        importFindings: config.securityHubImport,
         regions: hubRegionsAudited,
         documentName: config.documentName,
       });
@@ -83,6 +91,7 @@ export class FleetAuditorStack extends Stack {
       clusterDeadlineSeconds: config.clusterDeadlineSeconds,
       logWindowHours: config.logWindowHours,
       alertMinSeverity: config.alertMinSeverity,
+      ...(config.securityHubImport && { securityHubImport: true }),
       thresholds: config.thresholds,
     };
     const settingsBytes = Buffer.byteLength(JSON.stringify(settings));
@@ -114,7 +123,12 @@ export class FleetAuditorStack extends Stack {
       poll: fn('poll', 'Fleet audit: poll collector commands and log query', Duration.minutes(1), true),
       assess: fn('assess', 'Fleet audit: read node reports, evaluate rules, store', Duration.minutes(5), true),
       recordFailure: fn('recordFailure', 'Fleet audit: record a cluster that failed', Duration.minutes(1), false),
-      report: fn('report', 'Fleet audit: lifecycle, run record, metrics, digest', Duration.minutes(10), false),
+      report: fn(
+        'report',
+        'Fleet audit: lifecycle, run record, metrics, digest',
+        Duration.minutes(10),
+        config.securityHubImport,
+      ),
     };
 
     // With an organization the accounts are known only at run time: any account's audit role, by its fixed name.
@@ -123,7 +137,7 @@ export class FleetAuditorStack extends Stack {
       : [...new Set(config.auditTargets.map((t) => t.account))].map(
           (account) => `arn:${Aws.PARTITION}:iam::${account}:role/${config.memberRoleName}`,
         );
-    for (const name of HUB_ROLE_SUFFIXES) {
+    for (const name of hubRoleSteps(config)) {
       this.functions[name].role.addToPolicy(
         new iam.PolicyStatement({ sid: 'AssumeTheAuditRoles', actions: ['sts:AssumeRole'], resources: auditRoleArns }),
       );
@@ -234,7 +248,6 @@ export function organizationReaderProps(config: ResolvedConfig, hubAccount: stri
 const MAX_SETTINGS_BYTES = 3000;
 
 type StepName = 'plan' | 'discover' | 'poll' | 'assess' | 'recordFailure' | 'report';
-type HubRoleStep = (typeof HUB_ROLE_SUFFIXES)[number];
 
 /** Construct ids (they name the logical ids, so keep them stable). */
 const STEP_IDS: Record<StepName, string> = {

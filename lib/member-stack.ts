@@ -1,6 +1,6 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { HUB_ROLE_SUFFIXES, hubRoleName, type ResolvedConfig } from './config.js';
+import { type ResolvedConfig, trustedHubRoleNames } from './config.js';
 import { AuditRole } from './constructs/audit-role.js';
 import { CollectorDocument } from './constructs/collector-document.js';
 
@@ -35,7 +35,8 @@ export class MemberStack extends Stack {
       new AuditRole(this, 'AuditRole', {
         roleName: config.memberRoleName,
         hubAccount: props.hubAccount,
-        trustedRoleNames: HUB_ROLE_SUFFIXES.map((suffix) => hubRoleName(config.hubRolePrefix, suffix)),
+        trustedRoleNames: trustedHubRoleNames(config),
+        importFindings: config.securityHubImport,
         regions: props.auditRoleRegions,
         documentName: config.documentName,
         ...(props.auditRoleOnlyInRegion !== undefined && { onlyInRegion: props.auditRoleOnlyInRegion }),

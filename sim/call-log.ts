@@ -109,6 +109,13 @@ export function iamRequestsOf(
           return { call, requests: (groups ?? [arn('logs', 'log-group:unknown-query')]).flatMap(one) };
         return { call, requests: one('*') };
       }
+      // on each finding's product (resource type `product`: arn:${Partition}:securityhub:${Region}:${Account}:
+      // product/${Company}/${ProductId}; the default product of an account is product/<account>/default)
+      case 'securityhub:BatchImportFindings': {
+        const findings = Array.isArray(input.Findings) ? (input.Findings as Array<{ ProductArn?: unknown }>) : [];
+        const products = [...new Set(findings.map((f) => String(f.ProductArn ?? '')))];
+        return { call, requests: products.flatMap(one) };
+      }
       case 'sns:Publish':
         return { call, requests: one(str('TopicArn') || str('TargetArn')) };
       case 'secretsmanager:GetSecretValue': {

@@ -9,7 +9,7 @@ import {
   type Severity,
   severityRank,
 } from './model.js';
-import { activeSuppression, type Suppression } from './suppressions.js';
+import { activeSuppression, endedSuppression, type Suppression } from './suppressions.js';
 
 /** This run's verdict on a cluster, as the lifecycle needs it. */
 export interface CurrentAudit {
@@ -32,7 +32,9 @@ export interface CurrentAudit {
  *   (RULE_SOURCES) was PRESENT. Otherwise UNKNOWN with the reason,
  *   carried with its last evidence. A cluster can be COMPLETE while its log query failed: the source decides,
  *   not the cluster;
- * - an active suppression turns a fired finding into SUPPRESSED (it stays listed, it is never alerted).
+ * - an active suppression turns a fired finding into SUPPRESSED (it stays listed, it is never alerted); a finding
+ *   SUPPRESSED before that fires once its suppression has ended (or was removed) is NEW again, with the reason, so it
+ *   is alerted: nobody was told of it while it was silenced.
  *
  * Every finding records the sources its rule reads (`sources`). `previous` is null when the cluster has no
  * earlier run. RESOLVED findings are not carried into the next run.
@@ -46,14 +48,23 @@ export function applyLifecycle(
   const open = new Map((previous ?? []).filter((f) => f.state !== 'RESOLVED').map((f) => [f.fingerprint, f]));
   const findings: Finding[] = current.detections.map((detection) => {
     const before = open.get(detection.fingerprint);
-    const state = activeSuppression(current.cluster, detection.ruleId, suppressions, now)
-      ? 'SUPPRESSED'
-      : !before
-        ? 'NEW'
-        : rose(before.severity, detection.severity)
-          ? 'WORSENED'
-          : 'ONGOING';
-    return { ...detection, state, sources: [...RULE_SOURCES[detection.ruleId]] };
+    const sources = [...RULE_SOURCES[detection.ruleId]];
+    if (activeSuppression(current.cluster, detection.ruleId, suppressions, now)) {
+      return { ...detection, state: 'SUPPRESSED', sources };
+    }
+    // Nobody was told of a suppressed finding while it was silenced: when its suppression ends it is news again.
+    if (!before || before.state === 'SUPPRESSED') {
+      const ended = before ? endedSuppression(current.cluster, detection.ruleId, suppressions, now) : undefined;
+      return {
+        ...detection,
+        state: 'NEW',
+        sources,
+        ...(before && {
+          stateReason: ended ? `its suppression ended: ${describeEnded(ended)}` : 'no longer suppressed',
+        }),
+      };
+    }
+    return { ...detection, state: rose(before.severity, detection.severity) ? 'WORSENED' : 'ONGOING', sources };
   });
   const firedNow = new Set(current.detections.map((d) => d.fingerprint));
   const notEvaluated = new Map(current.notEvaluated.map((n) => [n.ruleId, n.reason]));
@@ -100,4 +111,8 @@ export function alertable(findings: ReadonlyArray<Finding>, minSeverity: Severit
       f.state === 'RESOLVED' ||
       ((f.state === 'NEW' || f.state === 'WORSENED') && severityRank(f.severity) >= severityRank(minSeverity)),
   );
+}
+
+function describeEnded(s: Suppression): string {
+  return `${s.expiresAt.slice(0, 10)} (${s.owner}: ${s.reason})`;
 }

@@ -27,6 +27,11 @@ export const SuppressionSchema = z.object({
   expiresAt: z.iso.datetime({ offset: true }),
   /** ISO 8601, when it was added (absent on suppressions stored before it was recorded) */
   createdAt: z.iso.datetime({ offset: true }).optional(),
+  /**
+   * Once it has ended: the digest given the notice that it ended (`sent` once that digest was delivered). A
+   * suppression added again under the same scope replaces the item, and with it this mark.
+   */
+  endNotice: z.object({ digestId: z.string(), sent: z.boolean() }).optional(),
 });
 export type Suppression = z.infer<typeof SuppressionSchema>;
 
@@ -42,6 +47,16 @@ export function isActive(s: Suppression, now: string): boolean {
   return Date.parse(s.expiresAt) > Date.parse(now);
 }
 
+/** Whether `s`'s scope and rule cover `ruleId` on `cluster`, in force or not. */
+function covers(s: Suppression, cluster: ClusterRef, ruleId: RuleId): boolean {
+  return (
+    matches(s.account, cluster.account) &&
+    matches(s.region, cluster.region) &&
+    matches(s.cluster, cluster.name) &&
+    matches(s.ruleId, ruleId)
+  );
+}
+
 /** The suppression that silences a rule on a cluster at `now`, if any. */
 export function activeSuppression(
   cluster: ClusterRef,
@@ -49,14 +64,19 @@ export function activeSuppression(
   suppressions: ReadonlyArray<Suppression>,
   now: string,
 ): Suppression | undefined {
-  return suppressions.find(
-    (s) =>
-      matches(s.account, cluster.account) &&
-      matches(s.region, cluster.region) &&
-      matches(s.cluster, cluster.name) &&
-      matches(s.ruleId, ruleId) &&
-      isActive(s, now),
-  );
+  return suppressions.find((s) => covers(s, cluster, ruleId) && isActive(s, now));
+}
+
+/** The suppression that silenced a rule on a cluster and has ended by `now` (the latest to end), if any. */
+export function endedSuppression(
+  cluster: ClusterRef,
+  ruleId: RuleId,
+  suppressions: ReadonlyArray<Suppression>,
+  now: string,
+): Suppression | undefined {
+  return suppressions
+    .filter((s) => covers(s, cluster, ruleId) && !isActive(s, now))
+    .sort((a, b) => Date.parse(b.expiresAt) - Date.parse(a.expiresAt))[0];
 }
 
 /** A suppression given by a person that cannot be stored: what was wrong, in one line. */

@@ -2,6 +2,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
@@ -19,6 +20,7 @@ import type {
   TargetClientsFactory,
 } from './ports.js';
 import { type SdkClientOptions, sdkClientConfig } from './sdk-config.js';
+import { SecurityHubImporter } from './security-hub.js';
 
 /**
  * Where the SDK clients of each audit target come from.
@@ -187,10 +189,17 @@ export function createTargetClientsFactory(options: TargetClientsOptions = {}): 
       ...targetClientConfig(target, options),
       ...(options.logger !== undefined && { logger: options.logger }),
     });
+    // built on first use: only the report step imports findings, and only with securityHubImport set
+    let hub: SecurityHubClient | undefined;
+    const securityHub = () => {
+      hub ??= new SecurityHubClient(config);
+      return hub;
+    };
     const clients: TargetClients = {
       directory: new EksClusterDirectory({ eks: new EKSClient(config), ec2: new EC2Client(config) }),
       commands: new SsmCommandRunner({ ssm: new SSMClient(config) }),
       logs: new InsightsLogQueryRunner({ logs: new CloudWatchLogsClient(config) }),
+      findings: new SecurityHubImporter({ account: target.account, clientFor: () => securityHub() }),
     };
     cache.set(key, clients);
     return clients;

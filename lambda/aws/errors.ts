@@ -53,6 +53,11 @@ export function errorCode(error: unknown): string {
 }
 
 /** True when the connection broke or could not be made (no AWS answer at all). */
+/** A DynamoDB conditional write whose condition did not hold: an answer (another writer came first), not a failure. */
+export function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
 export function isConnectionFailure(error: unknown): boolean {
   return socketCode(error) !== null;
 }

@@ -1,5 +1,7 @@
 import type { Addon } from '#audit/model.js';
+import type { AsffFinding } from '#audit/render/asff.js';
 import type { AlertMessage } from '#audit/render/digest.js';
+import type { SecurityHubImportResult } from './security-hub.js';
 
 export type { AlertMessage };
 
@@ -154,6 +156,13 @@ export interface TargetClients {
   directory: ClusterDirectory;
   commands: CommandRunner;
   logs: LogQueryRunner;
+  /** Security Hub in the target's account and region (lambda/aws/security-hub.ts) */
+  findings: FindingsImporter;
+}
+
+/** Imports ASFF findings of one account into Security Hub. */
+export interface FindingsImporter {
+  import(findings: ReadonlyArray<AsffFinding>): Promise<SecurityHubImportResult>;
 }
 
 /** One account an organization lists: its id, name and `State` (ACTIVE, SUSPENDED, PENDING_CLOSURE, …). */

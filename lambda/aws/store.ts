@@ -34,7 +34,8 @@ import {
   SeveritySchema,
 } from '#audit/model.js';
 import { type Suppression, SuppressionSchema, suppressionId } from '#audit/suppressions.js';
-import { isConnectionFailure } from './errors.js';
+import { isConditionFailure, isConnectionFailure } from './errors.js';
+import { SlotPool } from './slots.js';
 
 /**
  * The audit's one DynamoDB table (docs/operations.md). Keys:
@@ -52,6 +53,7 @@ import { isConnectionFailure } from './errors.js';
  * | suppression          | `SUPPRESSION`                        | `<account>/<region>/<cluster>/<ruleId>` |
  * | discovered nodes     | `DISCOVERY#<runId>#<account>#<region>#<name>` | `NODES#<chunk>`        |
  * | discovered commands  | `DISCOVERY#<runId>#<account>#<region>#<name>` | `COMMANDS#<chunk>`     |
+ * | budget slot          | `SLOTS#<scope>`                      | `<slot>` (slots.ts)             |
  *
  * Every write is keyed by run id, so a retried step overwrites its own item with the same content (idempotent);
  * the run record is created with a condition so two runs never share an id. History items and per-run items carry
@@ -272,6 +274,8 @@ export interface AuditStoreOptions {
 export class AuditStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
+  /** account-wide budgets shared by every step of every run, e.g. concurrent Logs Insights queries (slots.ts) */
+  readonly slots: SlotPool;
   private readonly retentionSeconds: number;
 
   constructor(
@@ -283,6 +287,7 @@ export class AuditStore {
       options.tableName,
     );
     this.tableName = options.tableName;
+    this.slots = new SlotPool(this.doc, this.tableName);
 
     this.retentionSeconds = (options.retentionDays ?? 400) * 86_400;
   }
@@ -897,6 +902,50 @@ export class AuditStore {
     return out.Attributes ? parseItem(SuppressionSchema, out.Attributes, `suppression ${suppressionId(s)}`) : null;
   }
 
+  /**
+   * Gives an ended suppression's notice to a digest: only if the suppression is still the one read (same expiry:
+   * not renewed) and its notice is free (`from`: none given yet, or given to that digest, which failed or was
+   * abandoned). False when it was renewed, removed or taken by another report step.
+   */
+  async claimSuppressionNotice(s: Suppression, digestId: string, from: string | null): Promise<boolean> {
+    return this.updateSuppressionNotice(s, { digestId, sent: false }, from);
+  }
+
+  /** Marks an ended suppression's notice as delivered by its digest; false if the notice is no longer that digest's. */
+  async settleSuppressionNotice(s: Suppression, digestId: string): Promise<boolean> {
+    return this.updateSuppressionNotice(s, { digestId, sent: true }, digestId);
+  }
+
+  private async updateSuppressionNotice(
+    s: Suppression,
+    notice: { digestId: string; sent: boolean },
+    from: string | null,
+  ): Promise<boolean> {
+    // A conditional PutItem of the whole suppression as read (the calls the report step already makes): the
+    // condition on the expiry keeps a renewal made meanwhile.
+    const item = SuppressionSchema.parse({ ...s, endNotice: notice });
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: 'SUPPRESSION', sk: suppressionId(item), ...item },
+          ConditionExpression:
+            from === null
+              ? 'expiresAt = :expiresAt AND attribute_not_exists(endNotice)'
+              : 'expiresAt = :expiresAt AND endNotice.digestId = :from',
+          ExpressionAttributeValues: {
+            ':expiresAt': s.expiresAt,
+            ...(from !== null && { ':from': from }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   /** Deletes the suppression with this id; returns it, or null when there was none. */
   async deleteSuppression(id: string): Promise<Suppression | null> {
     const out = await this.doc.send(
@@ -1003,10 +1052,6 @@ function withStoreCall(error: unknown, operation: string, table: string): unknow
   if (!first.startsWith('dynamodb:'))
     error.message = `dynamodb:${operation} on table ${table} failed: ${first}${tries}`;
   return error;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
 function parseItem<T extends z.ZodType>(schema: T, item: Record<string, unknown>, what: string): z.output<T> {

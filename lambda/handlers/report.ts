@@ -49,6 +49,9 @@ export function createReportHandler(stepDeps: StepDeps, emitMetrics: typeof publ
       openFindingsBySeverity: summary.openFindingsBySeverity,
     });
     if (summary.alertProblem) logger.warn('digest not sent', { runId: summary.runId, problem: summary.alertProblem });
+    if (output.securityHub?.problems.length) {
+      logger.warn('Security Hub import incomplete', { runId: summary.runId, ...output.securityHub });
+    }
     return summary;
   });
 }

@@ -16,6 +16,8 @@ export interface RunSummary {
   openFindingsBySeverity: Record<Severity, number>;
   alertMessageId: string | null;
   alertProblem: string | null;
+  /** with securityHubImport: findings imported into Security Hub, and those that were not */
+  securityHub?: { imported: number; notImported: number };
 }
 
 const zeroes = <K extends string>(keys: ReadonlyArray<K>) =>
@@ -43,5 +45,8 @@ export function summarizeRun(output: ReportOutput): RunSummary {
     openFindingsBySeverity: fleet.findingsBySeverity,
     alertMessageId: output.alertMessageId,
     alertProblem: output.alertProblem,
+    ...(output.securityHub && {
+      securityHub: { imported: output.securityHub.imported, notImported: output.securityHub.notImported },
+    }),
   };
 }

@@ -1,8 +1,10 @@
 import { alertable, applyLifecycle } from '#audit/lifecycle.js';
 import type { AuditStatus, ClusterResult, Finding, RunResult } from '#audit/model.js';
+import { type AsffFinding, renderRunAsff } from '#audit/render/asff.js';
 import { type DigestChange, type DigestParts, renderDigestParts } from '#audit/render/digest.js';
-import type { Suppression } from '#audit/suppressions.js';
+import { isActive, type Suppression } from '#audit/suppressions.js';
 import { SNS_MESSAGE_MAX_BYTES, snsPublishBytes } from '#aws/notify.js';
+import type { AuditTarget } from '#aws/ports.js';
 import {
   type ClusterSnapshot,
   clusterKey,
@@ -17,6 +19,17 @@ export interface ReportOutput {
   /** SNS message id of the digest this step published (new or resent), or null when it published none */
   alertMessageId: string | null;
   alertProblem: string | null;
+  /** the run's findings imported into Security Hub (with `securityHubImport` set) */
+  securityHub?: SecurityHubOutcome;
+}
+
+/** How the nightly Security Hub import went, over every audited account and region. */
+export interface SecurityHubOutcome {
+  imported: number;
+  /** findings Security Hub refused (FailedFindings) or that were not sent: their account could not be reached */
+  notImported: number;
+  /** one line for each account and region whose import failed, and one for the first refused finding of each */
+  problems: string[];
 }
 
 /**
@@ -57,7 +70,50 @@ export async function report(plan: RunPlan, deps: StepDeps): Promise<ReportOutpu
     clusters,
   };
   await deps.store.finishRun(result);
-  return { result, ...(await deliverPending(result, states, deps)) };
+  const alert = await deliverPending(result, states, new NoticeLedger(suppressions, now, deps), deps);
+  return {
+    result,
+    ...alert,
+    ...(deps.settings.securityHubImport && { securityHub: await importToSecurityHub(result, deps) }),
+  };
+}
+
+/**
+ * The run's findings into Security Hub, each in its own account and region through that target's clients (the
+ * audit role: "the identifier of the account that you are calling BatchImportFindings from needs to be the same
+ * as the AwsAccountId attribute for the finding", BatchImportFindings API reference). RESOLVED findings go as
+ * ARCHIVED / RESOLVED (lambda/audit/render/asff.ts), so Security Hub closes them too. Importing again the next
+ * night updates the same finding ids. A target that cannot be reached (role, Security Hub not enabled there) is one
+ * line; the others go on, and the run's result stands.
+ */
+async function importToSecurityHub(result: RunResult, deps: StepDeps): Promise<SecurityHubOutcome> {
+  const byTarget = new Map<string, { target: AuditTarget; findings: AsffFinding[] }>();
+  for (const finding of renderRunAsff(result)) {
+    const region = finding.ProductArn.split(':')[3] ?? '';
+    const key = `${finding.AwsAccountId}/${region}`;
+    const entry = byTarget.get(key) ?? { target: { account: finding.AwsAccountId, region }, findings: [] };
+    entry.findings.push(finding);
+    byTarget.set(key, entry);
+  }
+  const outcome: SecurityHubOutcome = { imported: 0, notImported: 0, problems: [] };
+  for (const [key, { target, findings }] of [...byTarget].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    try {
+      const imported = await deps.clientsFor(target).findings.import(findings);
+      outcome.imported += imported.imported;
+      outcome.notImported += findings.length - imported.imported;
+      const [first] = imported.failed;
+      if (first) {
+        outcome.problems.push(
+          `Security Hub in ${key} refused ${imported.failed.length} of ${findings.length} findings ` +
+            `(first: ${first.id}: ${first.code}: ${first.message})`,
+        );
+      }
+    } catch (error) {
+      outcome.notImported += findings.length;
+      outcome.problems.push(`Security Hub import in ${key} failed: ${messageOf(error).split('\n')[0]}`);
+    }
+  }
+  return outcome;
 }
 
 async function snapshotFor(task: ClusterTask, deps: StepDeps): Promise<ClusterSnapshot> {
@@ -211,6 +267,7 @@ type AlertOutcome = Pick<ReportOutput, 'alertMessageId' | 'alertProblem'>;
 async function deliverPending(
   result: RunResult,
   states: Map<string, FindingState>,
+  notices: NoticeLedger,
   deps: StepDeps,
 ): Promise<AlertOutcome> {
   const publisher = deps.publisher;
@@ -219,12 +276,13 @@ async function deliverPending(
   const outcomes: AlertOutcome[] = [];
   const freed = new Set<string>();
   let resumed: DigestRecord | null = null;
-  for (const digestId of ledger.digestIds()) {
+  for (const digestId of [...new Set([...ledger.digestIds(), ...notices.digestIds()])].sort()) {
     const record = await deps.store.getDigest(digestId);
     if (record?.status === 'SENT') {
       await ledger.drop(digestId);
+      await notices.settle(digestId);
     } else if (record?.status === 'SENDING') {
-      outcomes.push(await publishDigest(record, result, ledger, deps, true));
+      outcomes.push(await publishDigest(record, result, ledger, notices, deps, true));
     } else if (record?.status === 'OPEN' && record.runId === result.runId) {
       resumed = record;
     } else if (record?.status === 'OPEN') {
@@ -237,7 +295,9 @@ async function deliverPending(
       freed.add(digestId);
     }
   }
-  if (ledger.hasFree(freed) || resumed) outcomes.push(await sendFree(resumed, freed, result, ledger, deps));
+  if (ledger.hasFree(freed) || notices.hasFree(freed) || resumed) {
+    outcomes.push(await sendFree(resumed, freed, result, ledger, notices, deps));
+  }
   return {
     alertMessageId: outcomes.find((o) => o.alertMessageId !== null)?.alertMessageId ?? null,
     alertProblem:
@@ -254,12 +314,14 @@ async function sendFree(
   freed: ReadonlySet<string>,
   result: RunResult,
   ledger: PendingLedger,
+  notices: NoticeLedger,
   deps: StepDeps,
 ): Promise<AlertOutcome> {
   const digest = resumed ?? (await openDigest(result.runId, deps));
   await ledger.assign(digest.digestId, freed);
+  await notices.assign(digest.digestId, freed);
   const changes = ledger.changesOf(digest.digestId);
-  const parts = digestParts(digest, result, changes, ledger.dropped(), null, deps);
+  const parts = digestParts(digest, result, changes, notices.of(digest.digestId), ledger.dropped(), null, deps);
   const sending = {
     ...digest,
     status: 'SENDING' as const,
@@ -269,7 +331,7 @@ async function sendFree(
   if (!(await deps.store.moveDigest(sending, 'OPEN'))) {
     return { alertMessageId: null, alertProblem: `digest ${digest.digestId} was taken over by another report step` };
   }
-  return publishDigest(sending, result, ledger, deps, false, parts);
+  return publishDigest(sending, result, ledger, notices, deps, false, parts);
 }
 
 /** A new OPEN digest for this run: `<runId>`, or `<runId>.2` … when a retried step already used the id. */
@@ -308,6 +370,7 @@ async function publishDigest(
   record: DigestRecord,
   result: RunResult,
   ledger: PendingLedger,
+  notices: NoticeLedger,
   deps: StepDeps,
   resumed: boolean,
   split?: DigestParts,
@@ -315,11 +378,13 @@ async function publishDigest(
   const publisher = deps.publisher;
   if (!publisher) return { alertMessageId: null, alertProblem: null };
   const changes = ledger.changesOf(record.digestId);
+  const ended = notices.of(record.digestId);
   const published = record.messageIds.length;
   const messages =
-    changes.length === 0
+    changes.length === 0 && ended.length === 0
       ? []
-      : (split ?? digestParts(record, result, changes, ledger.dropped(), resumed ? published : null, deps)).messages;
+      : (split ?? digestParts(record, result, changes, ended, ledger.dropped(), resumed ? published : null, deps))
+          .messages;
   const messageIds = [...record.messageIds];
   const total = messages.length;
   for (let part = published; part < total; part++) {
@@ -352,6 +417,7 @@ async function publishDigest(
   }
   await deps.store.moveDigest({ ...record, status: 'SENT', messageIds, sentAt: deps.now().toISOString() }, 'SENDING');
   await ledger.drop(record.digestId);
+  await notices.settle(record.digestId);
   return { alertMessageId: messageIds[0] ?? null, alertProblem: null };
 }
 
@@ -364,6 +430,7 @@ function digestParts(
   record: DigestRecord,
   result: RunResult,
   pending: ReadonlyArray<PendingChange>,
+  endedSuppressions: ReadonlyArray<Suppression>,
   droppedChanges: number,
   repeatedPart: number | null,
   deps: StepDeps,
@@ -382,6 +449,7 @@ function digestParts(
       earlierChanges: pending.filter((c) => c.runId !== result.runId).length,
       droppedChanges,
       repeatedPart,
+      endedSuppressions,
     },
     { fits: (message) => snsPublishBytes(message) <= maxBytes, boundaries: record.partKeys },
   );
@@ -477,4 +545,60 @@ class PendingLedger {
 
 function isFree(change: PendingChange, freed: ReadonlySet<string>): boolean {
   return change.digestId === null || freed.has(change.digestId);
+}
+
+/**
+ * The notices of ended suppressions, given to digests and settled by them like the pending changes: a notice is
+ * given to one digest at a time (a conditional write on the suppression item) and marked sent once that digest
+ * was delivered, so each ended suppression is told once. A notice whose digest failed or was abandoned is free
+ * again. A suppression renewed (added again) meanwhile is a new item without a notice, and not ended.
+ */
+class NoticeLedger {
+  private ended: Suppression[];
+
+  constructor(
+    suppressions: ReadonlyArray<Suppression>,
+    now: string,
+    private readonly deps: StepDeps,
+  ) {
+    this.ended = suppressions.filter((s) => !isActive(s, now) && !s.endNotice?.sent);
+  }
+
+  /** The digests unsent notices have been given to. */
+  digestIds(): string[] {
+    return [...new Set(this.ended.flatMap((s) => (s.endNotice ? [s.endNotice.digestId] : [])))];
+  }
+
+  hasFree(freed: ReadonlySet<string>): boolean {
+    return this.ended.some((s) => isFreeNotice(s, freed));
+  }
+
+  of(digestId: string): Suppression[] {
+    return this.ended.filter((s) => s.endNotice?.digestId === digestId);
+  }
+
+  /** Gives every free notice to the digest; one renewed, removed or taken by another step meanwhile is left out. */
+  async assign(digestId: string, freed: ReadonlySet<string>): Promise<void> {
+    const kept: Suppression[] = [];
+    for (const s of this.ended) {
+      if (!isFreeNotice(s, freed)) kept.push(s);
+      else if (await this.deps.store.claimSuppressionNotice(s, digestId, s.endNotice?.digestId ?? null)) {
+        kept.push({ ...s, endNotice: { digestId, sent: false } });
+      }
+    }
+    this.ended = kept;
+  }
+
+  /** Marks the notices a delivered digest carried as sent. */
+  async settle(digestId: string): Promise<void> {
+    for (const [i, s] of this.ended.entries()) {
+      if (s.endNotice?.digestId !== digestId) continue;
+      await this.deps.store.settleSuppressionNotice(s, digestId);
+      this.ended[i] = { ...s, endNotice: { digestId, sent: true } };
+    }
+  }
+}
+
+function isFreeNotice(s: Suppression, freed: ReadonlySet<string>): boolean {
+  return !s.endNotice || (!s.endNotice.sent && freed.has(s.endNotice.digestId));
 }

@@ -64,6 +64,11 @@ export const AuditSettingsSchema = z
     logGroupPattern: z.string().default('/aws/containerinsights/{cluster}/dataplane'),
     /** alerts: NEW and WORSENED findings at or above this severity (RESOLVED always) */
     alertMinSeverity: SeveritySchema.default('MEDIUM'),
+    /**
+     * The report step imports the run's findings into Security Hub in each audited account and region, through
+     * that account's audit role (BatchImportFindings must come from the finding's own account).
+     */
+    securityHubImport: z.boolean().default(false),
     thresholds: ThresholdsSchema.default(ThresholdsSchema.parse({})),
   })
   .refine((settings) => settings.targets.length > 0 || settings.organization !== undefined, {

@@ -20,6 +20,11 @@ export interface AuditRoleProps {
    * @default always created
    */
   readonly onlyInRegion?: string;
+  /**
+   * May import findings into Security Hub (the hub's report step, with securityHubImport): BatchImportFindings on
+   * this account's default product in the audited regions, the role's only write. @default false
+   */
+  readonly importFindings?: boolean;
 }
 
 /** Where Container Insights keeps the kube-proxy and aws-node logs the audit queries. */
@@ -33,7 +38,9 @@ export const CONTAINER_INSIGHTS_LOG_GROUPS = '/aws/containerinsights/*';
  * - list and describe EKS clusters, node groups and add-ons, and describe EC2 instances (to find the nodes);
  * - read SSM's view of the nodes, run the collector document — and no other document — on EC2 instances, and
  *   read the command results;
- * - run Logs Insights queries on the Container Insights log groups.
+ * - run Logs Insights queries on the Container Insights log groups;
+ * - with `importFindings`, import the audit's findings into Security Hub (its one write, on the account's own
+ *   default product: the account a finding belongs to must import it).
  *
  * Every permission is limited to the audited regions. SendCommand is not narrowed by an instance tag: nodes are
  * tagged `kubernetes.io/cluster/<name>`, a tag key that holds the cluster name, and IAM cannot match a tag *key*
@@ -107,6 +114,19 @@ export class AuditRole extends Construct {
         resources: logGroups.map((r) => r.arn),
       }),
     );
+
+    if (props.importFindings) {
+      // BatchImportFindings authorizes on the `product` resource, arn:${Partition}:securityhub:${Region}:
+      // ${Account}:product/${Company}/${ProductId} (Service Authorization Reference, AWS Security Hub); the
+      // account's own findings go to its default product, product/<account>/default.
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ImportFindingsToSecurityHub',
+          actions: ['securityhub:BatchImportFindings'],
+          resources: regional('securityhub', `product/${Aws.ACCOUNT_ID}/default`).map((r) => r.arn),
+        }),
+      );
+    }
 
     const policy = this.role.node.tryFindChild('DefaultPolicy');
     if (!policy) throw new Error('the audit role has no default policy');

@@ -78,6 +78,18 @@ describe('the IAM proof over every call of the end-to-end run', () => {
     ]);
   });
 
+  it('includes the report step claiming and settling an ended suppression’s notice', () => {
+    const notices = calls.filter(
+      (c) => c.caller === 'report' && c.action === 'PutItem' && JSON.stringify(c.input).includes('"endNotice"'),
+    );
+    expect(notices.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('includes the report step importing the findings into Security Hub in each audited account and region', () => {
+    const imports = calls.filter((c) => c.caller === 'report' && c.action === 'BatchImportFindings');
+    expect(new Set(imports.map((c) => `${c.account}/${c.region}`)).size).toBeGreaterThanOrEqual(2);
+  });
+
   it('allows every call each function made, and what AWS services do for the stack, under the synthesized policies', async () => {
     const result = await prove(requestsOf(templates));
     console.log(`requests proven by caller: ${JSON.stringify(Object.fromEntries(result.allowedByCaller))}`);

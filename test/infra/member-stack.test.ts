@@ -154,3 +154,63 @@ describe('the audit role', () => {
     );
   });
 });
+
+describe('with securityHubImport', () => {
+  let withImport: Map<string, Template>;
+  beforeAll(() => {
+    const fleet = buildFleet({ fleetAudit: { ...MULTI_ACCOUNT, securityHubImport: true }, defaults: HUB });
+    withImport = synthTemplates(fleet.app);
+  });
+  const roleOf = (template: Template) =>
+    Object.values(template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'FleetAuditReadOnly' } }))[0] as {
+      Properties: { AssumeRolePolicyDocument: { Statement: Array<{ Condition: unknown }> } };
+    };
+
+  it('lets the audit role import findings into its own account’s default Security Hub product, its one write', () => {
+    const template = withImport.get('FleetAuditorMember-222222222222-eu-west-1') as Template;
+    const imports = auditRoleStatements(template).find((s) => s.Sid === 'ImportFindingsToSecurityHub');
+    const product = (region: string) => ({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          `:securityhub:${region}:`,
+          { Ref: 'AWS::AccountId' },
+          ':product/',
+          { Ref: 'AWS::AccountId' },
+          '/default',
+        ],
+      ],
+    });
+    expect(imports?.Action).toBe('securityhub:BatchImportFindings');
+    expect(imports?.Resource).toEqual([product('eu-west-1'), product('eu-central-1')]);
+    // without the setting, the statement is not there (the read-only role above)
+    expect(auditRoleStatements(member('FleetAuditorMember-222222222222-eu-west-1')).map((s) => s.Sid)).not.toContain(
+      'ImportFindingsToSecurityHub',
+    );
+  });
+
+  it('trusts the hub’s report role too, which may then assume the audit roles', () => {
+    const trust = roleOf(withImport.get('FleetAuditorMember-222222222222-eu-west-1') as Template);
+    expect(JSON.stringify(trust.Properties.AssumeRolePolicyDocument.Statement[0]?.Condition)).toContain(
+      'FleetAuditHub-report',
+    );
+    const hub = withImport.get('FleetAuditorHub') as Template;
+    hub.hasResourceProperties('AWS::IAM::Role', { RoleName: 'FleetAuditHub-report' });
+    const reportPolicies = Object.values(hub.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p).includes('ReportFunctionRole'),
+    );
+    expect(JSON.stringify(reportPolicies)).toContain('sts:AssumeRole');
+    expect(JSON.stringify(hub.findResources('AWS::Lambda::Function'))).toContain('\\"securityHubImport\\":true');
+    // and without it, the report function assumes nothing
+    const plain = synthTemplates(buildFleet({ fleetAudit: MULTI_ACCOUNT, defaults: HUB }).app).get(
+      'FleetAuditorHub',
+    ) as Template;
+    const plainReport = Object.values(plain.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p).includes('ReportFunctionRole'),
+    );
+    expect(plainReport.length).toBeGreaterThan(0);
+    expect(JSON.stringify(plainReport)).not.toContain('sts:AssumeRole');
+  });
+});

@@ -1,8 +1,9 @@
 import { type ClusterResult, type Finding, type RunResult, SEVERITIES, severityRank, worstSeverity } from '../model.js';
 import { plural } from '../rules/facts.js';
 import { scoreFleet } from '../scoring.js';
+import { ANY, type Suppression } from '../suppressions.js';
 import { type DigestPartPayload, type DigestPayload, digestPartPayload, digestPayload } from './digest-payload.js';
-import { cutMrkdwn, escapeCluster, escapeFinding, slackText, visibleText } from './escape.js';
+import { cutMrkdwn, escapeCluster, escapeFinding, slackText, truncate, visibleText } from './escape.js';
 import { clusterLabel } from './labels.js';
 
 export { clusterLabel };
@@ -55,6 +56,11 @@ export interface DigestNotes {
    * The parts before it were recorded as published and are not sent again; the parts after it never were.
    */
   repeatedPart: number | null;
+  /**
+   * suppressions that have ended and that no delivered digest has told of yet: each is told once, in part 1, so the
+   * team can renew it or let its findings be alerted again
+   */
+  endedSuppressions?: ReadonlyArray<Suppression>;
 }
 
 export interface DigestSplit {
@@ -182,6 +188,8 @@ interface DigestSummary {
   fleetLines: string[];
   /** notes on earlier digests (not the repeat, which is per part) */
   delivery: string[];
+  /** the ended suppressions, unescaped: each channel escapes them its own way */
+  ended: string[];
   clusters: number;
   payload: DigestPayload;
 }
@@ -196,6 +204,7 @@ function digestSummary(run: RunResult, changes: ReadonlyArray<DigestChange>, not
   ]
     .filter(([n]) => Number(n) > 0)
     .map(([n, word]) => `${n} ${word}`)
+    .concat(notes.endedSuppressions?.length ? [`${plural(notes.endedSuppressions.length, 'suppression')} ended`] : [])
     .join(', ');
   const fleet = scoreFleet(run.clusters);
   const open = all.filter((f) => f.state !== 'RESOLVED');
@@ -217,13 +226,38 @@ function digestSummary(run: RunResult, changes: ReadonlyArray<DigestChange>, not
       : null,
   ].filter((line): line is string => line !== null);
   const clusters = new Set(changes.map((c) => clusterLabel(c.cluster))).size;
+  const ended = endedLines(notes.endedSuppressions ?? []);
   const payload = digestPayload(
     run,
     changes.map((c) => ({ cluster: c.cluster, findings: [c.finding] })),
     notes,
-    delivery,
+    [...delivery, ...ended],
   );
-  return { notes, total: changes.length, counts, fleetLines, delivery, clusters, payload };
+  return { notes, total: changes.length, counts, fleetLines, delivery, ended, clusters, payload };
+}
+
+/** Ended suppressions a digest names one by one; the rest are counted. */
+const ENDED_SHOWN = 10;
+
+/** One line an ended suppression, the first {@link ENDED_SHOWN}, then a count with the command that lists them all. */
+function endedLines(ended: ReadonlyArray<Suppression>): string[] {
+  const scope = (s: Suppression) =>
+    [s.account, s.region, s.cluster].every((part) => part === ANY)
+      ? 'the whole fleet'
+      : `${s.account === ANY ? 'every account' : s.account}/${s.region === ANY ? 'every region' : s.region}/` +
+        (s.cluster === ANY ? 'every cluster' : s.cluster);
+  const sorted = [...ended].sort((a, b) => (a.expiresAt < b.expiresAt ? -1 : a.expiresAt > b.expiresAt ? 1 : 0));
+  const lines = sorted
+    .slice(0, ENDED_SHOWN)
+    .map(
+      (s) =>
+        `Suppression ended ${s.expiresAt.slice(0, 10)}: ${s.ruleId === ANY ? 'every rule' : s.ruleId} on ` +
+        `${scope(s)} (owner ${truncate(s.owner, 100)}: ${truncate(s.reason, 200)}); its findings are alerted ` +
+        'again while they fire.',
+    );
+  const more = sorted.length - lines.length;
+  if (more > 0) lines.push(`${plural(more, 'more suppression')} ended: fleet-audit suppress list --expired.`);
+  return lines;
 }
 
 /**
@@ -242,7 +276,7 @@ function renderPart(
 ): AlertMessage {
   const { notes } = summary;
   const multi = total > 1;
-  const base = `EKS fleet audit: ${summary.counts} (${plural(summary.clusters, 'cluster')})`;
+  const base = `EKS fleet audit: ${summary.counts}${summary.clusters > 0 ? ` (${plural(summary.clusters, 'cluster')})` : ''}`;
   const suffix = multi ? ` (part ${index + 1} of ${total})` : '';
   const subject = base.slice(0, SUBJECT_MAX - suffix.length) + suffix;
   const entries = byCluster(items.map((i) => i.change));
@@ -267,7 +301,8 @@ function renderPart(
           : `Part ${index + 1} of ${total}, by importance after part ${index}: ${range}.`,
       ]
     : [];
-  const head = index === 0 ? [...summary.fleetLines, ...summary.delivery] : [];
+  const head =
+    index === 0 ? [...summary.fleetLines, ...summary.delivery, ...summary.ended.map((line) => visibleText(line))] : [];
   const reportCommand = `fleet-audit report --run ${run.runId} --table <TableName> --format html`;
   const last = index === total - 1;
   // The e-mail part is plain text; the Chatbot part is Slack mrkdwn: each gets its data escaped its own way.
@@ -298,6 +333,7 @@ function renderPart(
     ...(last ? [] : [`Continued in part ${index + 2} of ${total}.`]),
     `The whole run, every finding with its evidence and remediation: ${reportCommand}`,
   ].join('\n');
+  const chatNotes = [...repeated, ...(index === 0 ? [...summary.delivery, ...summary.ended.map(slackText)] : [])];
   const description = [
     ...(index === 0 ? [`*Fleet audit ${slackText(run.runId)}*: ${summary.fleetLines.join(' ')}`] : []),
     ...(multi ? [`_Part ${index + 1} of ${total}: ${range}._`] : []),
@@ -306,16 +342,14 @@ function renderPart(
         `*${clusterLabel(cluster)}* (score ${cluster.score ?? 'n/a'})\n` +
         findings.map((f) => `• ${f.state} *${f.severity}* \`${f.ruleId}\` ${f.evidence.summary}`).join('\n'),
     ),
-    ...([...repeated, ...(index === 0 ? summary.delivery : [])].length > 0
-      ? [[...repeated, ...(index === 0 ? summary.delivery : [])].join('\n')]
-      : []),
+    ...(chatNotes.length > 0 ? [chatNotes.join('\n')] : []),
   ].join('\n\n');
   const highest = worstSeverity(findings.filter((f) => f.state !== 'RESOLVED').map((f) => f.severity));
   const accounts = new Set(entries.map((e) => e.cluster.account ?? '-'));
   const names = new Set(entries.map((e) => e.cluster.name));
   const payload: DigestPayload | DigestPartPayload =
     index === 0
-      ? { ...summary.payload, parts: total, notes: [...repeated, ...summary.delivery] }
+      ? { ...summary.payload, parts: total, notes: [...repeated, ...summary.delivery, ...summary.ended] }
       : digestPartPayload(run.runId, notes.digestId, index + 1, total);
   return {
     subject,

@@ -171,6 +171,33 @@ describe('applyLifecycle', () => {
       'NEW',
     );
   });
+
+  it('tells a finding SUPPRESSED before as NEW once its suppression ended or was removed, with the reason', () => {
+    const scale = detection('KP-IPTABLES-SCALE', 'HIGH');
+    const ended: Suppression = {
+      ...cluster,
+      cluster: '*',
+      ruleId: 'KP-IPTABLES-SCALE',
+      reason: 'migration planned',
+      owner: 'platform',
+      expiresAt: '2026-11-29T00:00:00Z',
+    };
+    const before = [finding(scale, 'SUPPRESSED')];
+    expect(applyLifecycle(audit([scale]), before, [ended], NOW)[0]).toMatchObject({
+      state: 'NEW',
+      stateReason: 'its suppression ended: 2026-11-29 (platform: migration planned)',
+    });
+    expect(applyLifecycle(audit([scale]), before, [], NOW)[0]).toMatchObject({
+      state: 'NEW',
+      stateReason: 'no longer suppressed',
+    });
+    expect(alertable(applyLifecycle(audit([scale]), before, [], NOW), 'MEDIUM')).toHaveLength(1);
+    // still suppressed: stays SUPPRESSED; open before and not suppressed: ONGOING as ever
+    expect(
+      applyLifecycle(audit([scale]), before, [{ ...ended, expiresAt: '2026-12-31T00:00:00Z' }], NOW)[0]?.state,
+    ).toBe('SUPPRESSED');
+    expect(applyLifecycle(audit([scale]), [finding(scale, 'NEW')], [ended], NOW)[0]?.state).toBe('ONGOING');
+  });
 });
 
 describe('alertable', () => {
