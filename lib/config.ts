@@ -91,6 +91,11 @@ const configSchema = <T extends z.ZodType>(targets: T) =>
       securityHubImport: z.boolean().default(false),
       /** Clusters audited at once: the state machine's Map MaxConcurrency. */
       clusterConcurrency: z.number().int().min(1).max(40).default(8),
+      /**
+       * The share of clusters (child executions of the Distributed Map) whose audit may fail beyond its own Catch
+       * before the run fails (ToleratedFailurePercentage; see lib/constructs/audit-workflow.ts).
+       */
+      toleratedClusterFailurePercent: z.number().min(0).max(100).default(20),
       /** The Wait between two polls of a cluster's collector commands and log query. */
       pollIntervalSeconds: z.number().int().min(5).max(300).default(30),
       /** How long one cluster may take from discovery to assessment; then it is assessed with what has arrived. */

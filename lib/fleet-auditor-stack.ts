@@ -1,4 +1,4 @@
-import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, type CfnElement, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -19,6 +19,7 @@ import { AuditDashboard } from './constructs/dashboard.js';
 import { FindingsTable } from './constructs/findings-table.js';
 import { NightlySchedule } from './constructs/nightly-schedule.js';
 import { OrganizationReaderRole } from './constructs/organization-reader-role.js';
+import { RUN_LIST_PREFIX, RunListBucket } from './constructs/run-list-bucket.js';
 import { SlackNotifier } from './constructs/slack-notifier.js';
 import { acknowledgeNag } from './nag.js';
 
@@ -39,6 +40,7 @@ export interface FleetAuditorStackProps extends StackProps {
  */
 export class FleetAuditorStack extends Stack {
   readonly table: FindingsTable;
+  readonly runLists: RunListBucket;
   readonly alerts: Alerts;
   readonly workflow: AuditWorkflow;
   readonly functions: Record<StepName, AuditFunction>;
@@ -51,6 +53,7 @@ export class FleetAuditorStack extends Stack {
     const logRetention = config.logRetentionDays as logs.RetentionDays;
 
     this.table = new FindingsTable(this, 'Findings');
+    this.runLists = new RunListBucket(this, 'RunLists');
     this.alerts = new Alerts(this, 'Alerts', { ...(config.alertEmail && { email: config.alertEmail }) });
 
     const hubRegionsAudited = config.auditTargets.filter((t) => t.account === hubAccount).map((t) => t.region);
@@ -176,6 +179,25 @@ export class FleetAuditorStack extends Stack {
       'dynamodb:PutItem',
       'dynamodb:BatchWriteItem',
     );
+    // The run's cluster list: Plan writes it, Report reads it back (the Distributed Map's ItemReader reads it with
+    // the state machine's role). Only these two actions: grantPut/grantRead would add tagging, legal-hold and
+    // listing actions nothing calls.
+    const runLists = this.runLists.bucket;
+    const lists = runLists.arnForObjects(`${RUN_LIST_PREFIX}*`);
+    const listsFinding = `AwsSolutions-IAM5[Resource::<${this.getLogicalId(runLists.node.defaultChild as CfnElement)}.Arn>/${RUN_LIST_PREFIX}*]`;
+    for (const [step, action] of [
+      ['plan', 's3:PutObject'],
+      ['report', 's3:GetObject'],
+    ] as const) {
+      this.functions[step].function.addEnvironment('RUN_LIST_BUCKET', runLists.bucketName);
+      this.functions[step].role.addToPolicy(
+        new iam.PolicyStatement({ sid: 'RunClusterList', actions: [action], resources: [lists] }),
+      );
+      acknowledgeNag(this.functions[step].role.node.findChild('DefaultPolicy'), {
+        id: listsFinding,
+        reason: 'one object per run under runs/, named by the run id the execution gives at run time',
+      });
+    }
     this.alerts.topic.grantPublish(this.functions.report.role);
     acknowledgeNag(this.functions.report.role.node.findChild('DefaultPolicy'), {
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
@@ -192,7 +214,9 @@ export class FleetAuditorStack extends Stack {
         recordFailure: this.functions.recordFailure.function,
         report: this.functions.report.function,
       },
+      runLists,
       clusterConcurrency: config.clusterConcurrency,
+      toleratedFailurePercentage: config.toleratedClusterFailurePercent,
       pollInterval: Duration.seconds(config.pollIntervalSeconds),
       timeout: Duration.minutes(config.runTimeoutMinutes),
       logRetention,

@@ -8,8 +8,11 @@ import type { IConstruct } from 'constructs';
  * still matches a real finding.
  */
 
-/** A rule id, with the finding in brackets for the rules that report several findings per resource. */
-const FINDING_ID = /^AwsSolutions-[A-Z]+\d+(\[[^\]]+\])?$/;
+/**
+ * A rule id, with the finding in brackets for the rules that report several findings per resource (the finding may
+ * itself hold brackets: an unresolved `{"Fn::Select":[6,…]}` in a resource ARN).
+ */
+const FINDING_ID = /^AwsSolutions-[A-Z]+\d+(\[.+\])?$/;
 /** Rules whose findings must be acknowledged one by one. */
 const PER_FINDING_RULES = /^AwsSolutions-(IAM4|IAM5)$/;
 const MIN_REASON_LENGTH = 20;

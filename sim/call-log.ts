@@ -109,6 +109,10 @@ export function iamRequestsOf(
           return { call, requests: (groups ?? [arn('logs', 'log-group:unknown-query')]).flatMap(one) };
         return { call, requests: one('*') };
       }
+      // object actions on arn:${Partition}:s3:::${BucketName}/${ObjectName}: no region or account in the ARN
+      case 's3:PutObject':
+      case 's3:GetObject':
+        return { call, requests: one(`arn:aws:s3:::${str('Bucket')}/${str('Key')}`) };
       // on each finding's product (resource type `product`: arn:${Partition}:securityhub:${Region}:${Account}:
       // product/${Company}/${ProductId}; the default product of an account is product/<account>/default)
       case 'securityhub:BatchImportFindings': {

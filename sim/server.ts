@@ -21,6 +21,7 @@ import {
   stsError,
 } from './protocols/organizations.js';
 import { eksError, eksRoute, handleEks } from './protocols/rest-json.js';
+import { SimBuckets, s3Action, s3Error, s3Target } from './protocols/s3-rest-xml.js';
 import { handleSecurityHub, securityHubRoute } from './protocols/security-hub.js';
 import { handleSns, snsError } from './protocols/sns-query.js';
 import { ApiError, type SimRequest, type SimResponse } from './protocols/wire.js';
@@ -31,8 +32,8 @@ import { scenarioClocks } from './states/clock.js';
 
 /**
  * The simulated AWS endpoint: one loopback HTTP server that answers EKS (restJson1), EC2 (ec2Query), SSM,
- * CloudWatch Logs, Secrets Manager and Organizations (awsJson1_1), SNS and STS (awsQuery) the way the real services
- * do on the wire, from a scenario.
+ * CloudWatch Logs, Secrets Manager and Organizations (awsJson1_1), SNS and STS (awsQuery) and S3 (REST-XML,
+ * path-style: the hub's run-list bucket) the way the real services do on the wire, from a scenario.
  *
  * Callers are told apart by their SigV4 credentials: the access key id is the account id (see
  * lambda/aws/clients.ts) and the credential scope names the region. Signatures are not checked. The server only
@@ -71,6 +72,8 @@ export interface SimulatorOptions {
   now?: () => number;
   /** append each published SNS message to this file as one JSON line */
   outboxFile?: string;
+  /** S3 buckets that exist, each with its owner account (the hub stack's run-list bucket) */
+  buckets?: ReadonlyArray<{ name: string; account: string }>;
 }
 
 export interface Simulator {
@@ -87,6 +90,8 @@ export interface Simulator {
   /** the auditor's clock for this scenario (deps.now): AWS's clock plus the scenario's clock skew */
   auditorNow: () => Date;
   fleet: Fleet;
+  /** the simulated S3 buckets and their objects */
+  buckets: SimBuckets;
   close(): Promise<void>;
 }
 
@@ -134,6 +139,11 @@ const INJECTED: Record<SimService, { throttle: ApiError; serverError: ApiError }
     throttle: new ApiError(400, 'Throttling', 'Rate exceeded'),
     serverError: new ApiError(500, 'InternalFailure', 'The request processing has failed because of an unknown error.'),
   },
+  // ErrorResponses.html: SlowDown (503) and InternalError (500)
+  s3: {
+    throttle: new ApiError(503, 'SlowDown', 'Please reduce your request rate.'),
+    serverError: new ApiError(500, 'InternalError', 'We encountered an internal error. Please try again.'),
+  },
   // API_BatchImportFindings: LimitExceededException (429) and InternalException (500)
   securityhub: {
     throttle: new ApiError(429, 'LimitExceededException', 'Rate exceeded'),
@@ -164,6 +174,7 @@ const UNKNOWN_ACCOUNT: Record<SimService, ApiError> = {
     'The security token included in the request is invalid.',
   ),
   sts: new ApiError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.'),
+  s3: new ApiError(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.'),
 };
 
 /** Starts the simulator on 127.0.0.1 and an ephemeral port. */
@@ -177,6 +188,8 @@ export async function startSimulator(scenario: Scenario, options: SimulatorOptio
   });
   const calls: SimulatedCall[] = [];
   const faults = new FaultInjector(scenario.faults, fleet);
+  const buckets = new SimBuckets(clocks.aws);
+  for (const bucket of options.buckets ?? []) buckets.create(bucket.name, bucket.account);
   const organizationCallers = new Set(
     scenario.organization
       ? [scenario.organization.managementAccount, ...scenario.organization.delegatedAdministrators]
@@ -187,6 +200,7 @@ export async function startSimulator(scenario: Scenario, options: SimulatorOptio
     faults,
     calls,
     scenario,
+    buckets,
     roles: assumableRoles(scenario),
     knownAccount: (account) => fleet.hasAccount(account) || organizationCallers.has(account),
   };
@@ -209,6 +223,7 @@ export async function startSimulator(scenario: Scenario, options: SimulatorOptio
     topicArns: fleet.topicArns(),
     auditorNow: clocks.auditor,
     fleet,
+    buckets,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
@@ -222,6 +237,7 @@ interface ServerContext {
   faults: FaultInjector;
   calls: SimulatedCall[];
   scenario: Scenario;
+  buckets: SimBuckets;
   /** the roles STS may assume, by account */
   roles: ReadonlyMap<string, ReadonlySet<string>>;
   /** an access key id the simulator answers: a scenario account, or the organization's management or delegated one */
@@ -289,7 +305,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Server
               fleet.now(),
               requestId,
             )
-          : dispatch(service, action, request, region, requestId);
+          : service === 's3'
+            ? context.buckets.handle(request, identity.account)
+            : dispatch(service, action, request, region, requestId);
     if (service === 'logs' && action === 'StartQuery') call.queryId = String(JSON.parse(response.body).queryId);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
@@ -302,7 +320,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Server
 }
 
 function dispatch(
-  service: Exclude<SimService, 'organizations' | 'sts'>,
+  service: Exclude<SimService, 'organizations' | 'sts' | 's3'>,
   action: string,
   request: SimRequest,
   region: ReturnType<Fleet['region']>,
@@ -337,6 +355,8 @@ function errorResponse(service: SimService, error: ApiError, requestId: string):
       return snsError(error, requestId);
     case 'sts':
       return stsError(error, requestId);
+    case 's3':
+      return s3Error(error, requestId);
     case 'ssm':
     case 'logs':
     case 'secretsmanager':
@@ -347,6 +367,8 @@ function errorResponse(service: SimService, error: ApiError, requestId: string):
 
 /** Which service and action a request is, from its shape (target header, path, or form Action + Version). */
 function identifyOperation(request: SimRequest): { service: SimService; action: string } | null {
+  // S3's REST paths (/<bucket>/<key>) say nothing of the service; its SigV4 credential scope does.
+  if (signingService(request.headers.authorization) === 's3') return { service: 's3', action: s3Action(request) };
   const target = header(request.headers, 'x-amz-target');
   const rpc = jsonRpcTarget(target);
   if (rpc) return rpc;
@@ -384,7 +406,17 @@ function requestInput(service: SimService, request: SimRequest): Record<string, 
     }
   }
   if (service === 'eks') return { ...(eksRoute(request) ?? {}) };
+  if (service === 's3') {
+    const { bucket, key } = s3Target(request);
+    return { Bucket: bucket, Key: key };
+  }
   return Object.fromEntries(new URLSearchParams(request.body));
+}
+
+/** The service of a SigV4 `Authorization` header's credential scope (`…/<date>/<region>/<service>/aws4_request`). */
+function signingService(authorization: string | string[] | undefined): string | null {
+  const value = Array.isArray(authorization) ? authorization[0] : authorization;
+  return /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(value ?? '')?.[1] ?? null;
 }
 
 /** The account (access key id) and region of a SigV4 `Authorization` header. */

@@ -9,6 +9,7 @@ export const SIM_SERVICES = [
   'securityhub',
   'organizations',
   'sts',
+  's3',
 ] as const;
 export type SimService = (typeof SIM_SERVICES)[number];
 

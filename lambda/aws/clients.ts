@@ -2,6 +2,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -19,6 +20,7 @@ import type {
   TargetClients,
   TargetClientsFactory,
 } from './ports.js';
+import { S3RunLists } from './run-lists.js';
 import { type SdkClientOptions, sdkClientConfig } from './sdk-config.js';
 import { SecurityHubImporter } from './security-hub.js';
 
@@ -231,6 +233,35 @@ export function createAlertPublisher(options: AlertPublisherOptions): AlertPubli
     }),
   );
   return new SnsAlertPublisher({ topicArn: options.topicArn, sns });
+}
+
+export interface RunListsOptions {
+  /** the hub region the bucket lives in */
+  region: string;
+  bucket: string;
+  /** loopback endpoint of the simulator; unset for real AWS */
+  endpoint?: string;
+  /** local mode: the hub account, whose simulator credentials the client uses */
+  account?: string;
+  /** local mode only: the function (or the state machine) acting (see {@link TargetClientsOptions.caller}) */
+  caller?: string;
+}
+
+/**
+ * The runs' cluster lists in the hub's bucket. Against the simulator the bucket is addressed path-style
+ * (`http://127.0.0.1:<port>/<bucket>/<key>`): a loopback address has no bucket subdomains.
+ */
+export function createRunLists(options: RunListsOptions): S3RunLists {
+  const local = options.endpoint !== undefined;
+  const s3 = new S3Client({
+    ...sdkClientConfig({
+      region: options.region,
+      ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+      ...(local && { credentials: simulatorCredentials(options.account ?? '', options.caller) }),
+    }),
+    ...(local && { forcePathStyle: true }),
+  });
+  return new S3RunLists({ s3, bucket: options.bucket });
 }
 
 /** The account id of an ARN (`arn:aws:sns:eu-west-1:111111111111:alerts` → `111111111111`). */

@@ -31,7 +31,6 @@ export interface SlotLease {
   leaseUntil: number;
 }
 
-
 export class SlotPool {
   constructor(
     private readonly doc: DynamoDBDocumentClient,

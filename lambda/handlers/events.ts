@@ -3,9 +3,10 @@ import type { ClusterTask } from '#workflow/steps.js';
 
 /**
  * The payloads the AuditRun state machine passes between the functions (lib/constructs/audit-workflow.ts), one
- * schema each. The plan travels slim: its clusters carry account/region/name only, and the Map's ItemSelector
- * adds the run id and start time to each item. Poll's and Assess's input, Discover's output, is DiscoveryStateSchema
- * (lambda/workflow/discovery-state.ts), beside the steps that build it: it carries counts and store keys only.
+ * schema each. The plan's cluster list travels in S3 (account/region/name only); the Map's ItemReader reads it and
+ * its ItemSelector adds the run id and start time to each item. Poll's and Assess's input, Discover's output, is
+ * DiscoveryStateSchema (lambda/workflow/discovery-state.ts), beside the steps that build it: it carries counts and
+ * store keys only.
  */
 
 /** One Step Functions error: the Catch puts it at `$.error`. */
@@ -21,11 +22,18 @@ export const PlannedClusterSchema = z.object({
 });
 export type PlannedCluster = z.infer<typeof PlannedClusterSchema>;
 
-/** The plan as the state machine carries it (Plan's output, Report's input). */
+/** A run's cluster list as the Plan function writes it to S3 (the Distributed Map's items). */
+export const RunListSchema = z.array(PlannedClusterSchema);
+
+/**
+ * The plan as the state machine carries it (Plan's output, Report's input): where the cluster list is and how many
+ * clusters it holds, never the list itself, so the payload is the same for 5 clusters or 10,000.
+ */
 export const PlanPayloadSchema = z.object({
   runId: z.string().min(1),
   startedAt: z.iso.datetime(),
-  clusters: z.array(PlannedClusterSchema),
+  clusterCount: z.number().int().min(0),
+  runList: z.object({ bucket: z.string().min(3), key: z.string().min(1) }),
 });
 export type PlanPayload = z.infer<typeof PlanPayloadSchema>;
 

@@ -1,22 +1,40 @@
+import type { RunListStore } from '#aws/run-lists.js';
 import { report } from '#workflow/report.js';
-import type { StepDeps } from '#workflow/steps.js';
-import { PlanPayloadSchema, type RunFailure, StatesErrorSchema, taskOf } from './events.js';
+import type { RunPlan, StepDeps } from '#workflow/steps.js';
+import {
+  type PlanPayload,
+  PlanPayloadSchema,
+  type RunFailure,
+  RunListSchema,
+  StatesErrorSchema,
+  taskOf,
+} from './events.js';
 import { logger, publishRunMetrics } from './observability.js';
 import { errorOf } from './record-failure.js';
+import { runListsFromEnvironment } from './run-list-runtime.js';
 import { type RunSummary, summarizeRun } from './run-summary.js';
 import { deps } from './runtime.js';
-import { stepHandler } from './step-handler.js';
+import { InvalidEventError, stepHandler } from './step-handler.js';
 
 /**
- * Report: lifecycle against the previous run, run record, one digest; then the run's metrics (EMF). Returns a
- * summary, not the whole run result, to keep the execution's last payload small.
+ * Report: reads the run's cluster list back from S3 (the Plan's payload carries only its key and count), then
+ * lifecycle against the previous run from each cluster's stored snapshot, run record, one digest; then the run's
+ * metrics (EMF). Returns a summary, not the whole run result, to keep the execution's last payload small.
  */
-export function createReportHandler(stepDeps: StepDeps, emitMetrics: typeof publishRunMetrics = publishRunMetrics) {
+export function createReportHandler(
+  stepDeps: StepDeps,
+  runLists: RunListStore,
+  emitMetrics: typeof publishRunMetrics = publishRunMetrics,
+) {
   return stepHandler('report', ReportEventSchema, async (payload): Promise<RunSummary | RunFailure> => {
     // RecordRunFailure: the Report task's Catch calls this function again with the error it caught.
     if (payload.error) {
       const caught = errorOf(payload.error);
-      const failure = `report step failed: ${caught.name}: ${caught.message}`;
+      // The Map's Catch: more child executions failed than ToleratedFailurePercentage allows.
+      const failure =
+        payload.error.Error === 'States.ExceedToleratedFailureThreshold'
+          ? `cluster audits failed beyond the tolerated share: ${payload.error.Cause ?? caught.message}`
+          : `report step failed: ${caught.name}: ${caught.message}`;
       const recorded = await stepDeps.store.failRun(
         payload.runId,
         payload.startedAt,
@@ -31,16 +49,7 @@ export function createReportHandler(stepDeps: StepDeps, emitMetrics: typeof publ
         });
       return { runId: payload.runId, status: 'FAILED', failure, runRecord: recorded ? 'FAILED' : 'KEPT' };
     }
-    const output = await report(
-      {
-        runId: payload.runId,
-        startedAt: payload.startedAt,
-        clusters: payload.clusters.map((cluster) =>
-          taskOf({ runId: payload.runId, startedAt: payload.startedAt, cluster }),
-        ),
-      },
-      stepDeps,
-    );
+    const output = await report(await runPlanOf(payload, runLists), stepDeps);
     const summary = summarizeRun(output);
     emitMetrics({
       clustersAudited: summary.clustersByStatus.COMPLETE + summary.clustersByStatus.PARTIAL,
@@ -56,7 +65,34 @@ export function createReportHandler(stepDeps: StepDeps, emitMetrics: typeof publ
   });
 }
 
-/** Report's input: the plan; RecordRunFailure's: the plan and the error the Report task's Catch caught. */
+/**
+ * The run's plan, from the list the Plan function wrote. A list that does not hold what the plan said (another
+ * count, an entry that is not a cluster) is refused with one line: reporting a part of the fleet would mark the
+ * rest neither audited nor failed.
+ */
+export async function runPlanOf(payload: PlanPayload, runLists: RunListStore): Promise<RunPlan> {
+  const where = `s3://${payload.runList.bucket}/${payload.runList.key}`;
+  const parsed = RunListSchema.safeParse(await runLists.get(payload.runList));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidEventError(`report: run list ${where}: entry ${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  if (parsed.data.length !== payload.clusterCount) {
+    throw new InvalidEventError(
+      `report: run list ${where} holds ${parsed.data.length} clusters, the plan wrote ${payload.clusterCount}`,
+    );
+  }
+  return {
+    runId: payload.runId,
+    startedAt: payload.startedAt,
+    clusters: parsed.data.map((cluster) => taskOf({ runId: payload.runId, startedAt: payload.startedAt, cluster })),
+  };
+}
+
+/**
+ * Report's input: the plan; RecordRunFailure's: the plan and the error the Report task's or the Map's Catch
+ * caught.
+ */
 const ReportEventSchema = PlanPayloadSchema.extend({ error: StatesErrorSchema.optional() });
 
-export const handler = createReportHandler(deps);
+export const handler = createReportHandler(deps, runListsFromEnvironment(process.env));

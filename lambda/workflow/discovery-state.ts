@@ -6,9 +6,9 @@ import { StoredDiscoverySchema } from '#aws/store.js';
  * Discover's output, the input of Poll and Assess: one schema, and the steps' type is inferred from it. It carries
  * counts and the keys of what Discover stored (the nodes and command ids are DynamoDB items, lambda/aws/store.ts),
  * so its size does not depend on the cluster's: a cluster of 5,000 nodes travels as one of 5 does, under Step
- * Functions' 256 KiB per state, which when exceeded fails the whole execution with States.DataLimitExceeded, a
- * terminal error States.ALL cannot catch
- * (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+ * Functions' 256 KiB per state. Beyond it the cluster's execution fails with States.DataLimitExceeded, a terminal
+ * error States.ALL cannot catch (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html),
+ * so such a cluster could never be audited however often it ran.
  */
 
 /** How many nodes Discover found, and what it did with them. */

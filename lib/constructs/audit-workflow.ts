@@ -1,6 +1,7 @@
-import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -18,8 +19,19 @@ export interface AuditStepFunctions {
 
 export interface AuditWorkflowProps {
   readonly functions: AuditStepFunctions;
+  /** Where the Plan function writes the run's cluster list, which the Distributed Map's ItemReader reads. */
+  readonly runLists: s3.IBucket;
   /** Clusters audited at once (the Map's MaxConcurrency). @default 8 */
   readonly clusterConcurrency?: number;
+  /**
+   * The share of child executions (clusters) that may fail before the Map fails with
+   * States.ExceedToleratedFailureThreshold. A child fails only when something escapes its own Catch (a payload over
+   * 256 KiB, a history over 25,000 events, RecordFailure itself failing): the report step then records that
+   * cluster as AUDIT-FAILED ("produced no result in this run"), so one broken cluster costs nothing else; a larger
+   * share is a systemic fault (the table unreachable, definition and functions out of step) that fails the run
+   * loudly instead of sending a digest of failures. @default 20
+   */
+  readonly toleratedFailurePercentage?: number;
   /** The Wait between two polls of a cluster. @default Duration.seconds(30) */
   readonly pollInterval?: Duration;
   /** The whole run's time-out. @default Duration.hours(6) */
@@ -44,18 +56,28 @@ export const LAMBDA_SERVICE_ERRORS = [
  * The "AuditRun" Standard state machine (docs/operations.md, The state machine):
  *
  * ```
- * Plan → AuditClusters (Map over $.clusters, MaxConcurrency N)
- *          AuditCluster (Parallel, one branch, Catch States.ALL → RecordFailure)
- *            Discover → WaitForCollectors → Poll → CollectorsDone? ─ yes → Assess
- *                                 ▲                      │ no
- *                                 └──────────────────────┘
- *      → Report
+ * Plan (writes runs/<runId>/clusters.json, returns its key and count)
+ *   → AuditClusters (Distributed Map: ItemReader reads the list from S3; one Standard child execution per
+ *                    cluster, MaxConcurrency N, ToleratedFailurePercentage P; Catch States.ALL → RecordRunFailure)
+ *        child: AuditCluster (Parallel, one branch, Catch States.ALL → RecordFailure)
+ *                 Discover → WaitForCollectors → Poll → CollectorsDone? ─ yes → Assess
+ *                                    ▲                      │ no
+ *                                    └──────────────────────┘
+ *   → Report (reads the list again and each cluster's stored snapshot)
  * ```
  *
  * No Lambda waits idle: waiting is the Wait state. The run id is the execution name, so a retried Plan reuses it
- * and the run record names its execution. Payloads stay small: the plan's clusters carry account/region/name
- * only (ItemSelector adds the run id and start time), the Map discards its items' outputs (the report step reads
- * the snapshots from the table) and the report returns a summary.
+ * and the run record names its execution. Neither the fleet's size nor one cluster's events bound the run: the
+ * cluster list travels in S3, not in a state payload (256 KiB), and each cluster's events are in its own child
+ * execution's history (25,000 events each), so the parent's history is the same for 5 clusters or 10,000. The
+ * ItemSelector adds the run id and start time to each item, the Map discards its children's outputs (the report
+ * step reads the snapshots from the table) and the report returns a summary.
+ *
+ * Children are Standard executions: a cluster may take `clusterDeadlineSeconds` (up to an hour, 10 minutes by
+ * default) plus a poll interval and its assessment, and an Express execution runs for at most five minutes
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-standard-vs-express.html); Standard children also
+ * keep their history for 90 days, like the parent's. Each child execution has its own history, apart from the
+ * parent's (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html, Key terms).
  */
 export class AuditWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -87,9 +109,11 @@ export class AuditWorkflow extends Construct {
       .branch(discover.next(waitForCollectors).next(poll).next(collectorsDone))
       .addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
-    const auditClusters = new sfn.Map(this, 'AuditClusters', {
-      itemsPath: '$.clusters',
+    const auditClusters = new sfn.DistributedMap(this, 'AuditClusters', {
+      itemReader: new sfn.S3JsonItemReader({ bucket: props.runLists, key: sfn.JsonPath.stringAt('$.runList.key') }),
+      mapExecutionType: sfn.StateMachineType.STANDARD,
       maxConcurrency: props.clusterConcurrency ?? 8,
+      toleratedFailurePercentage: props.toleratedFailurePercentage ?? 20,
       itemSelector: {
         'runId.$': '$.runId',
         'startedAt.$': '$.startedAt',
@@ -99,16 +123,18 @@ export class AuditWorkflow extends Construct {
     }).itemProcessor(auditCluster);
 
     const report = this.invoke('Report', functions.report);
-    // A failed report must not leave the run RUNNING with nobody told: the same function stores the run as FAILED
-    // (one PutItem; a run the step had already stored as finished keeps its result), then the execution fails,
-    // which the RunFailed alarm watches.
+    // A failed report, or a Map whose failed children passed the tolerated share, must not leave the run RUNNING
+    // with nobody told: the report function stores the run as FAILED with the reason (one PutItem; a run the step
+    // had already stored as finished keeps its result), then the execution fails, which the RunFailed alarm watches.
     const recordRunFailure = this.invoke('RecordRunFailure', functions.report, { resultPath: '$.failure' });
     const runFailed = new sfn.Fail(this, 'RunFailed', {
-      error: 'ReportFailed',
+      error: 'RunFailed',
       cause:
-        'The Report step failed; the run is stored as FAILED with the reason unless it had been stored as finished',
+        'The clusters’ audits failed beyond the tolerated share, or the Report step failed; the run is stored as FAILED with the reason unless it had been stored as finished',
     });
-    report.addCatch(recordRunFailure.next(runFailed), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    recordRunFailure.next(runFailed);
+    auditClusters.addCatch(recordRunFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    report.addCatch(recordRunFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // The /aws/vendedlogs/ prefix keeps the account's CloudWatch Logs resource policy from growing per group.
@@ -146,6 +172,32 @@ export class AuditWorkflow extends Construct {
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
         reason: 'lambda:InvokeFunction on the function ARN with any version or alias qualifier (CDK task default)',
       })),
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${Stack.of(this).getLogicalId(props.runLists.node.defaultChild as CfnElement)}>/*]`,
+        reason:
+          'the ItemReader reads the run’s cluster list, whose key the execution names at run time (s3:GetObject only; CDK’s S3JsonItemReader grant)',
+      },
+    );
+    // CDK's grant for the Distributed Map's own child executions: start them, describe and stop them (any child of
+    // this state machine), and redrive a Map Run.
+    const mapPolicy = this.stateMachine.node.tryFindChild('DistributedMapPolicy');
+    if (!mapPolicy) throw new Error('the state machine has no DistributedMapPolicy');
+    // cdk-nag names the ARN as synthesized: the stack's region and account literally when the stack has them
+    const stack = Stack.of(this);
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+    const machineId = stack.getLogicalId(this.stateMachine.node.defaultChild as CfnElement);
+    const executions = `arn:<AWS::Partition>:states:${region}:${account}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machineId}"}]}]}`;
+    acknowledgeNag(
+      mapPolicy,
+      {
+        id: `AwsSolutions-IAM5[Resource::${executions}:*]`,
+        reason: 'states:DescribeExecution and StopExecution on this state machine’s own executions, named at run time',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::${executions}/*:*]`,
+        reason: 'states:RedriveExecution on this state machine’s Map Runs, named at run time (CDK’s grant)',
+      },
     );
   }
 

@@ -4,7 +4,7 @@ import { checkTemplate, parsePath } from './paths.js';
 
 /**
  * The subset of the Amazon States Language (JSONPath query language) the interpreter runs, as strict schemas: a
- * field the interpreter does not model (a Task's HeartbeatSeconds, a Distributed Map's ItemReader, JSONata, …)
+ * field the interpreter does not model (a Task's HeartbeatSeconds, a Distributed Map's ResultWriter, JSONata, …)
  * makes the definition fail to load with a line naming the state and the field. The local runner therefore either
  * runs a definition exactly or refuses it; it never ignores part of it.
  *
@@ -183,15 +183,42 @@ export interface ParallelState extends ActionState {
 }
 
 /**
- * An inline Map (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html). A Distributed Map
- * (child executions, ItemReader, ResultWriter) is refused: it has its own history, quotas and billing.
+ * The ItemReader of a Distributed Map reading one JSON array from S3 (`arn:aws:states:::s3:getObject` with
+ * `ReaderConfig.InputType` JSON, https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html).
+ * CSV, JSONL, manifests and object listings are refused.
+ */
+export interface ItemReader {
+  Resource: 'arn:aws:states:::s3:getObject';
+  ReaderConfig: { InputType: 'JSON'; MaxItems?: number };
+  Parameters: Record<string, unknown>;
+}
+
+/**
+ * A Map state: inline (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html), or distributed
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html): each item a Standard child
+ * execution with its own history and quotas, the items from ItemsPath or an S3 ItemReader, with
+ * ToleratedFailurePercentage / ToleratedFailureCount. Express children, ItemBatcher, ResultWriter and a Label are
+ * refused, and so is a distributed Map whose results are not discarded (ResultPath null): the interpreter does not
+ * model the shape of a Map Run's result.
  */
 export interface MapState extends ActionState {
   Type: 'Map';
-  ItemProcessor: { ProcessorConfig?: { Mode: 'INLINE' }; StartAt: string; States: Record<string, State> };
+  ItemProcessor: {
+    ProcessorConfig?: { Mode: 'INLINE' } | { Mode: 'DISTRIBUTED'; ExecutionType: 'STANDARD' };
+    StartAt: string;
+    States: Record<string, State>;
+  };
   ItemsPath?: string;
+  ItemReader?: ItemReader;
   ItemSelector?: unknown;
   MaxConcurrency?: number;
+  ToleratedFailurePercentage?: number;
+  ToleratedFailureCount?: number;
+}
+
+/** Whether a Map runs its items as child executions. */
+export function isDistributed(state: MapState): boolean {
+  return state.ItemProcessor.ProcessorConfig?.Mode === 'DISTRIBUTED';
 }
 
 const ParallelSchema: z.ZodType<ParallelState> = z.lazy(() =>
@@ -212,16 +239,30 @@ const MapSchema: z.ZodType<MapState> = z.lazy(() =>
       ItemProcessor: z
         .object({
           ProcessorConfig: z
-            .object({ Mode: z.literal('INLINE') })
-            .strict()
+            .union([
+              z.object({ Mode: z.literal('INLINE') }).strict(),
+              z.object({ Mode: z.literal('DISTRIBUTED'), ExecutionType: z.literal('STANDARD') }).strict(),
+            ])
             .optional(),
           StartAt: z.string(),
           States: z.record(z.string(), StateSchema),
         })
         .strict(),
       ItemsPath: Path.optional(),
+      ItemReader: z
+        .object({
+          Resource: z.literal('arn:aws:states:::s3:getObject'),
+          ReaderConfig: z
+            .object({ InputType: z.literal('JSON'), MaxItems: z.number().int().positive().optional() })
+            .strict(),
+          Parameters: z.record(z.string(), z.unknown()),
+        })
+        .strict()
+        .optional(),
       ItemSelector: Template.optional(),
       MaxConcurrency: z.number().int().min(0).optional(),
+      ToleratedFailurePercentage: z.number().min(0).max(100).optional(),
+      ToleratedFailureCount: z.number().int().min(0).optional(),
       ...working,
     })
     .strict(),
@@ -363,11 +404,33 @@ function checkMachine(machine: Machine, where: string): void {
       for (const [i, branch] of state.Branches.entries()) checkMachine(branch, `${at}.Branches.${i}`);
     }
     if (state.Type === 'Map') {
+      checkMapMode(state, at);
       if (state.ItemsPath) checkPath(state.ItemsPath, `${at}.ItemsPath`);
       checkTemplate(state.ItemSelector, `${at}.ItemSelector`);
       checkMachine({ StartAt: state.ItemProcessor.StartAt, States: state.ItemProcessor.States }, `${at}.ItemProcessor`);
     }
   }
+}
+
+/** What only a Distributed Map may have, and what the interpreter models of one. */
+function checkMapMode(state: MapState, at: string): void {
+  const distributed = isDistributed(state);
+  const only = (['ItemReader', 'ToleratedFailurePercentage', 'ToleratedFailureCount'] as const).filter(
+    (field) => state[field] !== undefined,
+  );
+  if (!distributed && only.length > 0) {
+    throw new DefinitionError(`${at}: ${only.join(', ')} needs ProcessorConfig.Mode DISTRIBUTED`);
+  }
+  if (!distributed) return;
+  if (state.ItemReader && state.ItemsPath !== undefined) {
+    throw new DefinitionError(`${at}: ItemsPath and ItemReader exclude each other`);
+  }
+  if (state.ResultPath !== null) {
+    throw new DefinitionError(
+      `${at}: a Distributed Map is modelled only with its results discarded (ResultPath null, no ResultWriter)`,
+    );
+  }
+  if (state.ItemReader) checkTemplate(state.ItemReader.Parameters, `${at}.ItemReader.Parameters`);
 }
 
 function checkRule(rule: ChoiceRule, at: string): void {

@@ -31,6 +31,8 @@ export const STATES_ERRORS = {
   parameterPathFailure: 'States.ParameterPathFailure',
   resultPathMatchFailure: 'States.ResultPathMatchFailure',
   noChoiceMatched: 'States.NoChoiceMatched',
+  exceedToleratedFailureThreshold: 'States.ExceedToleratedFailureThreshold',
+  itemReaderFailed: 'States.ItemReaderFailed',
 } as const;
 
 /**

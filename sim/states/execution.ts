@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { ExecutionClock } from './clock.js';
 import {
   type Catcher,
   type ChoiceRule,
   type ChoiceState,
+  isDistributed,
   loadDefinition,
   type Machine,
   type MapState,
@@ -18,6 +20,7 @@ import { ExecutionHistory, HistoryLimitReached } from './history.js';
 import { type InvocationSource, type LambdaInvoker, LambdaServiceError } from './lambda.js';
 import { applyResultPath, fillTemplate, pathExists, readPath } from './paths.js';
 import { HISTORY_LIMIT_CAUSE, PayloadSizes } from './quotas.js';
+import type { ObjectReader } from './s3.js';
 
 /**
  * A strict, small interpreter of the Amazon States Language (JSONPath query language) for Standard workflows: it
@@ -42,9 +45,21 @@ export interface ExecutionOptions {
   roleArn?: string | null;
   /** for JitterStrategy FULL; `() => 1` makes back-off deterministic */
   random?: () => number;
+  /** S3 as the state machine's role reaches it: a Distributed Map's ItemReader reads through it */
+  s3?: ObjectReader;
 }
 
 export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
+
+/** One child execution a Distributed Map started: its own history, counted against its own quotas. */
+export interface ChildExecution {
+  /** the Map state that started it */
+  mapState: string;
+  name: string;
+  status: ExecutionStatus | 'ABORTED';
+  error?: string;
+  history: ExecutionHistory;
+}
 
 export interface ExecutionResult {
   status: ExecutionStatus;
@@ -52,7 +67,11 @@ export interface ExecutionResult {
   error?: string;
   cause?: string;
   history: ExecutionHistory;
-  /** each state's largest input, output or task result */
+  /** the child executions of its Distributed Maps, in the order they ended */
+  children: ChildExecution[];
+  /** the largest history among the execution and its children (events): what the 25,000-event quota bounds */
+  maxHistoryEvents: number;
+  /** each state's largest input, output or task result, over the execution and its children */
   payloads: PayloadSizes;
 }
 
@@ -68,8 +87,11 @@ class ExecutionTimedOut extends Error {
 
 interface Scope {
   history: ExecutionHistory;
+  options: Required<Pick<ExecutionOptions, 'lambda' | 'clock' | 'random'>> & Pick<ExecutionOptions, 's3'>;
+  /** every child execution of the run (shared by the execution and its children) */
+  children: ChildExecution[];
+  /** the payload sizes seen (shared by the execution and its children) */
   payloads: PayloadSizes;
-  options: Required<Pick<ExecutionOptions, 'lambda' | 'clock' | 'random'>>;
   execution: { Id: string; Name: string; StartTime: string; Input: unknown; RoleArn: string | null };
   stateMachine: { Id: string; Name: string };
   /** the execution's deadline on its clock (ms), or null without TimeoutSeconds */
@@ -90,11 +112,18 @@ export async function runExecution(options: ExecutionOptions): Promise<Execution
   const input = options.input ?? {};
   const start = clock.now();
   const controller = new AbortController();
+  const children: ChildExecution[] = [];
   const payloads = new PayloadSizes();
   const scope: Scope = {
     history,
+    options: {
+      lambda: options.lambda,
+      clock,
+      random: options.random ?? Math.random,
+      ...(options.s3 && { s3: options.s3 }),
+    },
+    children,
     payloads,
-    options: { lambda: options.lambda, clock, random: options.random ?? Math.random },
     execution: {
       Id: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${options.name}`,
       Name: options.name,
@@ -106,25 +135,44 @@ export async function runExecution(options: ExecutionOptions): Promise<Execution
     deadline: machine.TimeoutSeconds === undefined ? null : start.getTime() + machine.TimeoutSeconds * 1000,
     signal: controller.signal,
   };
+  const ended = await execute(machine, input, scope);
+  controller.abort(new Aborted('execution ended'));
+  const maxHistoryEvents = Math.max(history.events.length, ...children.map((c) => c.history.events.length));
+  return { ...ended, history, children, maxHistoryEvents, payloads };
+}
+
+type Ending = Pick<ExecutionResult, 'status' | 'output' | 'error' | 'cause'>;
+
+/**
+ * Runs one execution (the top-level one, or a Distributed Map's child) from ExecutionStarted to its final event.
+ * A child stopped because its Map Run failed rethrows {@link Aborted}; the parent's time-out rethrows
+ * {@link ExecutionTimedOut} from a child, so the parent times out.
+ */
+async function execute(machine: Machine, input: unknown, scope: Scope, child = false): Promise<Ending> {
+  const { history } = scope;
   try {
     history.add('ExecutionStarted');
-    payloads.check(input, 'execution input', 'input');
+    scope.payloads.check(input, 'execution input', 'input');
     const output = await runMachine(machine, input, scope);
     history.finish('ExecutionSucceeded');
-    return { status: 'SUCCEEDED', output, history, payloads };
+    return { status: 'SUCCEEDED', output };
   } catch (error) {
-    controller.abort(new Aborted('execution ended'));
     if (error instanceof ExecutionTimedOut) {
       history.finish('ExecutionTimedOut', { error: STATES_ERRORS.timeout, cause: 'The execution timed out' });
-      return { status: 'TIMED_OUT', error: STATES_ERRORS.timeout, history, payloads };
+      if (child) throw error;
+      return { status: 'TIMED_OUT', error: STATES_ERRORS.timeout };
+    }
+    if (child && error instanceof Aborted) {
+      history.finish('ExecutionAborted');
+      throw error;
     }
     if (error instanceof HistoryLimitReached) {
       history.finish('ExecutionFailed', { error: STATES_ERRORS.runtime, cause: HISTORY_LIMIT_CAUSE });
-      return { status: 'FAILED', error: STATES_ERRORS.runtime, cause: HISTORY_LIMIT_CAUSE, history, payloads };
+      return { status: 'FAILED', error: STATES_ERRORS.runtime, cause: HISTORY_LIMIT_CAUSE };
     }
     if (error instanceof StatesError) {
       history.finish('ExecutionFailed', { error: error.error, cause: error.cause });
-      return { status: 'FAILED', error: error.error, cause: error.cause, history, payloads };
+      return { status: 'FAILED', error: error.error, cause: error.cause };
     }
     throw error;
   }
@@ -305,7 +353,9 @@ async function work(
       return runParallel(name, state, input, scope);
     }
     case 'Map':
-      return runMap(name, state, effective, context, scope);
+      return isDistributed(state)
+        ? runDistributedMap(name, state, effective, context, scope)
+        : runMap(name, state, effective, context, scope);
   }
 }
 
@@ -436,6 +486,145 @@ async function runMap(name: string, state: MapState, effective: unknown, context
   checkRunning(scope);
   history.add('MapStateSucceeded', { stateName: name });
   return results;
+}
+
+/**
+ * A Distributed Map (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html): the items come
+ * from ItemsPath or, with an ItemReader, from one JSON array in S3 read with the state machine's role (a read that
+ * fails, or an object that is not a JSON array, is `States.ItemReaderFailed`); each item, shaped by ItemSelector,
+ * runs the ItemProcessor as its own Standard child execution, at most MaxConcurrency at once, each with its own
+ * history and therefore its own 25,000-event and 256 KiB quotas (an error that escapes the child fails the child,
+ * not the parent). The Map Run fails when failed children exceed ToleratedFailureCount or, as a share of all items,
+ * ToleratedFailurePercentage (with neither set, any failed child): the Map then fails with
+ * `States.ExceedToleratedFailureThreshold` and the children still running are aborted ("Distributed Map failure
+ * threshold", https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html#maprun-fail-threshold;
+ * "the maximum percentage of failed items before the Map Run fails", API_UpdateMapRun.html). Without
+ * MaxConcurrency AWS runs up to 10,000 children at once (same page); here, all of them. The parent's history gets MapRunStarted and MapRunSucceeded
+ * or MapRunFailed (HistoryEvent types, API_HistoryEvent.html), never the children's events, so its size does not
+ * depend on the number of items. Results are discarded (definition.ts refuses another ResultPath).
+ */
+async function runDistributedMap(name: string, state: MapState, effective: unknown, context: unknown, scope: Scope) {
+  const { history } = scope;
+  const items = state.ItemReader
+    ? await readItems(name, state, effective, context, scope)
+    : readPath(effective, state.ItemsPath ?? '$', context);
+  if (!Array.isArray(items)) {
+    throw new StatesError(STATES_ERRORS.runtime, `Map ${name}: ItemsPath ${state.ItemsPath ?? '$'} is not an array`);
+  }
+  history.add('MapRunStarted', { stateName: name });
+  const processor: Machine = { StartAt: state.ItemProcessor.StartAt, States: state.ItemProcessor.States };
+  const mapRun = randomUUID();
+  const controller = new AbortController();
+  const signal = AbortSignal.any([scope.signal, controller.signal]);
+  const limit = state.MaxConcurrency && state.MaxConcurrency > 0 ? state.MaxConcurrency : items.length;
+  let nextIndex = 0;
+  let failed = 0;
+  let failure: StatesError | null = null;
+  let timedOut: unknown = null;
+  const exceeded = () => {
+    const { ToleratedFailureCount: count, ToleratedFailurePercentage: percentage } = state;
+    if (count === undefined && percentage === undefined) return failed > 0;
+    return (
+      (count !== undefined && failed > count) ||
+      (percentage !== undefined && (failed * 100) / items.length > percentage)
+    );
+  };
+  const worker = async () => {
+    // no new child once the Map Run failed, the execution timed out, or the parent was stopped
+    while (failure === null && timedOut === null && !signal.aborted && nextIndex < items.length) {
+      const index = nextIndex++;
+      const itemContext = { ...(context as object), Map: { Item: { Index: index, Value: items[index] } } };
+      const input =
+        state.ItemSelector === undefined ? items[index] : fillTemplate(state.ItemSelector, effective, itemContext);
+      const childName = randomUUID();
+      const childHistory = new ExecutionHistory(() => scope.options.clock.now());
+      const childScope: Scope = {
+        ...scope,
+        history: childHistory,
+        execution: {
+          Id: `${scope.stateMachine.Id.replace(':stateMachine:', ':execution:')}/${mapRun}:${childName}`,
+          Name: childName,
+          StartTime: scope.options.clock.now().toISOString(),
+          Input: input,
+          RoleArn: scope.execution.RoleArn,
+        },
+        stateMachine: { Id: `${scope.stateMachine.Id}/${mapRun}`, Name: `${scope.stateMachine.Name}/${mapRun}` },
+        signal,
+      };
+      delete childScope.map;
+      const record = (status: ChildExecution['status'], error?: string) =>
+        scope.children.push({
+          mapState: name,
+          name: childName,
+          status,
+          ...(error !== undefined && { error }),
+          history: childHistory,
+        });
+      try {
+        const ended = await execute(processor, input, childScope, true);
+        record(ended.status, ended.error);
+        if (ended.status === 'SUCCEEDED') continue;
+        failed += 1;
+        if (failure === null && exceeded()) {
+          failure = new StatesError(
+            STATES_ERRORS.exceedToleratedFailureThreshold,
+            `The specified tolerated failure threshold was exceeded: ${failed} of ${items.length} child executions failed (the first to exceed it: ${ended.error}: ${ended.cause ?? ''})`,
+          );
+          controller.abort(new Aborted(`the Map Run of ${name} failed`));
+        }
+      } catch (error) {
+        if (error instanceof Aborted) {
+          record('ABORTED');
+          continue;
+        }
+        if (error instanceof ExecutionTimedOut) {
+          record('TIMED_OUT', STATES_ERRORS.timeout);
+          timedOut = error;
+          controller.abort(new Aborted('the execution timed out'));
+          continue;
+        }
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (timedOut !== null) throw timedOut;
+  if (failure !== null) {
+    history.add('MapRunFailed', { stateName: name, error: (failure as StatesError).error });
+    throw failure;
+  }
+  checkRunning(scope);
+  history.add('MapRunSucceeded', { stateName: name });
+  return null;
+}
+
+/** The ItemReader's items: GetObject of `Parameters.Bucket`/`Key` (paths resolved), parsed as one JSON array. */
+async function readItems(name: string, state: MapState, effective: unknown, context: unknown, scope: Scope) {
+  const reader = state.ItemReader;
+  if (!reader) return undefined;
+  const { Bucket: bucket, Key: key } = fillTemplate(reader.Parameters, effective, context) as Record<string, unknown>;
+  const fail = (why: string) =>
+    new StatesError(
+      STATES_ERRORS.itemReaderFailed,
+      `Map ${name}: the ItemReader could not read s3://${bucket}/${key}: ${why}`,
+    );
+  if (typeof bucket !== 'string' || typeof key !== 'string') throw fail('Bucket and Key must be strings');
+  if (!scope.options.s3)
+    throw new DefinitionError(`Map ${name} reads its items from S3, and the execution was given no S3`);
+  let text: string;
+  try {
+    text = await scope.options.s3.getObject(bucket, key);
+  } catch (error) {
+    throw fail(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+  }
+  let items: unknown;
+  try {
+    items = JSON.parse(text);
+  } catch {
+    throw fail('the object is not JSON');
+  }
+  if (!Array.isArray(items)) throw fail('the object is not a JSON array');
+  return reader.ReaderConfig.MaxItems === undefined ? items : items.slice(0, reader.ReaderConfig.MaxItems);
 }
 
 /** https://states-language.net/spec.html#pass-state: Result (or the effective input) placed by ResultPath. */

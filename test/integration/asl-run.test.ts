@@ -12,6 +12,7 @@ import { type DeployedWorkflow, deployedWorkflow, executeAuditRun, realHandler, 
 let deployed: DeployedWorkflow;
 const dirs: string[] = [];
 const sessions: FleetSession[] = [];
+type SimulatedFleet = Awaited<ReturnType<typeof openLocalFleet>>;
 
 /**
  * The default fleet, with EKS in 111111111111/us-east-1 failing every DescribeCluster: the Discover of that
@@ -29,7 +30,7 @@ function failingDiscoverScenario(): Scenario {
   };
 }
 
-async function freshFleet(scenario: string | Scenario = 'default'): Promise<FleetSession> {
+async function freshFleet(scenario: string | Scenario = 'default') {
   const stateDir = await mkdtemp(join(tmpdir(), 'fleet-audit-asl-'));
   dirs.push(stateDir);
   const fleet = await openLocalFleet({ stateDir, fresh: true, clusters: [], scenario });
@@ -61,20 +62,22 @@ describe('the synthesized AuditRun state machine, executed state by state agains
   let asl: Awaited<ReturnType<typeof executeAuditRun>>;
   let aslRun: RunResult;
   let failedReport: Awaited<ReturnType<typeof executeAuditRun>>;
-  let failedReportFleet: FleetSession;
+  let failedReportFleet: SimulatedFleet;
+  let aslFleet: SimulatedFleet;
 
   beforeAll(async () => {
-    const fleet = await freshFleet(failingDiscoverScenario());
-    asl = await executeAuditRun(deployed, { deps: fleet.deps, name: 'asl-e2e-1' });
-    const stored = await fleet.deps.store.getRun('asl-e2e-1');
+    aslFleet = await freshFleet(failingDiscoverScenario());
+    asl = await executeAuditRun(deployed, { deps: aslFleet.deps, simulator: aslFleet.simulator, name: 'asl-e2e-1' });
+    const stored = await aslFleet.deps.store.getRun('asl-e2e-1');
     if (!stored?.result) throw new Error(`run not stored: ${JSON.stringify(stored)} ${asl.error} ${asl.cause}`);
     aslRun = stored.result;
 
     // The report step failing as it did in AWS (the report role could not BatchWriteItem, issue 7).
     failedReportFleet = await freshFleet();
-    const report = realHandler('report', failedReportFleet.deps);
+    const report = realHandler('report', failedReportFleet.deps, deployed, failedReportFleet.simulator);
     failedReport = await executeAuditRun(deployed, {
       deps: failedReportFleet.deps,
+      simulator: failedReportFleet.simulator,
       name: 'asl-report-fails',
       override: {
         report: async (event, context) => {
@@ -91,7 +94,7 @@ describe('the synthesized AuditRun state machine, executed state by state agains
 
   it('a failing Report stores the run as FAILED with the reason and fails the execution, for the RunFailed alarm', async () => {
     expect(failedReport.status).toBe('FAILED');
-    expect(failedReport.error).toBe('ReportFailed');
+    expect(failedReport.error).toBe('RunFailed');
     const stored = await failedReportFleet.deps.store.getRun('asl-report-fails');
     expect(stored).toMatchObject({
       status: 'FAILED',
@@ -116,7 +119,9 @@ describe('the synthesized AuditRun state machine, executed state by state agains
 
   it('enters every state of the definition between a good run and a failed report, so no state goes untested', () => {
     const entered = new Set(
-      [...asl.history.events, ...failedReport.history.events]
+      [asl, failedReport]
+        .flatMap((run) => [run.history, ...run.children.map((c) => c.history)])
+        .flatMap((history) => history.events)
         .filter((e) => e.type.endsWith('StateEntered'))
         .map((e) => e.stateName),
     );
@@ -140,18 +145,37 @@ describe('the synthesized AuditRun state machine, executed state by state agains
     expect(calls.filter((c) => c === 'Report→report')).toHaveLength(1);
   });
 
-  it('keeps a history AWS would keep: one iteration per cluster, five events per function call', () => {
-    const counts = asl.history.counts();
-    expect(counts.ExecutionStarted).toBe(1);
-    expect(counts.ExecutionSucceeded).toBe(1);
-    expect(counts.MapIterationStarted).toBe(6);
-    expect(counts.MapIterationSucceeded).toBe(6);
-    expect(counts.LambdaFunctionScheduled).toBe(asl.lambda.invocations.length);
-    expect(counts.LambdaFunctionSucceeded).toBe(asl.lambda.invocations.length - 2);
-    // ledger-prod's and search-staging's Discover fail and the Parallel's Catch records each
-    expect(counts.LambdaFunctionFailed).toBe(2);
-    expect(counts.ParallelStateFailed).toBe(2);
-    expect(asl.history.events.length).toBeLessThan(25_000);
+  it('keeps the histories AWS would keep: one child execution per cluster, the parent’s history without them', () => {
+    const parent = asl.history.counts();
+    expect(parent.ExecutionStarted).toBe(1);
+    expect(parent.ExecutionSucceeded).toBe(1);
+    expect(parent.MapRunStarted).toBe(1);
+    expect(parent.MapRunSucceeded).toBe(1);
+    expect(parent.MapIterationStarted).toBeUndefined();
+    // Plan and Report only: every cluster's calls are in its own child's history
+    expect(parent.LambdaFunctionScheduled).toBe(2);
+    expect(asl.children.map((c) => c.status)).toEqual(Array(6).fill('SUCCEEDED'));
+    const childCounts = asl.children.map((c) => c.history.counts());
+    const all = (type: string) => childCounts.reduce((sum, counts) => sum + (counts[type] ?? 0), parent[type] ?? 0);
+    expect(all('LambdaFunctionScheduled')).toBe(asl.lambda.invocations.length);
+    expect(all('LambdaFunctionSucceeded')).toBe(asl.lambda.invocations.length - 2);
+    // ledger-prod's and search-staging's Discover fail and the Parallel's Catch records each, inside their child
+    expect(all('LambdaFunctionFailed')).toBe(2);
+    expect(all('ParallelStateFailed')).toBe(2);
+    expect(asl.maxHistoryEvents).toBe(
+      Math.max(...[asl.history, ...asl.children.map((c) => c.history)].map((h) => h.events.length)),
+    );
+    expect(asl.maxHistoryEvents).toBeLessThan(5_000);
+  });
+
+  it('reads the Map’s items from the run list the Plan function wrote to S3, as the state machine', () => {
+    const s3 = aslFleet.simulator.calls.filter((c) => c.service === 's3');
+    expect(s3.map((c) => `${c.caller} ${c.action} ${c.input.Key} ${c.status}`)).toEqual([
+      'plan PutObject runs/asl-e2e-1/clusters.json 200',
+      'stateMachine GetObject runs/asl-e2e-1/clusters.json 200',
+      'report GetObject runs/asl-e2e-1/clusters.json 200',
+    ]);
+    expect(asl.history.events.find((e) => e.type === 'TaskStateExited' && e.stateName === 'Plan')).toBeDefined();
   });
 
   it('stores the same run as the local runner (`fleet-audit run --local`) does for the same fleet', async () => {
@@ -172,28 +196,37 @@ describe('drift between the definition and the handlers fails the run', () => {
     const fleet = await freshFleet();
 
     // Act
-    const run = await executeAuditRun(deployed, { deps: fleet.deps, name: 'asl-drift-poll', definition });
+    const run = await executeAuditRun(deployed, {
+      deps: fleet.deps,
+      simulator: fleet.simulator,
+      name: 'asl-drift-poll',
+      definition,
+    });
 
     // Assert
     expect(run.status).toBe('SUCCEEDED');
     const stored = await fleet.deps.store.getRun('asl-drift-poll');
     const audited = (stored?.result?.clusters ?? []).filter((c) => c.status !== 'FAILED');
     expect(audited).toEqual([]);
-    const failures = functionErrors(run);
+    const failures = run.children.flatMap(functionErrors);
     expect(failures).toContain('InvalidEventError');
   }, 180_000);
 
-  it('a plan handler that returns its clusters under another key fails the execution at the Map', async () => {
+  it('a plan handler that returns its list under another key fails the execution at the Map', async () => {
     const fleet = await freshFleet();
     const run = await executeAuditRun(deployed, {
       deps: fleet.deps,
+      simulator: fleet.simulator,
       name: 'asl-drift-plan',
       override: { plan: async () => ({ runId: 'asl-drift-plan', startedAt: new Date().toISOString(), items: [] }) },
     });
 
+    // The ItemReader's Key path selects nothing (States.ParameterPathFailure): the Map's Catch sends the plan to
+    // RecordRunFailure, which cannot name the run's list either, and the execution fails with no cluster audited.
     expect(run.status).toBe('FAILED');
-    expect(run.error).toBe('States.Runtime');
-    expect(run.cause).toContain("$['clusters']");
+    expect(run.error).toBe('InvalidEventError');
+    expect(JSON.parse(run.cause ?? '{}').errorMessage).toMatch(/^report: event field clusterCount: /);
+    expect(run.children).toEqual([]);
   }, 60_000);
 });
 

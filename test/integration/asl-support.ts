@@ -1,8 +1,12 @@
 import { type CfnElement, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
+import { createRunLists } from '#aws/clients.js';
+import type { RunListStore } from '#aws/run-lists.js';
+import type { Simulator } from '#sim/server.js';
 import { type ExecutionClock, scaledClock } from '#sim/states/clock.js';
 import { type ExecutionResult, runExecution } from '#sim/states/execution.js';
 import { type LambdaHandler, LocalLambdaService } from '#sim/states/lambda-service.js';
+import { simulatorObjectReader } from '#sim/states/s3.js';
 import type { StepDeps } from '#workflow/steps.js';
 import { buildFleet, renderDefinition, synthTemplates } from '../infra/support.js';
 import { LAMBDA_ENV } from '../unit/handlers/env.js';
@@ -11,20 +15,24 @@ import { LAMBDA_ENV } from '../unit/handlers/env.js';
 // the factories it exports beside `handler` take the simulator's dependencies instead. Event parsing, logging and
 // error naming are the handler's own (lambda/handlers/step-handler.ts).
 Object.assign(process.env, LAMBDA_ENV, { POWERTOOLS_LOG_LEVEL: 'SILENT' });
+const { createPlanHandler } = await import('#handlers/plan.js');
+const { createReportHandler } = await import('#handlers/report.js');
 const FACTORIES = {
-  plan: (await import('#handlers/plan.js')).createPlanHandler,
+  plan: (deps, runLists) => createPlanHandler(deps, runLists),
   discover: (await import('#handlers/discover.js')).createDiscoverHandler,
   poll: (await import('#handlers/poll.js')).createPollHandler,
   assess: (await import('#handlers/assess.js')).createAssessHandler,
   recordFailure: (await import('#handlers/record-failure.js')).createRecordFailureHandler,
-  report: (await import('#handlers/report.js')).createReportHandler,
-} satisfies Record<string, (deps: StepDeps) => LambdaHandler>;
+  report: (deps, runLists) => createReportHandler(deps, runLists),
+} satisfies Record<string, (deps: StepDeps, runLists: RunListStore) => LambdaHandler>;
 export type StepName = keyof typeof FACTORIES;
 
 /** What the hub stack deploys for the workflow: its definition and, per function ARN, the step and its timeout. */
 export interface DeployedWorkflow {
   definition: Record<string, unknown>;
   functions: Array<{ step: StepName; arn: string; timeoutSeconds: number; memorySize: number }>;
+  /** the run-list bucket's name as the definition renders it (its ItemReader's Bucket) */
+  bucket: string;
   template: Template;
 }
 
@@ -49,11 +57,14 @@ export function deployedWorkflow(fleetAudit?: unknown): DeployedWorkflow {
       memorySize: properties.MemorySize,
     };
   });
-  return { definition: renderDefinition(template), functions, template };
+  const bucketId = Stack.of(hub).getLogicalId(hub.runLists.bucket.node.defaultChild as CfnElement);
+  return { definition: renderDefinition(template), functions, bucket: `ref-${bucketId}`, template };
 }
 
 export interface AuditRunOptions {
   deps: StepDeps;
+  /** the fleet's simulator: it serves the run-list bucket the Plan writes and the ItemReader reads */
+  simulator: Simulator;
   name: string;
   /** real ms per state machine second for Wait and back-off (the scenario's time scale) */
   clock?: ExecutionClock;
@@ -64,9 +75,31 @@ export interface AuditRunOptions {
   definition?: unknown;
 }
 
+/** The hub of a simulated fleet: the account and region of its alerts topic. */
+function hubOf(simulator: Simulator): { account: string; region: string } {
+  const [, , , region = '', account = ''] = (simulator.topicArns[0] ?? '').split(':');
+  if (!account) throw new Error('the scenario has no alerts topic: it names the hub');
+  return { account, region };
+}
+
+/**
+ * The run-list bucket of the deployed hub, in the fleet's simulator, as the functions reach it (`caller` names the
+ * function in the simulator's call log). Creates the bucket, as CloudFormation would have.
+ */
+export function runListsFor(deployed: DeployedWorkflow, simulator: Simulator, caller: string): RunListStore {
+  const hub = hubOf(simulator);
+  simulator.buckets.create(deployed.bucket, hub.account);
+  return createRunLists({ ...hub, bucket: deployed.bucket, endpoint: simulator.endpoint, caller });
+}
+
 /** The real handler of a step, bound to `deps` (for an override that wraps it). */
-export function realHandler(step: StepName, deps: StepDeps): LambdaHandler {
-  return FACTORIES[step](deps);
+export function realHandler(
+  step: StepName,
+  deps: StepDeps,
+  deployed: DeployedWorkflow,
+  simulator: Simulator,
+): LambdaHandler {
+  return FACTORIES[step](deps, runListsFor(deployed, simulator, step));
 }
 
 /** Starts one execution of the deployed definition with the real handlers on the local Lambda service. */
@@ -77,7 +110,7 @@ export async function executeAuditRun(
   const lambda = new LocalLambdaService({ msPerSecond: options.lambdaMsPerSecond ?? 1000 });
   for (const fn of deployed.functions) {
     lambda.deploy(fn.arn, {
-      handler: options.override?.[fn.step] ?? FACTORIES[fn.step](options.deps),
+      handler: options.override?.[fn.step] ?? realHandler(fn.step, options.deps, deployed, options.simulator),
       timeoutSeconds: fn.timeoutSeconds,
       memorySize: fn.memorySize,
     });
@@ -89,6 +122,7 @@ export async function executeAuditRun(
     clock: options.clock ?? scaledClock(0.02, options.deps.now),
     name: options.name,
     random: () => 1,
+    s3: simulatorObjectReader({ ...hubOf(options.simulator), endpoint: options.simulator.endpoint }),
   });
   return { ...result, lambda };
 }

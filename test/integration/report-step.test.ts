@@ -194,15 +194,22 @@ describe('the report step on dynalite', () => {
     await deps.store.putSnapshot(snapshot('d', startedAt, [], null));
     const finished = await report({ runId: 'd', startedAt, clusters: [{ runId: 'd', startedAt, ...cluster }] }, deps);
     await deps.store.startRun('e', '2026-11-04T01:00:00.000Z');
-    const recordRunFailure = createReportHandler(deps, () => {});
+    // RecordRunFailure never reads the run's list: a store that refuses proves it
+    const unread = {
+      put: () => Promise.reject(new Error('not written')),
+      get: () => Promise.reject(new Error('not read')),
+    };
+    const recordRunFailure = createReportHandler(deps, unread, () => {});
+    const runList = { bucket: 'fleet-audit-run-lists', key: 'runs/d/clusters.json' };
     const caught = { Error: 'TimeoutError', Cause: '{"errorType":"TimeoutError","errorMessage":"Task timed out"}' };
 
     // Act
-    const kept = await recordRunFailure({ runId: 'd', startedAt, clusters: [cluster], error: caught });
+    const kept = await recordRunFailure({ runId: 'd', startedAt, clusterCount: 1, runList, error: caught });
     const failed = await recordRunFailure({
       runId: 'e',
       startedAt: '2026-11-04T01:00:00.000Z',
-      clusters: [cluster],
+      clusterCount: 1,
+      runList,
       error: caught,
     });
 
@@ -217,7 +224,13 @@ describe('the report step on dynalite', () => {
     expect(failed).toMatchObject({ runId: 'e', status: 'FAILED', runRecord: 'FAILED' });
     // a retried RecordRunFailure rewrites its own FAILED record
     expect(
-      await recordRunFailure({ runId: 'e', startedAt: '2026-11-04T01:00:00.000Z', clusters: [cluster], error: caught }),
+      await recordRunFailure({
+        runId: 'e',
+        startedAt: '2026-11-04T01:00:00.000Z',
+        clusterCount: 1,
+        runList,
+        error: caught,
+      }),
     ).toMatchObject({ runRecord: 'FAILED' });
     expect(await deps.store.getRun('e')).toEqual({
       runId: 'e',

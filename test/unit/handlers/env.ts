@@ -7,4 +7,5 @@ export const LAMBDA_ENV = {
   AUDIT_ROLE_NAME: 'FleetAuditReadOnly',
   AUDIT_PARTITION: 'aws',
   RETENTION_DAYS: '120',
+  RUN_LIST_BUCKET: 'fleet-audit-run-lists',
 } as const;

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { TargetClients } from '#aws/ports.js';
+import { type RunListStore, runListKey } from '#aws/run-lists.js';
 import type { AuditStore, ClusterSnapshot } from '#aws/store.js';
 import type { DiscoveryState } from '#workflow/discovery-state.js';
 import { AuditSettingsSchema } from '#workflow/settings.js';
@@ -74,6 +75,24 @@ const discovery = (change: Partial<DiscoveryState> = {}): DiscoveryState => ({
   ...change,
 });
 
+/** Run lists kept in memory, as S3 keeps them: the JSON text by key. */
+function memoryRunLists(): RunListStore & { objects: Map<string, string> } {
+  const objects = new Map<string, string>();
+  return {
+    objects,
+    put: async (runId, items) => {
+      objects.set(runListKey(runId), JSON.stringify(items));
+      return { bucket: 'fleet-audit-run-lists', key: runListKey(runId) };
+    },
+    get: async ({ key }) => JSON.parse(objects.get(key) ?? 'null'),
+  };
+}
+
+/** The list a plan handler wrote. */
+function listOf(lists: ReturnType<typeof memoryRunLists>, runId: string): unknown[] {
+  return JSON.parse(lists.objects.get(runListKey(runId)) ?? '[]');
+}
+
 /** Clients whose ListClusters is refused. */
 const listingDenied: Partial<TargetClients> = {
   directory: {
@@ -84,9 +103,10 @@ const listingDenied: Partial<TargetClients> = {
 };
 
 describe('plan handler', () => {
-  it('returns the slim plan: the execution name as run id, clusters with account, region and name only', async () => {
+  it('writes the clusters to the run’s list and returns only its key and count, with the execution name as run id', async () => {
     // Arrange
-    const handler = createPlanHandler(fakeDeps());
+    const lists = memoryRunLists();
+    const handler = createPlanHandler(fakeDeps(), lists);
 
     // Act
     const plan = await handler({ runId: 'exec-2026-11-30' });
@@ -95,21 +115,24 @@ describe('plan handler', () => {
     expect(plan).toEqual({
       runId: 'exec-2026-11-30',
       startedAt: STARTED,
-      clusters: [
-        { account: '111111111111', region: 'eu-west-1', name: 'dev' },
-        { account: '111111111111', region: 'eu-west-1', name: 'prod' },
-        { account: '222222222222', region: 'us-east-1', name: 'dev' },
-        { account: '222222222222', region: 'us-east-1', name: 'prod' },
-      ],
+      clusterCount: 4,
+      runList: { bucket: 'fleet-audit-run-lists', key: 'runs/exec-2026-11-30/clusters.json' },
     });
+    expect(listOf(lists, 'exec-2026-11-30')).toEqual([
+      { account: '111111111111', region: 'eu-west-1', name: 'dev' },
+      { account: '111111111111', region: 'eu-west-1', name: 'prod' },
+      { account: '222222222222', region: 'us-east-1', name: 'dev' },
+      { account: '222222222222', region: 'us-east-1', name: 'prod' },
+    ]);
   });
 
   it('keeps a target never listed before that could not be listed as one item with its error', async () => {
     const deps = fakeDeps({
       clients: listingDenied,
     });
-    const plan = await createPlanHandler(deps)({});
-    expect(plan.clusters[0]).toEqual({
+    const lists = memoryRunLists();
+    const plan = await createPlanHandler(deps, lists)({});
+    expect(listOf(lists, plan.runId)[0]).toEqual({
       account: '111111111111',
       region: 'eu-west-1',
       name: '*',
@@ -130,8 +153,9 @@ describe('plan handler', () => {
         }),
       } as unknown as Partial<AuditStore>,
     });
-    const plan = await createPlanHandler(deps)({});
-    expect(plan.clusters.slice(0, 2)).toEqual([
+    const lists = memoryRunLists();
+    const plan = await createPlanHandler(deps, lists)({});
+    expect(listOf(lists, plan.runId).slice(0, 2)).toEqual([
       {
         account: '111111111111',
         region: 'eu-west-1',
@@ -148,7 +172,7 @@ describe('plan handler', () => {
   });
 
   it('rejects a run id that is not a string with a named error', async () => {
-    await expect(createPlanHandler(fakeDeps())({ runId: 42 })).rejects.toMatchObject({
+    await expect(createPlanHandler(fakeDeps(), memoryRunLists())({ runId: 42 })).rejects.toMatchObject({
       name: 'InvalidEventError',
       message: 'plan: event field runId: Invalid input: expected string, received number',
     });
@@ -384,18 +408,18 @@ describe('report handler', () => {
       return new Date(now);
     };
 
+    const lists = memoryRunLists();
+    const runList = await lists.put('run-1', [
+      { account: '111111111111', region: 'eu-west-1', name: 'prod' },
+      { account: '111111111111', region: 'eu-west-1', name: 'dev' },
+    ]);
+
     // Act
     const summary = await createReportHandler(
       deps,
+      lists,
       emitMetrics,
-    )({
-      runId: 'run-1',
-      startedAt: STARTED,
-      clusters: [
-        { account: '111111111111', region: 'eu-west-1', name: 'prod' },
-        { account: '111111111111', region: 'eu-west-1', name: 'dev' },
-      ],
-    });
+    )({ runId: 'run-1', startedAt: STARTED, clusterCount: 2, runList });
     if (!('durationSeconds' in summary)) throw new Error(`not a run summary: ${JSON.stringify(summary)}`);
 
     // Assert
@@ -418,12 +442,36 @@ describe('report handler', () => {
     expect(summary.durationSeconds).toBeGreaterThan(0);
   });
 
-  it('rejects a plan whose clusters are missing', async () => {
+  it('rejects a plan without its cluster count', async () => {
     await expect(
-      createReportHandler(fakeDeps(), vi.fn())({ runId: 'run-1', startedAt: STARTED }),
+      createReportHandler(fakeDeps(), memoryRunLists(), vi.fn())({ runId: 'run-1', startedAt: STARTED }),
     ).rejects.toMatchObject({
       name: 'InvalidEventError',
-      message: 'report: event field clusters: Invalid input: expected array, received undefined',
+      message: 'report: event field clusterCount: Invalid input: expected number, received undefined',
+    });
+  });
+
+  it('refuses a run list that holds another number of clusters than the plan wrote, naming the object', async () => {
+    const lists = memoryRunLists();
+    const runList = await lists.put('run-1', [{ account: '111111111111', region: 'eu-west-1', name: 'prod' }]);
+    await expect(
+      createReportHandler(fakeDeps(), lists, vi.fn())({ runId: 'run-1', startedAt: STARTED, clusterCount: 2, runList }),
+    ).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message:
+        'report: run list s3://fleet-audit-run-lists/runs/run-1/clusters.json holds 1 clusters, the plan wrote 2',
+    });
+  });
+
+  it('refuses a run list whose entry is not a cluster, naming the entry', async () => {
+    const lists = memoryRunLists();
+    const runList = await lists.put('run-1', [{ account: '111111111111', region: 'eu-west-1' }]);
+    await expect(
+      createReportHandler(fakeDeps(), lists, vi.fn())({ runId: 'run-1', startedAt: STARTED, clusterCount: 1, runList }),
+    ).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message:
+        'report: run list s3://fleet-audit-run-lists/runs/run-1/clusters.json: entry 0.name: Invalid input: expected string, received undefined',
     });
   });
 });

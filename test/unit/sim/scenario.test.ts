@@ -315,7 +315,7 @@ describe('loadScenario with a bad file', () => {
     [
       'a fault on an API name that is not one',
       { ...scenarioWith([cluster('a')]), faults: [{ api: 'ssm.SendCommand', throttle: 0.5 }] },
-      'field faults.0.api: expected "<service>:<Action>", "<service>:*" or "*" (services: eks, ec2, ssm, logs, sns, secretsmanager, securityhub, organizations, sts, dynamodb)',
+      'field faults.0.api: expected "<service>:<Action>", "<service>:*" or "*" (services: eks, ec2, ssm, logs, sns, secretsmanager, securityhub, organizations, sts, s3, dynamodb)',
     ],
     [
       'a fault that does nothing',
