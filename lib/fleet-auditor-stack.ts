@@ -165,6 +165,10 @@ export class FleetAuditorStack extends Stack {
     // GetItem: a target whose clusters cannot be listed (an account whose audit role cannot be assumed) is planned
     // from its last stored cluster list (plan in lambda/workflow/steps.ts, AuditStore.clusterDirectory)
     table.grant(this.functions.plan.role, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // Discover stores the cluster's nodes and command ids as items (PutItem, AuditStore.putDiscovery) so the state
+    // carries counts only; Poll reads the command ids back and Assess the nodes and ids (Query).
+    table.grant(this.functions.discover.role, 'dynamodb:PutItem');
+    table.grant(this.functions.poll.role, 'dynamodb:Query');
     table.grant(this.functions.assess.role, 'dynamodb:Query', 'dynamodb:PutItem');
     table.grant(this.functions.recordFailure.role, 'dynamodb:PutItem');
     // finishRun writes the run's cluster results with BatchWriteItem, its own IAM action (lambda/aws/store.ts).

@@ -35,9 +35,8 @@ export function runReporter(terminal: Terminal, now: () => number = Date.now): R
     return {
       planned: (plan) => terminal.debug(`plan: run ${plan.runId}, ${plan.clusters.length} clusters`),
       discovered: (s) => {
-        const sent = s.nodes.filter((n) => n.reach === 'PENDING').length;
         const query = s.query ? `log query on ${s.query.logGroup}` : (s.queryProblem ?? 'no log query');
-        terminal.debug(`discover ${s.name}: ${s.nodes.length} nodes, collector sent to ${sent}; ${query}`);
+        terminal.debug(`discover ${s.name}: ${s.nodes.expected} nodes, collector sent to ${s.nodes.pending}; ${query}`);
       },
       polled: (s, r) =>
         terminal.debug(
@@ -70,7 +69,7 @@ export function runReporter(terminal: Terminal, now: () => number = Date.now): R
       draw();
     },
     discovered: (s) => {
-      state.expected += s.nodes.length;
+      state.expected += s.nodes.expected;
       draw();
     },
     clusterDone: (o) => {

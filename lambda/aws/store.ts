@@ -51,11 +51,13 @@ import { SlotPool } from './slots.js';
  * | digest               | `DIGEST#<digestId>`                  | `DIGEST`                        |
  * | clusters of a target | `TARGET#<account>#<region>`          | `CLUSTERS`                      |
  * | suppression          | `SUPPRESSION`                        | `<account>/<region>/<cluster>/<ruleId>` |
+ * | discovered nodes     | `DISCOVERY#<runId>#<account>#<region>#<name>` | `NODES#<chunk>`        |
+ * | discovered commands  | `DISCOVERY#<runId>#<account>#<region>#<name>` | `COMMANDS#<chunk>`     |
  * | budget slot          | `SLOTS#<scope>`                      | `<slot>` (slots.ts)             |
  *
  * Every write is keyed by run id, so a retried step overwrites its own item with the same content (idempotent);
- * the run record is created with a condition so two runs never share an id. History items carry `expiresAt`
- * (epoch seconds) for the table's TTL.
+ * the run record is created with a condition so two runs never share an id. History items and per-run items carry
+ * `expiresAt` (epoch seconds) for the table's TTL.
  *
  * No transactions (dynalite has none, and none are needed): every fact that must change together lives in one
  * item. A cluster's finding state and the alert changes it produced (`pending`) are one item, written with one
@@ -197,6 +199,49 @@ export interface RunSummary {
   status: z.infer<typeof RunStatusSchema>;
   clusterCount: number;
 }
+
+/** A node as Discover left it, before assessment; stored in the run's discovery items, never in the state. */
+export const PlannedNodeSchema = z.object({
+  instanceId: z.string(),
+  nodegroup: z.string().nullable(),
+  /** PENDING: the collector was sent to it */
+  reach: z.enum(['PENDING', 'UNREACHABLE']),
+  reason: z.string().nullable(),
+  /** on a platform the collector can never run on (Windows, Bottlerocket): unseen in every run alike */
+  unsupported: z.boolean().optional(),
+});
+export type PlannedNode = z.infer<typeof PlannedNodeSchema>;
+
+/**
+ * Where one Discover attempt stored a cluster's nodes and command ids: how many items of each it wrote, and its own
+ * id, written into every item. Readers read only items `0 … count - 1` and only with this id, so the items of an
+ * earlier attempt (a Discover retried with fewer nodes leaves its higher items behind) are never counted.
+ */
+export const StoredDiscoverySchema = z.object({
+  discoveryId: z.string().min(1),
+  nodeItems: z.number().int().nonnegative(),
+  commandItems: z.number().int().nonnegative(),
+});
+export type StoredDiscovery = z.infer<typeof StoredDiscoverySchema>;
+
+/** Which run's discovery of which cluster. */
+export interface DiscoveryKey {
+  runId: string;
+  startedAt: string;
+  cluster: ClusterRef;
+}
+
+/**
+ * Nodes per discovery item. DynamoDB caps an item at 400 KB, attribute names included, a map costing 3 bytes and
+ * each list element 1 more ("Item size",
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html;
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html). A node is at most
+ * about 250 bytes (a 63-character node group, the longest reason, every attribute set), so 500 nodes stay under
+ * 130 KB, a third of the cap, whatever the cluster (test/integration/discovery-store.test.ts writes the worst case).
+ */
+export const NODES_PER_ITEM = 500;
+/** Command ids (36 characters each) per discovery item: about 40 KB. One id covers up to 50 nodes. */
+export const COMMANDS_PER_ITEM = 1000;
 
 /** Cluster results go in batches of 25, BatchWriteItem's limit. */
 const BATCH_WRITE_MAX = 25;
@@ -509,6 +554,96 @@ export class AuditStore {
       if (seen >= lookBack) break;
     }
     return { run: null, unfinished };
+  }
+
+  /**
+   * Stores what Discover found in a cluster for a run, so that the state carries counts only: its nodes,
+   * {@link NODES_PER_ITEM} an item, and its SSM command ids, {@link COMMANDS_PER_ITEM} an item. Idempotent: a
+   * retried Discover writes the same keys again, and the record it returns (carried in the state) names its own
+   * items only. One PutItem an item, all at once: a cluster has few items (11 for 5,000 nodes), a PutItem either
+   * writes its item or fails (no unprocessed items to resend), and it costs what BatchWriteItem would, which carries
+   * "individual PutItem … operations" billed item by item (BatchWriteItem API reference,
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html;
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html). It also keeps
+   * BatchWriteItem the report step's call alone, so a failing BatchWriteItem still fails the report, not discovery.
+   */
+  async putDiscovery(
+    key: DiscoveryKey,
+    discoveryId: string,
+    nodes: ReadonlyArray<PlannedNode>,
+    commandIds: ReadonlyArray<string>,
+  ): Promise<StoredDiscovery> {
+    const common = {
+      pk: discoveryPartition(key),
+      runId: key.runId,
+      cluster: key.cluster,
+      discoveryId,
+      expiresAt: this.expiry(key.startedAt),
+    };
+    const nodeItems = chunksOf(nodes, NODES_PER_ITEM).map((chunk, i) => ({
+      ...common,
+      sk: discoverySortKey('NODES', i),
+      ...StoredNodesSchema.parse({ nodes: chunk }),
+    }));
+    const commandItems = chunksOf(commandIds, COMMANDS_PER_ITEM).map((chunk, i) => ({
+      ...common,
+      sk: discoverySortKey('COMMANDS', i),
+      commandIds: chunk,
+    }));
+    await Promise.all(
+      [...nodeItems, ...commandItems].map((Item) => this.doc.send(new PutCommand({ TableName: this.tableName, Item }))),
+    );
+    return { discoveryId, nodeItems: nodeItems.length, commandItems: commandItems.length };
+  }
+
+  /** The nodes Discover stored for a cluster (assess reads them once). */
+  async discoveredNodes(key: DiscoveryKey, stored: StoredDiscovery): Promise<PlannedNode[]> {
+    const items = await this.discoveryItems(key, 'NODES', stored.nodeItems, stored.discoveryId);
+    return items.flatMap((item) => parseItem(StoredNodesSchema, item, `discovery item ${item.sk}`).nodes);
+  }
+
+  /** The SSM command ids Discover stored for a cluster (poll reads them on every poll, assess once). */
+  async discoveredCommandIds(key: DiscoveryKey, stored: StoredDiscovery): Promise<string[]> {
+    const items = await this.discoveryItems(key, 'COMMANDS', stored.commandItems, stored.discoveryId);
+    return items.flatMap((item) => parseItem(StoredCommandsSchema, item, `discovery item ${item.sk}`).commandIds);
+  }
+
+  /**
+   * Items `0 … count - 1` of one kind, strongly consistent (Discover wrote them moments ago), in key order. Any item
+   * missing or written by another Discover attempt fails the read: counting a mix of two attempts would be wrong.
+   */
+  private async discoveryItems(
+    key: DiscoveryKey,
+    kind: DiscoveryItemKind,
+    count: number,
+    discoveryId: string,
+  ): Promise<Array<Record<string, unknown>>> {
+    if (count === 0) return [];
+    const items: Array<Record<string, unknown>> = [];
+    const pages = paginateQuery(
+      { client: this.doc },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
+        ExpressionAttributeValues: {
+          ':pk': discoveryPartition(key),
+          ':first': discoverySortKey(kind, 0),
+          ':last': discoverySortKey(kind, count - 1),
+        },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) items.push(...(page.Items ?? []));
+    const own = items.filter((item) => item.discoveryId === discoveryId).length;
+    if (own !== count) {
+      const noun = kind === 'NODES' ? 'node' : 'command';
+      throw new StoredItemError(
+        `stored discovery of ${key.cluster.account}/${key.cluster.region}/${key.cluster.name} in run ${key.runId} ` +
+          `is not readable: ${count - own} of its ${count} ${noun} items are missing or another Discover attempt's ` +
+          `than ${discoveryId}; audit the cluster again`,
+      );
+    }
+    return items;
   }
 
   /** Writes (or rewrites, for a retried step) a cluster's snapshot for a run. */
@@ -843,6 +978,24 @@ export class AuditStore {
   private expiry(startedAt: string): number {
     return Math.floor(Date.parse(startedAt) / 1000) + this.retentionSeconds;
   }
+}
+
+const StoredNodesSchema = z.object({ nodes: z.array(PlannedNodeSchema) });
+const StoredCommandsSchema = z.object({ commandIds: z.array(z.string()) });
+
+type DiscoveryItemKind = 'NODES' | 'COMMANDS';
+
+/** One partition per run and cluster: a cluster's discovery items are read with one Query, and only its own. */
+const discoveryPartition = (key: DiscoveryKey) =>
+  `DISCOVERY#${key.runId}#${key.cluster.account ?? '-'}#${key.cluster.region ?? '-'}#${key.cluster.name}`;
+
+/** Zero-padded, so that key order is chunk order and `BETWEEN` selects a range of chunks. */
+const discoverySortKey = (kind: DiscoveryItemKind, chunk: number) => `${kind}#${String(chunk).padStart(6, '0')}`;
+
+function chunksOf<T>(values: ReadonlyArray<T>, size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < values.length; i += size) chunks.push(values.slice(i, i + size));
+  return chunks;
 }
 
 /** BatchWriteItem calls for one batch before the store gives up on its unprocessed items. */

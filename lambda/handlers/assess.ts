@@ -1,5 +1,5 @@
+import { DiscoveryStateSchema } from '#workflow/discovery-state.js';
 import { assess, type ClusterOutcome, type StepDeps } from '#workflow/steps.js';
-import { DiscoveryStateSchema } from './events.js';
 import { deps } from './runtime.js';
 import { stepHandler } from './step-handler.js';
 

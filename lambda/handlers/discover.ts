@@ -1,4 +1,5 @@
-import { type DiscoveryState, discover, type StepDeps } from '#workflow/steps.js';
+import type { DiscoveryState } from '#workflow/discovery-state.js';
+import { discover, type StepDeps } from '#workflow/steps.js';
 import { ClusterItemSchema, taskOf } from './events.js';
 import { logger } from './observability.js';
 import { deps } from './runtime.js';

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { AddonSchema } from '#audit/model.js';
-import type { ClusterTask, DiscoveryState } from '#workflow/steps.js';
+import type { ClusterTask } from '#workflow/steps.js';
 
 /**
  * The payloads the AuditRun state machine passes between the functions (lib/constructs/audit-workflow.ts), one
  * schema each. The plan's cluster list travels in S3 (account/region/name only); the Map's ItemReader reads it and
- * its ItemSelector adds the run id and start time to each item.
+ * its ItemSelector adds the run id and start time to each item. Poll's and Assess's input, Discover's output, is
+ * DiscoveryStateSchema (lambda/workflow/discovery-state.ts), beside the steps that build it: it carries counts and
+ * store keys only.
  */
 
 /** One Step Functions error: the Catch puts it at `$.error`. */
@@ -61,31 +62,6 @@ export interface RunFailure {
 
 /** RecordFailure's input: the Map item plus the error the iteration's Catch caught. */
 export const FailedClusterEventSchema = ClusterItemSchema.extend({ error: StatesErrorSchema });
-
-/** Poll's and Assess's input: Discover's output. */
-export const DiscoveryStateSchema = z.object({
-  runId: z.string().min(1),
-  startedAt: z.iso.datetime(),
-  account: z.string().min(1),
-  region: z.string().min(1),
-  name: z.string().min(1),
-  listError: z.string().optional(),
-  kubernetesVersion: z.string().nullable(),
-  endpoint: z.string().nullable(),
-  addons: z.object({ vpcCni: AddonSchema.nullable(), kubeProxy: AddonSchema.nullable() }),
-  nodes: z.array(
-    z.object({
-      instanceId: z.string(),
-      nodegroup: z.string().nullable(),
-      reach: z.enum(['PENDING', 'UNREACHABLE']),
-      reason: z.string().nullable(),
-    }),
-  ),
-  commandIds: z.array(z.string()),
-  query: z.object({ queryId: z.string(), logGroup: z.string() }).nullable(),
-  queryProblem: z.string().nullable(),
-  deadline: z.iso.datetime(),
-}) satisfies z.ZodType<DiscoveryState>;
 
 /** The workflow's cluster task, rebuilt from a Map item. */
 export function taskOf(item: ClusterItem): ClusterTask {

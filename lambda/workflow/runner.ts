@@ -1,6 +1,7 @@
 import { mapWithConcurrency } from './concurrency.js';
+import type { DiscoveryState } from './discovery-state.js';
 import type { ReportOutput } from './report.js';
-import type { ClusterOutcome, ClusterTask, DiscoveryState, PollResult, RunPlan } from './steps.js';
+import type { ClusterOutcome, ClusterTask, PollResult, RunPlan } from './steps.js';
 
 /** The steps the runner drives; the real ones are in steps.ts and report.ts. */
 export interface WorkflowSteps {
@@ -20,7 +21,7 @@ export interface WorkflowSteps {
 export interface RunObserver {
   /** the clusters to audit are known */
   planned?(plan: RunPlan): void;
-  /** a cluster was discovered: its nodes are known and the collector was sent */
+  /** a cluster was discovered: its nodes are counted (`state.nodes`) and the collector was sent */
   discovered?(state: DiscoveryState): void;
   /** a poll of a cluster came back */
   polled?(state: DiscoveryState, result: PollResult): void;

@@ -4,7 +4,6 @@ import { uncoveredNodes } from '#audit/coverage.js';
 import { allSourcesFailed, type SourceState, type SourceStates, sourceStates } from '#audit/evidence-sources.js';
 import { buildLogQuery, readLogSignals } from '#audit/log-query.js';
 import type {
-  Addon,
   AuditStatus,
   ClusterEvidence,
   ClusterRef,
@@ -21,7 +20,8 @@ import type {
   OrganizationAccountLister,
   TargetClientsFactory,
 } from '#aws/ports.js';
-import type { AuditStore, ClusterSnapshot } from '#aws/store.js';
+import type { AuditStore, ClusterSnapshot, DiscoveryKey, PlannedNode } from '#aws/store.js';
+import type { DiscoveredNodeCounts, DiscoveryState } from './discovery-state.js';
 import type { AuditSettings } from './settings.js';
 
 /**
@@ -66,33 +66,6 @@ export interface RunPlan {
   runId: string;
   startedAt: string;
   clusters: ClusterTask[];
-}
-
-/** Where a cluster's node, once discovered, stands before assessment. */
-export interface PlannedNode {
-  instanceId: string;
-  nodegroup: string | null;
-  /** PENDING: the collector was sent to it */
-  reach: 'PENDING' | 'UNREACHABLE';
-  reason: string | null;
-  /** on a platform the collector can never run on (Windows, Bottlerocket): unseen in every run alike */
-  unsupported?: boolean;
-}
-
-export interface DiscoveryState extends ClusterTask {
-  kubernetesVersion: string | null;
-  endpoint: string | null;
-  addons: { vpcCni: Addon | null; kubeProxy: Addon | null };
-  nodes: PlannedNode[];
-  commandIds: string[];
-  query: { queryId: string; logGroup: string } | null;
-  queryProblem: string | null;
-  /** the log group does not exist (StartQuery: ResourceNotFoundException), as opposed to a query that failed */
-  logGroupMissing?: boolean;
-  /** set when the add-ons could not be read; the audit goes on without them */
-  addonProblem?: string;
-  /** ISO 8601: after it, the cluster is assessed with whatever has arrived */
-  deadline: string;
 }
 
 export interface PollResult {
@@ -250,6 +223,9 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
     (node): PlannedNode =>
       gone.has(node.instanceId) ? { ...node, reach: 'UNREACHABLE', reason: VANISHED_REASON } : node,
   );
+  // Stored before the log query starts, so that a failed write leaves no query holding an Insights slot. Each
+  // attempt has its own id: a retried Discover overwrites the same items, and readers ignore any other attempt's.
+  const stored = await deps.store.putDiscovery(discoveryKeyOf(task), randomUUID(), planned, commandIds);
   const now = deps.now();
   const logGroup = settings.logGroupPattern.replaceAll('{cluster}', task.name);
   let query: DiscoveryState['query'] = null;
@@ -284,8 +260,9 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
       vpcCni: addons.find((a) => a.name === 'vpc-cni') ?? null,
       kubeProxy: addons.find((a) => a.name === 'kube-proxy') ?? null,
     },
-    nodes: planned,
-    commandIds,
+    nodes: countsOf(planned),
+    commandCount: commandIds.length,
+    stored,
     query,
     queryProblem,
     ...(logGroupMissing && { logGroupMissing }),
@@ -294,13 +271,30 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
   };
 }
 
+/** The counts the state carries instead of the nodes. */
+function countsOf(nodes: ReadonlyArray<PlannedNode>): DiscoveredNodeCounts {
+  const pending = nodes.filter((n) => n.reach === 'PENDING').length;
+  const unsupported = nodes.filter((n) => n.unsupported).length;
+  return { expected: nodes.length, pending, unreachable: nodes.length - pending, unsupported };
+}
+
+const discoveryKeyOf = (task: ClusterTask): DiscoveryKey => ({
+  runId: task.runId,
+  startedAt: task.startedAt,
+  cluster: refOf(task),
+});
+
 /** poll: are the collector commands and the log query finished (or the deadline passed)? */
 export async function poll(state: DiscoveryState, deps: StepDeps): Promise<PollResult> {
   // Past the deadline nothing more is asked of AWS: assess takes what has arrived, and a throttled call here
   // cannot turn a late cluster into a failed one.
   if (deps.now().getTime() >= Date.parse(state.deadline)) return { done: true, commandsDone: false, queryDone: false };
   const { commands, logs } = deps.clientsFor(state);
-  const progress = state.commandIds.length > 0 ? await commands.getProgress(state.commandIds) : [];
+  // One strongly consistent Query a poll, of the command items only (COMMANDS_PER_ITEM ids each): a 5,000-node
+  // cluster's 100 ids are one item of about 4 KB, one or two read units a poll; the nodes are not read here, and a
+  // cluster with no command sent reads nothing.
+  const commandIds = await deps.store.discoveredCommandIds(discoveryKeyOf(state), state.stored);
+  const progress = commandIds.length > 0 ? await commands.getProgress(commandIds) : [];
   const commandsDone = progress.every((p) => TERMINAL_COMMAND.has(p.status));
   const queryDone = state.query ? TERMINAL_QUERY.has((await logs.getQueryResults(state.query.queryId)).status) : true;
   return { done: commandsDone && queryDone, commandsDone, queryDone };
@@ -313,12 +307,15 @@ export async function poll(state: DiscoveryState, deps: StepDeps): Promise<PollR
  */
 export async function assess(state: DiscoveryState, deps: StepDeps): Promise<ClusterOutcome> {
   const { commands } = deps.clientsFor(state);
+  const key = discoveryKeyOf(state);
+  const [planned, commandIds] = await Promise.all([
+    deps.store.discoveredNodes(key, state.stored),
+    deps.store.discoveredCommandIds(key, state.stored),
+  ]);
   const invocations = new Map(
-    (await Promise.all(state.commandIds.map((id) => commands.readInvocations(id))))
-      .flat()
-      .map((i) => [i.instanceId, i]),
+    (await Promise.all(commandIds.map((id) => commands.readInvocations(id)))).flat().map((i) => [i.instanceId, i]),
   );
-  const nodes: NodeObservation[] = state.nodes.map((node) => {
+  const nodes: NodeObservation[] = planned.map((node) => {
     const base = { instanceId: node.instanceId, nodegroup: node.nodegroup };
     if (node.reach === 'UNREACHABLE') return { ...base, reach: 'UNREACHABLE', reason: node.reason, report: null };
     const invocation = invocations.get(node.instanceId);
@@ -366,7 +363,7 @@ export async function assess(state: DiscoveryState, deps: StepDeps): Promise<Clu
     auditError: null,
     observedAt: deps.now().toISOString(),
   };
-  const unsupported = new Set(state.nodes.filter((n) => n.unsupported).map((n) => n.instanceId));
+  const unsupported = new Set(planned.filter((n) => n.unsupported).map((n) => n.instanceId));
   const sources = sourceStates(nodes, unsupported, {
     logs: logProblem,
     addons: state.addonProblem ? { state: 'FAILED', reason: state.addonProblem } : null,

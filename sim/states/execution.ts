@@ -19,7 +19,7 @@ import { DefinitionError, errorMatches, STATES_ERRORS, StatesError } from './err
 import { ExecutionHistory, HistoryLimitReached } from './history.js';
 import { type InvocationSource, type LambdaInvoker, LambdaServiceError } from './lambda.js';
 import { applyResultPath, fillTemplate, pathExists, readPath } from './paths.js';
-import { checkPayload, HISTORY_LIMIT_CAUSE } from './quotas.js';
+import { HISTORY_LIMIT_CAUSE, PayloadSizes } from './quotas.js';
 import type { ObjectReader } from './s3.js';
 
 /**
@@ -71,6 +71,8 @@ export interface ExecutionResult {
   children: ChildExecution[];
   /** the largest history among the execution and its children (events): what the 25,000-event quota bounds */
   maxHistoryEvents: number;
+  /** each state's largest input, output or task result, over the execution and its children */
+  payloads: PayloadSizes;
 }
 
 /** A branch or iteration ended because a sibling failed, or the execution timed out. */
@@ -88,6 +90,8 @@ interface Scope {
   options: Required<Pick<ExecutionOptions, 'lambda' | 'clock' | 'random'>> & Pick<ExecutionOptions, 's3'>;
   /** every child execution of the run (shared by the execution and its children) */
   children: ChildExecution[];
+  /** the payload sizes seen (shared by the execution and its children) */
+  payloads: PayloadSizes;
   execution: { Id: string; Name: string; StartTime: string; Input: unknown; RoleArn: string | null };
   stateMachine: { Id: string; Name: string };
   /** the execution's deadline on its clock (ms), or null without TimeoutSeconds */
@@ -109,6 +113,7 @@ export async function runExecution(options: ExecutionOptions): Promise<Execution
   const start = clock.now();
   const controller = new AbortController();
   const children: ChildExecution[] = [];
+  const payloads = new PayloadSizes();
   const scope: Scope = {
     history,
     options: {
@@ -118,6 +123,7 @@ export async function runExecution(options: ExecutionOptions): Promise<Execution
       ...(options.s3 && { s3: options.s3 }),
     },
     children,
+    payloads,
     execution: {
       Id: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${options.name}`,
       Name: options.name,
@@ -132,7 +138,7 @@ export async function runExecution(options: ExecutionOptions): Promise<Execution
   const ended = await execute(machine, input, scope);
   controller.abort(new Aborted('execution ended'));
   const maxHistoryEvents = Math.max(history.events.length, ...children.map((c) => c.history.events.length));
-  return { ...ended, history, children, maxHistoryEvents };
+  return { ...ended, history, children, maxHistoryEvents, payloads };
 }
 
 type Ending = Pick<ExecutionResult, 'status' | 'output' | 'error' | 'cause'>;
@@ -146,7 +152,7 @@ async function execute(machine: Machine, input: unknown, scope: Scope, child = f
   const { history } = scope;
   try {
     history.add('ExecutionStarted');
-    checkPayload(input, 'execution input', 'input');
+    scope.payloads.check(input, 'execution input', 'input');
     const output = await runMachine(machine, input, scope);
     history.finish('ExecutionSucceeded');
     return { status: 'SUCCEEDED', output };
@@ -231,7 +237,7 @@ async function runState(name: string, state: State, rawInput: unknown, scope: Sc
   const entered = scope.options.clock.now().toISOString();
   history.add(`${state.Type}StateEntered`, { stateName: name });
   // "Maximum input or output size for a task, state, or execution" (quotas.ts): checked on entry and exit.
-  checkPayload(rawInput, name, 'input');
+  scope.payloads.check(rawInput, name, 'input');
   switch (state.Type) {
     case 'Succeed': {
       const output = filterOutput(filterInput(rawInput, state.InputPath), state.OutputPath);
@@ -249,7 +255,7 @@ async function runState(name: string, state: State, rawInput: unknown, scope: Sc
     }
     case 'Pass': {
       const output = runPass(state, rawInput, contextOf(scope, name, entered, 0));
-      checkPayload(output, name, 'output');
+      scope.payloads.check(output, name, 'output');
       history.add('PassStateExited', { stateName: name });
       return { output, next: state.Next ?? null };
     }
@@ -299,7 +305,7 @@ async function runWithErrorHandling(
         state.ResultSelector === undefined ? result : fillTemplate(state.ResultSelector, result, context);
       const merged = applyResultPath(rawInput, selected, state.ResultPath);
       const output = filterOutput(merged, state.OutputPath);
-      checkPayload(output, name, 'output');
+      scope.payloads.check(output, name, 'output');
       history.add(`${state.Type}StateExited`, { stateName: name });
       return { output, next: state.Next ?? null };
     } catch (error) {
@@ -365,7 +371,7 @@ async function invokeLambda(name: string, state: TaskState, payload: unknown, sc
   const { history } = scope;
   history.add('LambdaFunctionScheduled', { stateName: name });
   // Step Functions checks the task's input against the payload quota before it schedules the function.
-  checkPayload(payload, name, 'input');
+  scope.payloads.check(payload, name, 'input');
   const source: InvocationSource = {
     executionArn: scope.execution.Id,
     stateMachineArn: scope.stateMachine.Id,
@@ -394,7 +400,7 @@ async function invokeLambda(name: string, state: TaskState, payload: unknown, sc
   }
   // The function's response becomes the task's result: the 256 KiB quota applies to it as it arrives.
   if (Buffer.byteLength(response.payload, 'utf8') > 256 * 1024)
-    checkPayload(JSON.parse(response.payload), name, 'result');
+    scope.payloads.check(JSON.parse(response.payload), name, 'result');
   history.add('LambdaFunctionSucceeded', { stateName: name });
   return response.payload.length === 0 ? null : JSON.parse(response.payload);
 }

@@ -26,17 +26,43 @@ export function payloadBytes(value: unknown): number {
 }
 
 /**
- * Throws `States.DataLimitExceeded` when `value` is larger than the payload quota. `what` names the state or task
- * the way the service's cause does.
+ * Throws `States.DataLimitExceeded` when `value` is larger than the payload quota; else returns its size. `what`
+ * names the state or task the way the service's cause does.
  */
-export function checkPayload(value: unknown, stateName: string, kind: 'input' | 'output' | 'result'): void {
-  const bytes = payloadBytes(value);
-  if (bytes <= MAX_PAYLOAD_BYTES) return;
+export function checkPayload(value: unknown, stateName: string, kind: PayloadKind): number {
+  return checkPayloadBytes(payloadBytes(value), stateName, kind);
+}
+
+type PayloadKind = 'input' | 'output' | 'result';
+
+function checkPayloadBytes(bytes: number, stateName: string, kind: PayloadKind): number {
+  if (bytes <= MAX_PAYLOAD_BYTES) return bytes;
   const cause =
     kind === 'input'
       ? `The state/task '${stateName}' has an input with a size exceeding the maximum number of bytes service limit (${bytes} > ${MAX_PAYLOAD_BYTES}).`
       : `The state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit (${bytes} > ${MAX_PAYLOAD_BYTES}).`;
   throw new StatesError(STATES_ERRORS.dataLimitExceeded, cause);
+}
+
+/**
+ * The largest input, output or task result each state had in one execution, in the quota's bytes: what a run's
+ * payloads come to, e.g. to show that a cluster's state does not grow with its nodes.
+ */
+export class PayloadSizes {
+  /** state name → its largest payload in bytes */
+  readonly byState = new Map<string, number>();
+
+  /** Checks `value` against the quota ({@link checkPayload}) and remembers its size for `stateName`. */
+  check(value: unknown, stateName: string, kind: PayloadKind): void {
+    const bytes = payloadBytes(value);
+    this.byState.set(stateName, Math.max(bytes, this.byState.get(stateName) ?? 0));
+    checkPayloadBytes(bytes, stateName, kind);
+  }
+
+  /** The largest payload of the execution, in bytes. */
+  get maxBytes(): number {
+    return Math.max(0, ...this.byState.values());
+  }
 }
 
 /**

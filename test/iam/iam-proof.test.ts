@@ -187,6 +187,20 @@ describe('deleting a grant the product needs fails the proof, naming function, a
         'assess: dynamodb:Query on arn:aws:dynamodb:eu-west-1:111111111111:table/fleet-audit denied (ImplicitlyDenied)',
     },
     {
+      grant: 'the discover role’s PutItem (the cluster’s nodes and command ids go to the table)',
+      where: policyOfRole('DiscoverFunction'),
+      action: 'dynamodb:PutItem',
+      expected:
+        'discover: dynamodb:PutItem on arn:aws:dynamodb:eu-west-1:111111111111:table/fleet-audit denied (ImplicitlyDenied)',
+    },
+    {
+      grant: 'the poll role’s Query (the command ids are read back from the table)',
+      where: policyOfRole('PollFunction'),
+      action: 'dynamodb:Query',
+      expected:
+        'poll: dynamodb:Query on arn:aws:dynamodb:eu-west-1:111111111111:table/fleet-audit denied (ImplicitlyDenied)',
+    },
+    {
       grant: 'the plan role’s sts:AssumeRole',
       where: policyOfRole('PlanFunction'),
       action: 'sts:AssumeRole',

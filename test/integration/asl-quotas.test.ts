@@ -63,6 +63,19 @@ describe('Step Functions: 256 KiB state input/output (https://docs.aws.amazon.co
     expect((await run(oneTask(['States.ALL']), lambda)).status).toBe('SUCCEEDED');
   });
 
+  it('reports each state’s largest input, output or result in the quota’s bytes', async () => {
+    const lambda = serviceWith(async () => 'x'.repeat(100));
+
+    const result = await run(oneTask(['States.ALL']), lambda);
+
+    // the input {} is 2 bytes; the result, a JSON string of 100 characters, 102
+    expect([...result.payloads.byState]).toEqual([
+      ['execution input', 2],
+      ['Step', 102],
+    ]);
+    expect(result.payloads.maxBytes).toBe(102);
+  });
+
   it('a Catch that names States.DataLimitExceeded itself does catch it', async () => {
     const lambda = serviceWith(async () => 'x'.repeat(MAX_PAYLOAD_BYTES));
 

@@ -341,15 +341,20 @@ async function killAtEveryWrite(name: string, shape: Shape) {
 
 /**
  * What a clean first night writes (the item kind, or the action): plan (run, run index, each target's clusters),
- * assess (a snapshot per cluster), report (finding state with its pending changes, checkout-prod's day point —
- * search-staging's audit is partial —, the run's clusters and record, the digest OPEN, its changes given to it,
- * SENDING, Publish, SENT, the changes dropped).
+ * discover (each cluster's nodes and its command ids, an item each), assess (a snapshot per cluster),
+ * report (finding state with its pending changes, checkout-prod's day point — search-staging's audit is partial —,
+ * the run's clusters and record, the digest OPEN, its changes given to it, SENDING, Publish, SENT, the changes
+ * dropped).
  */
 const DAY1_WRITES = [
   'RUN',
   'RUNS',
   'CLUSTERS',
   'CLUSTERS',
+  'DISCOVERY',
+  'DISCOVERY',
+  'DISCOVERY',
+  'DISCOVERY',
   'SNAPSHOT',
   'SNAPSHOT',
   'STATE',
@@ -367,10 +372,14 @@ const DAY1_WRITES = [
   'STATE',
 ];
 
-/** The kind of item a write wrote (its sort key's prefix; the run index's partition key), or its action. */
+/**
+ * The kind of item a write wrote (its sort key's prefix; the run index's and a discovery's partition key prefix), or
+ * its action. A cluster's discovery items are written at once, so their order among themselves may differ.
+ */
 function kindOf(write: CountedWrite): string {
   if (write.key === null) return write.action;
   const [pk = '', sk = ''] = write.key.split('|');
+  if (pk.startsWith('DISCOVERY#')) return 'DISCOVERY';
   return pk === 'RUNS' ? pk : (sk.split('#')[0] ?? sk);
 }
 

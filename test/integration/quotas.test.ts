@@ -120,7 +120,12 @@ describe('the audit against AWS quotas and races, through the real SDK', () => {
     const outcome = await assess(state, deps);
 
     // Assert
-    expect(state.nodes.filter((n) => n.reach === 'UNREACHABLE')).toEqual([
+    expect(state.nodes).toEqual({ expected: 60, pending: 59, unreachable: 1, unsupported: 0 });
+    const planned = await deps.store.discoveredNodes(
+      { runId: state.runId, startedAt: state.startedAt, cluster: { account: A, region: US, name: 'karpenter' } },
+      state.stored,
+    );
+    expect(planned.filter((n) => n.reach === 'UNREACHABLE')).toEqual([
       { instanceId: vanished, nodegroup: 'default', reach: 'UNREACHABLE', reason: VANISHED_REASON },
     ]);
     const sent = sim.fleet.region(A, US).commands();

@@ -2,8 +2,9 @@ import { describe, expect, it, vi } from 'vitest';
 import type { TargetClients } from '#aws/ports.js';
 import { type RunListStore, runListKey } from '#aws/run-lists.js';
 import type { AuditStore, ClusterSnapshot } from '#aws/store.js';
+import type { DiscoveryState } from '#workflow/discovery-state.js';
 import { AuditSettingsSchema } from '#workflow/settings.js';
-import type { DiscoveryState, StepDeps } from '#workflow/steps.js';
+import type { StepDeps } from '#workflow/steps.js';
 import { LAMBDA_ENV } from './env.js';
 
 // Each handler module builds its real dependencies at import (cold start); the tests use the factories instead.
@@ -41,6 +42,8 @@ function fakeDeps(overrides: { clients?: Partial<TargetClients>; store?: Partial
       getFindingState: async () => null,
       putFindingState: async () => true,
       putHistoryPoint: async () => {},
+      discoveredNodes: async () => [],
+      discoveredCommandIds: async () => [],
       ...overrides.store,
     } as unknown as AuditStore,
     publisher: null,
@@ -63,8 +66,9 @@ const discovery = (change: Partial<DiscoveryState> = {}): DiscoveryState => ({
   kubernetesVersion: '1.31',
   endpoint: 'https://example.eks.amazonaws.com',
   addons: { vpcCni: null, kubeProxy: null },
-  nodes: [],
-  commandIds: [],
+  nodes: { expected: 0, pending: 0, unreachable: 0, unsupported: 0 },
+  commandCount: 0,
+  stored: { discoveryId: 'd-1', nodeItems: 0, commandItems: 0 },
   query: null,
   queryProblem: null,
   deadline: '2026-11-30T02:10:00.000Z',
@@ -209,27 +213,35 @@ describe('poll handler', () => {
   });
 
   it('says not done while a command is in progress before the deadline', async () => {
+    const asked: string[][] = [];
     const deps = fakeDeps({
+      store: { discoveredCommandIds: async () => ['c1'] },
       clients: {
         commands: {
-          getProgress: async () => [
-            {
-              commandId: 'c1',
-              status: 'InProgress',
-              targetCount: 3,
-              completedCount: 1,
-              errorCount: 0,
-              deliveryTimedOutCount: 0,
-            },
-          ],
+          getProgress: async (ids: string[]) => {
+            asked.push(ids);
+            return [
+              {
+                commandId: 'c1',
+                status: 'InProgress',
+                targetCount: 3,
+                completedCount: 1,
+                errorCount: 0,
+                deliveryTimedOutCount: 0,
+              },
+            ];
+          },
         } as unknown as TargetClients['commands'],
       },
     });
-    await expect(createPollHandler(deps)(discovery({ commandIds: ['c1'] }))).resolves.toEqual({
+    const state = discovery({ commandCount: 1, stored: { discoveryId: 'd-1', nodeItems: 1, commandItems: 1 } });
+    await expect(createPollHandler(deps)(state)).resolves.toEqual({
       done: false,
       commandsDone: false,
       queryDone: true,
     });
+    // the command ids come from the store, not the state
+    expect(asked).toEqual([['c1']]);
   });
 
   it('rejects a discovery state without its deadline', async () => {
@@ -242,13 +254,50 @@ describe('poll handler', () => {
 });
 
 describe('assess handler', () => {
-  it('rejects a node whose reach is not one discovery produces', async () => {
-    const state = discovery({
-      nodes: [{ instanceId: 'i-1', nodegroup: null, reach: 'REACHED' as never, reason: null }],
-    });
+  it('rejects node counts that are not whole numbers', async () => {
+    const state = discovery({ nodes: { expected: 2.5, pending: 0, unreachable: 0, unsupported: 0 } });
     await expect(createAssessHandler(fakeDeps())(state)).rejects.toMatchObject({
       name: 'InvalidEventError',
-      message: expect.stringMatching(/^assess: event field nodes\.0\.reach: /),
+      message: expect.stringMatching(/^assess: event field nodes\.expected: /),
+    });
+  });
+
+  it('rejects a state without the keys of what Discover stored', async () => {
+    const { stored: _stored, ...state } = discovery();
+    await expect(createAssessHandler(fakeDeps())(state)).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message: 'assess: event field stored: Invalid input: expected object, received undefined',
+    });
+  });
+
+  it('keeps what Discover said about the log group and the add-ons through the event parse', async () => {
+    // Arrange: the schema once dropped both, so a missing log group was reported as a failed query
+    const snapshots: ClusterSnapshot[] = [];
+    const deps = fakeDeps({
+      store: {
+        history: async () => [],
+        putSnapshot: async (snapshot: ClusterSnapshot) => {
+          snapshots.push(snapshot);
+        },
+      },
+    });
+    const state = discovery({
+      queryProblem: 'log group /aws/eks/prod/dataplane does not exist',
+      logGroupMissing: true,
+      addonProblem: 'add-ons could not be read: AccessDenied',
+    });
+
+    // Act
+    await createAssessHandler(deps)(state);
+
+    // Assert
+    expect(snapshots[0]?.sources?.logs).toEqual({
+      state: 'MISSING',
+      reason: 'log group /aws/eks/prod/dataplane does not exist',
+    });
+    expect(snapshots[0]?.sources?.addons).toEqual({
+      state: 'FAILED',
+      reason: 'add-ons could not be read: AccessDenied',
     });
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditStore } from '#aws/store.js';
+import type { DiscoveryState } from '#workflow/discovery-state.js';
 import { AuditSettingsSchema } from '#workflow/settings.js';
-import { type DiscoveryState, poll, type StepDeps } from '#workflow/steps.js';
+import { poll, type StepDeps } from '#workflow/steps.js';
 
 const state: DiscoveryState = {
   runId: 'r',
@@ -12,8 +13,9 @@ const state: DiscoveryState = {
   kubernetesVersion: '1.31',
   endpoint: null,
   addons: { vpcCni: null, kubeProxy: null },
-  nodes: [],
-  commandIds: ['c-1'],
+  nodes: { expected: 1, pending: 1, unreachable: 0, unsupported: 0 },
+  commandCount: 1,
+  stored: { discoveryId: 'd-1', nodeItems: 1, commandItems: 1 },
   query: { queryId: 'q-1', logGroup: '/aws/containerinsights/payments/dataplane' },
   queryProblem: null,
   deadline: '2026-11-30T02:10:00.000Z',

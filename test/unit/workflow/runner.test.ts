@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { mapWithConcurrency } from '#workflow/concurrency.js';
+import type { DiscoveryState } from '#workflow/discovery-state.js';
 import { runWorkflow, type WorkflowSteps } from '#workflow/runner.js';
-import type { ClusterTask, DiscoveryState } from '#workflow/steps.js';
+import type { ClusterTask } from '#workflow/steps.js';
 
 const task = (name: string): ClusterTask => ({
   runId: 'r',
@@ -15,8 +16,9 @@ const state = (t: ClusterTask): DiscoveryState => ({
   kubernetesVersion: null,
   endpoint: null,
   addons: { vpcCni: null, kubeProxy: null },
-  nodes: [],
-  commandIds: [],
+  nodes: { expected: 0, pending: 0, unreachable: 0, unsupported: 0 },
+  commandCount: 0,
+  stored: { discoveryId: 'd', nodeItems: 0, commandItems: 0 },
   query: null,
   queryProblem: null,
   deadline: '2026-11-30T01:00:00.000Z',
