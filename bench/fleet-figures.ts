@@ -264,16 +264,6 @@ export function latencyOfEveryCall(faults: ReadonlyArray<Fault>): number {
     .reduce((sum, f) => sum + (f.latencyMs ?? 0), 0);
 }
 
-/**
- * The largest state payload of the run. The interpreter does not report its states' sizes on this branch, so this is
- * the largest Task input (Lambda request) or result (Lambda response) of any execution, parent or child.
- */
-export function payloadMaxBytes(run: {
-  lambda: { invocations: ReadonlyArray<{ requestBytes: number; responseBytes: number }> };
-}): number {
-  return run.lambda.invocations.reduce((max, i) => Math.max(max, i.requestBytes, i.responseBytes), 0);
-}
-
 /** Each step's Lambda invocations and their real durations (ms): where the run's time goes. */
 export function stepDurations(invocations: ReadonlyArray<{ stateName: string; durationMs: number }>) {
   const steps: Record<string, { invocations: number; meanMs: number; maxMs: number }> = {};

@@ -26,7 +26,6 @@ import {
   latencyOfEveryCall,
   lowerBoundMs,
   nightUsage,
-  payloadMaxBytes,
   stepDurations,
 } from './fleet-figures.js';
 import { largeFleet } from './fleet-scenario.js';
@@ -125,7 +124,9 @@ try {
     lowerBoundMs: Math.round(boundMs),
     ratio: round(wallMs / boundMs, 2),
     apiCalls: apiCallFigures(calls, nodes),
-    maxPayloadBytes: payloadMaxBytes(result),
+    // the interpreter's largest state input, output or task result over the parent and every child execution
+    maxPayloadBytes: result.payloads.maxBytes,
+    largestPayloads: largest(result.payloads.byState, 3),
     maxHistoryEvents: result.maxHistoryEvents,
     polls: result.lambda.invocations.filter((i) => i.stateName === 'Poll').length,
     lambdaSteps: stepDurations(result.lambda.invocations),
@@ -161,6 +162,7 @@ function printFigures(f: {
   ratio: number;
   apiCalls: { total: number; perNode: number | null; perApi: Record<string, number> };
   maxPayloadBytes: number;
+  largestPayloads: Record<string, number>;
   maxHistoryEvents: number;
   polls: number;
   lambdaSteps: Record<string, { invocations: number; meanMs: number; maxMs: number }>;
@@ -179,7 +181,10 @@ function printFigures(f: {
   console.log(`wallMs ${f.wallMs}  lowerBoundMs ${f.lowerBoundMs}  ratio ${f.ratio}`);
   console.log(`apiCalls ${f.apiCalls.total} (${f.apiCalls.perNode?.toFixed(3) ?? '-'} per node)`);
   for (const [api, n] of Object.entries(f.apiCalls.perApi)) console.log(`  ${api.padEnd(34)} ${n}`);
-  console.log(`maxPayloadBytes ${f.maxPayloadBytes}  maxHistoryEvents ${f.maxHistoryEvents}  peakRssMb ${f.peakRssMb}`);
+  const states = Object.entries(f.largestPayloads).map(([state, bytes]) => `${state} ${bytes}`);
+  console.log(
+    `maxPayloadBytes ${f.maxPayloadBytes} (${states.join(', ')})  maxHistoryEvents ${f.maxHistoryEvents}  peakRssMb ${f.peakRssMb}`,
+  );
   console.log(`polls ${f.polls} (${(f.polls / Math.max(1, s.clusters)).toFixed(2)} a cluster); Lambda steps, real ms:`);
   for (const [step, d] of Object.entries(f.lambdaSteps)) {
     console.log(`  ${step.padEnd(16)} ${d.invocations} × mean ${d.meanMs}, max ${d.maxMs}`);
@@ -195,6 +200,11 @@ function waitSecondsOf(definition: Record<string, unknown>): number {
   const match = /"WaitForCollectors":\{"Type":"Wait","Seconds":(\d+)/.exec(text);
   if (!match) throw new Error('the definition has no WaitForCollectors Wait with Seconds');
   return Number(match[1]);
+}
+
+/** The `n` states with the largest payloads, largest first. */
+function largest(byState: ReadonlyMap<string, number>, n: number): Record<string, number> {
+  return Object.fromEntries([...byState].sort((a, b) => b[1] - a[1]).slice(0, n));
 }
 
 function round(value: number, digits: number): number {
