@@ -44,7 +44,8 @@ const { values } = parseArgs({
     /**
      * keep only the scenario's latency faults: without its throttled DescribeAddon and ListCommandInvocations, the
      * SDK's adaptive retry (a client-side rate limiter running in real time, not on the time scale) does not slow
-     * every call of the throttled client
+     * every call of the throttled client (adaptive mode: "throttling in one resource could delay requests for an
+     * unrelated resource" sharing the client, https://docs.aws.amazon.com/general/latest/gr/api-retries.html)
      */
     'latency-only': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
