@@ -120,6 +120,8 @@ try {
     status: result.status,
     ...(result.error && { error: result.error, cause: result.cause }),
     clustersReported: stored?.result?.clusters.length ?? 0,
+    // the clusters' node coverage as the run stored it: what the audit read, not only that it finished
+    nodesReported: sumCoverage(stored?.result?.clusters.map((c) => c.nodes) ?? []),
     childExecutions: result.children.length,
     wallMs: Math.round(wallMs),
     lowerBoundMs: Math.round(boundMs),
@@ -171,6 +173,7 @@ function printFigures(f: {
   costPer1000NodesUsd: number;
   cost: { totalUsd: number; items: Record<string, number> };
   clustersReported: number;
+  nodesReported: Record<string, number>;
   notes: string[];
 }) {
   const s = f.shape;
@@ -178,7 +181,8 @@ function printFigures(f: {
     `fleet: ${s.clusters} clusters, ${s.nodes} nodes; MaxConcurrency ${s.clusterConcurrency}, poll ${s.pollIntervalSeconds} s, time scale ${s.timeScale}`,
   );
   console.log(`faults: ${s.faults.join(', ') || 'none'}`);
-  console.log(`run: ${f.status}, ${f.clustersReported} clusters reported`);
+  const coverage = Object.entries(f.nodesReported).map(([key, n]) => `${key} ${n}`);
+  console.log(`run: ${f.status}, ${f.clustersReported} clusters reported; nodes: ${coverage.join(', ')}`);
   console.log(`wallMs ${f.wallMs}  lowerBoundMs ${f.lowerBoundMs}  ratio ${f.ratio}`);
   console.log(`apiCalls ${f.apiCalls.total} (${f.apiCalls.perNode?.toFixed(3) ?? '-'} per node)`);
   for (const [api, n] of Object.entries(f.apiCalls.perApi)) console.log(`  ${api.padEnd(34)} ${n}`);
@@ -201,6 +205,12 @@ function waitSecondsOf(definition: Record<string, unknown>): number {
   const match = /"WaitForCollectors":\{"Type":"Wait","Seconds":(\d+)/.exec(text);
   if (!match) throw new Error('the definition has no WaitForCollectors Wait with Seconds');
   return Number(match[1]);
+}
+
+function sumCoverage(coverages: ReadonlyArray<Record<string, number>>): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const coverage of coverages) for (const [key, n] of Object.entries(coverage)) sum[key] = (sum[key] ?? 0) + n;
+  return sum;
 }
 
 /** The `n` states with the largest payloads, largest first. */
