@@ -199,12 +199,23 @@ function printFigures(f: {
   for (const note of f.notes) console.log(`note: ${note}`);
 }
 
-/** The AuditRun's WaitForCollectors, in seconds, as the synthesized definition has it. */
-function waitSecondsOf(definition: Record<string, unknown>): number {
-  const text = JSON.stringify(definition);
-  const match = /"WaitForCollectors":\{"Type":"Wait","Seconds":(\d+)/.exec(text);
-  if (!match) throw new Error('the definition has no WaitForCollectors Wait with Seconds');
-  return Number(match[1]);
+/** The AuditRun's WaitForCollectors, in seconds, as the synthesized definition has it (inside the Map's processor). */
+function waitSecondsOf(definition: unknown): number {
+  const seconds = (findState(definition, 'WaitForCollectors') as { Seconds?: unknown } | undefined)?.Seconds;
+  if (typeof seconds !== 'number') throw new Error('the definition has no WaitForCollectors Wait with Seconds');
+  return seconds;
+}
+
+/** The state named `name` in any States block of the definition, nested ones included. */
+function findState(node: unknown, name: string): unknown {
+  if (!node || typeof node !== 'object') return undefined;
+  const states = (node as { States?: Record<string, unknown> }).States;
+  if (states && name in states) return states[name];
+  for (const value of Object.values(node)) {
+    const found = findState(value, name);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function sumCoverage(coverages: ReadonlyArray<Record<string, number>>): Record<string, number> {
