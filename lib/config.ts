@@ -100,6 +100,11 @@ const configSchema = <T extends z.ZodType>(targets: T) =>
       pollIntervalSeconds: z.number().int().min(5).max(300).default(30),
       /** How long one cluster may take from discovery to assessment; then it is assessed with what has arrived. */
       clusterDeadlineSeconds: z.number().int().min(60).max(3600).default(600),
+      /**
+       * Logs Insights queries the audit runs at once in one account and region, over every cluster and run in
+       * flight: the account's quota is 100 concurrent queries, dashboards included. @default 50
+       */
+      logsInsightsBudget: z.number().int().min(1).max(100).default(50),
       /** The Logs Insights window read for each cluster. */
       logWindowHours: z
         .number()

@@ -93,6 +93,7 @@ export class FleetAuditorStack extends Stack {
       documentName: config.documentName,
       clusterDeadlineSeconds: config.clusterDeadlineSeconds,
       logWindowHours: config.logWindowHours,
+      logsInsightsBudget: config.logsInsightsBudget,
       alertMinSeverity: config.alertMinSeverity,
       ...(config.securityHubImport && { securityHubImport: true }),
       thresholds: config.thresholds,
@@ -167,9 +168,23 @@ export class FleetAuditorStack extends Stack {
     table.grant(this.functions.plan.role, 'dynamodb:GetItem', 'dynamodb:PutItem');
     // Discover stores the cluster's nodes and command ids as items (PutItem, AuditStore.putDiscovery) so the state
     // carries counts only; Poll reads the command ids back and Assess the nodes and ids (Query).
-    table.grant(this.functions.discover.role, 'dynamodb:PutItem');
-    table.grant(this.functions.poll.role, 'dynamodb:Query');
-    table.grant(this.functions.assess.role, 'dynamodb:Query', 'dynamodb:PutItem');
+    // Discover, Poll and Assess hold the Logs Insights budget's slots (lambda/aws/slots.ts): Query to read them,
+    // PutItem to take one, DeleteItem to free it; a query a poll starts late is one item (PutItem, GetItem).
+    table.grant(this.functions.discover.role, 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem');
+    table.grant(
+      this.functions.poll.role,
+      'dynamodb:Query',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+    );
+    table.grant(
+      this.functions.assess.role,
+      'dynamodb:Query',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+    );
     table.grant(this.functions.recordFailure.role, 'dynamodb:PutItem');
     // finishRun writes the run's cluster results with BatchWriteItem, its own IAM action (lambda/aws/store.ts).
     table.grant(

@@ -200,7 +200,10 @@ export function createTargetClientsFactory(options: TargetClientsOptions = {}): 
     const clients: TargetClients = {
       directory: new EksClusterDirectory({ eks: new EKSClient(config), ec2: new EC2Client(config) }),
       commands: new SsmCommandRunner({ ssm: new SSMClient(config) }),
-      logs: new InsightsLogQueryRunner({ logs: new CloudWatchLogsClient(config) }),
+      logs: new InsightsLogQueryRunner({
+        logs: new CloudWatchLogsClient(config),
+        starts: new CloudWatchLogsClient({ ...config, maxAttempts: 1 }),
+      }),
       findings: new SecurityHubImporter({ account: target.account, clientFor: () => securityHub() }),
     };
     cache.set(key, clients);

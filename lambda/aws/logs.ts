@@ -10,6 +10,11 @@ import { sdkClientConfig } from './sdk-config.js';
 
 export interface InsightsLogQueryRunnerClients {
   logs?: CloudWatchLogsClient;
+  /**
+   * The client StartQuery is sent with: one without the SDK's retries (maxAttempts 1), so a start refused for the
+   * quota or throttled comes back at once and the workflow tries it at the next poll. Default: `logs`.
+   */
+  starts?: CloudWatchLogsClient;
 }
 
 /**
@@ -18,15 +23,17 @@ export interface InsightsLogQueryRunnerClients {
  */
 export class InsightsLogQueryRunner implements LogQueryRunner {
   readonly #logs: CloudWatchLogsClient;
+  readonly #starts: CloudWatchLogsClient;
 
   constructor(clients: InsightsLogQueryRunnerClients = {}) {
     this.#logs = clients.logs ?? new CloudWatchLogsClient(sdkClientConfig());
+    this.#starts = clients.starts ?? this.#logs;
   }
 
   startQuery(query: LogQuery): Promise<string | null> {
     return awsCall('logs:StartQuery', `log group ${query.logGroup}`, async () => {
       try {
-        const { queryId } = await this.#logs.send(
+        const { queryId } = await this.#starts.send(
           new StartQueryCommand({
             logGroupName: query.logGroup,
             queryString: query.queryString,

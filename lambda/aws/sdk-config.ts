@@ -3,7 +3,10 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Logger } fro
 /**
  * The single retry policy of every SDK client in the project: the SDK's adaptive retry (client-side rate limiting
  * on throttling, exponential back-off with jitter) with enough attempts to ride out a throttled SSM or EKS API
- * during a fleet-wide fan-out. Nothing else in the project retries AWS calls.
+ * during a fleet-wide fan-out. Nothing else in the project retries AWS calls. One exception: Logs Insights
+ * StartQuery is sent once (InsightsLogQueryRunner): its LimitExceededException is the account's concurrent-query
+ * quota, not a rate, and the workflow puts a refused start off to the cluster's next poll instead of waiting inside
+ * the Lambda.
  */
 export const RETRY_POLICY = { retryMode: 'adaptive', maxAttempts: 6 } as const;
 

@@ -75,6 +75,16 @@ export class SlotPool {
     }
   }
 
+  /** Frees every slot of `scope` that `holder` holds (it need not remember which). */
+  async releaseHolder(scope: string, holder: string): Promise<void> {
+    const held = await this.held(scope);
+    await Promise.all(
+      held
+        .filter((s) => s.holder === holder)
+        .map((s) => this.release({ scope, slot: s.slot, holder, leaseUntil: s.leaseUntil })),
+    );
+  }
+
   /** The scope's slots as stored (held, or held once and not deleted: a lease may have ended). */
   async held(scope: string): Promise<Array<{ slot: number; holder: string; leaseUntil: number }>> {
     const out = await this.doc.send(

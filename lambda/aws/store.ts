@@ -596,6 +596,38 @@ export class AuditStore {
     return { discoveryId, nodeItems: nodeItems.length, commandItems: commandItems.length };
   }
 
+  /**
+   * The log query a poll started for a cluster whose Discover had to put it off (the Logs Insights budget or quota
+   * in use), or why it could not start: poll and assess read it, since a poll's result does not change the state.
+   */
+  async putLateLogQuery(key: DiscoveryKey, discoveryId: string, late: LateLogQuery): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: discoveryPartition(key),
+          sk: 'QUERY',
+          discoveryId,
+          expiresAt: this.expiry(key.startedAt),
+          ...LateLogQuerySchema.parse(late),
+        },
+      }),
+    );
+  }
+
+  /** The query a poll started late for this Discover attempt, or null when none has (yet). */
+  async lateLogQuery(key: DiscoveryKey, discoveryId: string): Promise<LateLogQuery | null> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: discoveryPartition(key), sk: 'QUERY' },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item || out.Item.discoveryId !== discoveryId) return null;
+    return parseItem(LateLogQuerySchema, out.Item, `late log query of ${key.cluster.name}`);
+  }
+
   /** The nodes Discover stored for a cluster (assess reads them once). */
   async discoveredNodes(key: DiscoveryKey, stored: StoredDiscovery): Promise<PlannedNode[]> {
     const items = await this.discoveryItems(key, 'NODES', stored.nodeItems, stored.discoveryId);
@@ -981,6 +1013,14 @@ export class AuditStore {
 }
 
 const StoredNodesSchema = z.object({ nodes: z.array(PlannedNodeSchema) });
+
+/** A log query started by a poll, or the reason it could not start. */
+export const LateLogQuerySchema = z.object({
+  query: z.object({ queryId: z.string(), logGroup: z.string() }).nullable(),
+  problem: z.string().nullable(),
+  logGroupMissing: z.boolean().optional(),
+});
+export type LateLogQuery = z.infer<typeof LateLogQuerySchema>;
 const StoredCommandsSchema = z.object({ commandIds: z.array(z.string()) });
 
 type DiscoveryItemKind = 'NODES' | 'COMMANDS';

@@ -40,6 +40,11 @@ export const DiscoveryStateSchema = z.object({
   stored: StoredDiscoverySchema,
   query: z.object({ queryId: z.string(), logGroup: z.string() }).nullable(),
   queryProblem: z.string().nullable(),
+  /**
+   * the query could not start yet: the audit's Logs Insights budget (logsInsightsBudget) or the account's quota was
+   * in use; a later poll starts it (and stores it, lambda/aws/store.ts putLateLogQuery)
+   */
+  queryDeferred: z.boolean().optional(),
   /** the log group does not exist (StartQuery: ResourceNotFoundException), as opposed to a query that failed */
   logGroupMissing: z.boolean().optional(),
   /** set when the add-ons could not be read; the audit goes on without them */

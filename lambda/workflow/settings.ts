@@ -62,6 +62,14 @@ export const AuditSettingsSchema = z
       .max(24 * 14)
       .default(24),
     logGroupPattern: z.string().default('/aws/containerinsights/{cluster}/dataplane'),
+    /**
+     * Logs Insights queries this audit runs at once in one account and region, over every run and cluster in
+     * flight (a budget held in the table, lambda/aws/slots.ts): the account's quota is 100 concurrent queries, the
+     * team's dashboards and other queries included (StartQuery API reference). A cluster whose query finds the budget
+     * (or the quota) in use starts it at a later poll; one that cannot start it before its deadline is audited
+     * without its log signals, with a line saying so.
+     */
+    logsInsightsBudget: z.number().int().min(1).max(100).default(50),
     /** alerts: NEW and WORSENED findings at or above this severity (RESOLVED always) */
     alertMinSeverity: SeveritySchema.default('MEDIUM'),
     /**

@@ -98,8 +98,8 @@ const TERMINAL_COMMAND = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled'])
 /**
  * Logs Insights' concurrent-query quota per account, dashboards included (StartQuery API reference in the SDK model;
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatchLogs-Insights-Query-History.html). The audit runs
- * one query per cluster in flight, at most clusterConcurrency (≤ 40) at once, and stops the ones still running at a
- * cluster's deadline.
+ * one query per cluster in flight, at most logsInsightsBudget at once in an account and region over every run (the
+ * budget's slots are held in the table), and stops the ones still running at a cluster's deadline.
  */
 export const INSIGHTS_QUOTA = 100;
 
@@ -169,7 +169,7 @@ export async function targetsOf(deps: Pick<StepDeps, 'settings' | 'organization'
 /** discover: reads the cluster, its add-ons and instances, sends the collector and starts the log query. */
 export async function discover(task: ClusterTask, deps: StepDeps): Promise<DiscoveryState> {
   if (task.listError) throw new Error(task.listError);
-  const { directory, commands, logs } = deps.clientsFor(task);
+  const { directory, commands } = deps.clientsFor(task);
   const { settings } = deps;
   // Add-ons are one evidence source among several: without them the audit goes on, and the findings that need
   // them stay UNKNOWN instead of the whole cluster failing.
@@ -227,31 +227,8 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
   // attempt has its own id: a retried Discover overwrites the same items, and readers ignore any other attempt's.
   const stored = await deps.store.putDiscovery(discoveryKeyOf(task), randomUUID(), planned, commandIds);
   const now = deps.now();
-  const logGroup = settings.logGroupPattern.replaceAll('{cluster}', task.name);
-  let query: DiscoveryState['query'] = null;
-  let queryProblem: string | null = null;
-  let logGroupMissing = false;
-  try {
-    const endTime = Math.floor(now.getTime() / 1000);
-    const queryId = await logs.startQuery({
-      logGroup,
-      queryString: buildLogQuery(),
-      startTime: endTime - settings.logWindowHours * 3600,
-      endTime,
-    });
-    if (queryId) query = { queryId, logGroup };
-    else {
-      queryProblem = `log group ${logGroup} does not exist`;
-      logGroupMissing = true;
-    }
-  } catch (error) {
-    queryProblem =
-      errorCodeOf(error) === 'LimitExceededException'
-        ? `log signals of cluster ${task.name} not evaluated: the Logs Insights concurrent-query quota of account ` +
-          `${task.account} in ${task.region} is in use (LimitExceededException; ${INSIGHTS_QUOTA} queries at once, ` +
-          'dashboards included); stop queries or dashboards there, or lower clusterConcurrency'
-        : `log query on ${logGroup} could not start: ${messageOf(error)}`;
-  }
+  const deadline = now.getTime() + settings.clusterDeadlineSeconds * 1000;
+  const started = await startLogQuery(task, deps, deadline);
   return {
     ...task,
     kubernetesVersion: cluster.kubernetesVersion,
@@ -263,11 +240,12 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
     nodes: countsOf(planned),
     commandCount: commandIds.length,
     stored,
-    query,
-    queryProblem,
-    ...(logGroupMissing && { logGroupMissing }),
+    query: started.query,
+    queryProblem: started.problem,
+    ...(started.logGroupMissing && { logGroupMissing: true }),
+    ...(started.deferred && { queryDeferred: true }),
     ...(listedAddons.problem !== null && { addonProblem: listedAddons.problem }),
-    deadline: new Date(now.getTime() + settings.clusterDeadlineSeconds * 1000).toISOString(),
+    deadline: new Date(deadline).toISOString(),
   };
 }
 
@@ -296,7 +274,14 @@ export async function poll(state: DiscoveryState, deps: StepDeps): Promise<PollR
   const commandIds = await deps.store.discoveredCommandIds(discoveryKeyOf(state), state.stored);
   const progress = commandIds.length > 0 ? await commands.getProgress(commandIds) : [];
   const commandsDone = progress.every((p) => TERMINAL_COMMAND.has(p.status));
-  const queryDone = state.query ? TERMINAL_QUERY.has((await logs.getQueryResults(state.query.queryId)).status) : true;
+  const current = await currentLogQuery(state, deps, true);
+  const queryDone = current.deferred
+    ? false
+    : current.query
+      ? TERMINAL_QUERY.has((await logs.getQueryResults(current.query.queryId)).status)
+      : true;
+  // an ended query frees its slot of the budget at once, for the clusters waiting for one
+  if (queryDone && current.query) await deps.store.slots.releaseHolder(insightsScope(state), queryHolder(state));
   return { done: commandsDone && queryDone, commandsDone, queryDone };
 }
 
@@ -341,7 +326,8 @@ export async function assess(state: DiscoveryState, deps: StepDeps): Promise<Clu
     }
     return { ...base, reach: 'REACHED', reason: null, report: parsed.report };
   });
-  const { signals, problem: logProblem } = await logSignalsOf(state, deps);
+  const { signals, problem: logProblem, warning: logWarning } = await logSignalsOf(state, deps);
+  await deps.store.slots.releaseHolder(insightsScope(state), queryHolder(state));
   const cluster = refOf(state);
   let history: HistoryPoint[] = [];
   let historyProblem: SourceState | null = null;
@@ -371,8 +357,8 @@ export async function assess(state: DiscoveryState, deps: StepDeps): Promise<Clu
   });
   const assessment = assessCluster(evidence, deps.settings.thresholds);
   await deps.store.putSnapshot(snapshotOf(state, assessment, evidence, sources));
-  const warning = unreadableOutputWarning(state, nodes);
-  return { ...outcomeOf(state, assessment), ...(warning !== null && { warning }) };
+  const warning = [unreadableOutputWarning(state, nodes), logWarning].filter((w) => w !== null).join('; ');
+  return { ...outcomeOf(state, assessment), ...(warning !== '' && { warning }) };
 }
 
 /**
@@ -391,33 +377,136 @@ function unreadableOutputWarning(state: DiscoveryState, nodes: ReadonlyArray<Nod
   );
 }
 
-/** The log query's counts, or why the log source has none this run. */
+/**
+ * The log query's counts, or why the log source has none this run; `warning`: a line for the person running the
+ * audit when a query put off by Discover could not start (the account's problem, not the cluster's evidence).
+ */
 async function logSignalsOf(
   state: DiscoveryState,
   deps: StepDeps,
-): Promise<{ signals: LogSignals | null; problem: SourceState | null }> {
-  if (!state.query) {
-    const reason = state.queryProblem ?? 'no log query ran';
-    return { signals: null, problem: { state: state.logGroupMissing ? 'MISSING' : 'FAILED', reason } };
+): Promise<{ signals: LogSignals | null; problem: SourceState | null; warning: string | null }> {
+  const current = await currentLogQuery(state, deps, false);
+  if (!current.query) {
+    const reason = current.deferred
+      ? `log signals of cluster ${state.name} not evaluated: its Logs Insights query could not start before the ` +
+        `cluster's deadline, the audit's budget of ${deps.settings.logsInsightsBudget} concurrent queries in account ` +
+        `${state.account} in ${state.region} or the account's quota (${INSIGHTS_QUOTA}, dashboards included, ` +
+        'LimitExceededException) being in use; raise logsInsightsBudget, lower clusterConcurrency, or stop queries there'
+      : (current.problem ?? 'no log query ran');
+    const late = state.queryDeferred && !current.logGroupMissing;
+    return {
+      signals: null,
+      problem: { state: current.logGroupMissing ? 'MISSING' : 'FAILED', reason },
+      warning: late ? reason : null,
+    };
   }
-  const { logGroup, queryId } = state.query;
+  const { logGroup, queryId } = current.query;
   try {
     const { logs } = deps.clientsFor(state);
     const results = await logs.getQueryResults(queryId);
     if (results.status === 'Complete') {
-      return { signals: readLogSignals(logGroup, deps.settings.logWindowHours, results.rows), problem: null };
+      return {
+        signals: readLogSignals(logGroup, deps.settings.logWindowHours, results.rows),
+        problem: null,
+        warning: null,
+      };
     }
     if (!TERMINAL_QUERY.has(results.status)) await stopUnfinishedQuery(queryId, logs);
     const reason = TERMINAL_QUERY.has(results.status)
       ? `log query on ${logGroup} ended ${results.status}`
       : `log query on ${logGroup} did not finish before the deadline (${results.status})`;
-    return { signals: null, problem: { state: 'FAILED', reason } };
+    return { signals: null, problem: { state: 'FAILED', reason }, warning: null };
   } catch (error) {
     return {
       signals: null,
       problem: { state: 'FAILED', reason: `log query results on ${logGroup} could not be read: ${messageOf(error)}` },
+      warning: null,
     };
   }
+}
+
+/** The audit's Logs Insights budget is per account and region (the quota's scope), shared by every run. */
+const insightsScope = (target: AuditTarget) => `logs-insights#${target.account}#${target.region}`;
+/** A cluster's query in a run holds the slot: a retried step gets the same slot back. */
+const queryHolder = (task: ClusterTask) => `${task.runId}/${task.name}`;
+/** StartQuery errors that put the query off to the next poll rather than fail it. */
+const DEFERRED_START_ERRORS = new Set(['LimitExceededException', 'ThrottlingException']);
+/** A slot is leased until the cluster's deadline and this much more (assess stops a query still running then). */
+const QUERY_LEASE_GRACE_MS = 5 * 60_000;
+
+/** Where a cluster's log query stands: started (`query`), could not start (`problem`), or still put off. */
+interface LogQueryStart {
+  query: { queryId: string; logGroup: string } | null;
+  problem: string | null;
+  logGroupMissing: boolean;
+  /** not started yet: the budget or the account's quota was in use */
+  deferred: boolean;
+}
+
+/**
+ * Starts the cluster's log query if the audit's Logs Insights budget in its account and region has a free slot
+ * (held until the query ends, or until its lease does); with none free, or with the account's own quota in use
+ * (StartQuery's LimitExceededException: dashboards and other teams' queries count too), the query is put off to a
+ * later poll, so a busy account slows the audit instead of losing its log signals.
+ */
+async function startLogQuery(task: ClusterTask, deps: StepDeps, deadline: number): Promise<LogQueryStart> {
+  const { settings } = deps;
+  const logGroup = settings.logGroupPattern.replaceAll('{cluster}', task.name);
+  const now = deps.now().getTime();
+  const lease = await deps.store.slots.acquire(
+    insightsScope(task),
+    settings.logsInsightsBudget,
+    queryHolder(task),
+    Math.max(0, deadline - now) + QUERY_LEASE_GRACE_MS,
+    now,
+  );
+  const none = { query: null, problem: null, logGroupMissing: false, deferred: false };
+  if (!lease) return { ...none, deferred: true };
+  try {
+    const endTime = Math.floor(now / 1000);
+    const queryId = await deps.clientsFor(task).logs.startQuery({
+      logGroup,
+      queryString: buildLogQuery(),
+      startTime: endTime - settings.logWindowHours * 3600,
+      endTime,
+    });
+    if (queryId) return { ...none, query: { queryId, logGroup } };
+    await deps.store.slots.release(lease);
+    return { ...none, problem: `log group ${logGroup} does not exist`, logGroupMissing: true };
+  } catch (error) {
+    await deps.store.slots.release(lease);
+    // the quota in use, or StartQuery throttled (sent without the SDK's retries, lambda/aws/logs.ts): a later poll
+    if (DEFERRED_START_ERRORS.has(errorCodeOf(error))) return { ...none, deferred: true };
+    return { ...none, problem: `log query on ${logGroup} could not start: ${messageOf(error)}` };
+  }
+}
+
+/**
+ * The cluster's query as Discover left it, or as a poll started it later (stored, since a poll's result does not
+ * change the state). With `startNow` (a poll before the deadline), a query still put off is tried again.
+ */
+async function currentLogQuery(state: DiscoveryState, deps: StepDeps, startNow: boolean): Promise<LogQueryStart> {
+  if (state.query || !state.queryDeferred) {
+    return {
+      query: state.query,
+      problem: state.queryProblem,
+      logGroupMissing: state.logGroupMissing === true,
+      deferred: false,
+    };
+  }
+  const key = discoveryKeyOf(state);
+  const late = await deps.store.lateLogQuery(key, state.stored.discoveryId);
+  if (late) return { ...late, logGroupMissing: late.logGroupMissing === true, deferred: false };
+  if (!startNow) return { query: null, problem: null, logGroupMissing: false, deferred: true };
+  const started = await startLogQuery(state, deps, Date.parse(state.deadline));
+  if (!started.deferred) {
+    await deps.store.putLateLogQuery(key, state.stored.discoveryId, {
+      query: started.query,
+      problem: started.problem,
+      ...(started.logGroupMissing && { logGroupMissing: true }),
+    });
+  }
+  return started;
 }
 
 /**

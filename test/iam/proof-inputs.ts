@@ -12,7 +12,8 @@ export interface ProofInputs {
    * us-east-1, so that a cluster always fails and the recordFailure function always runs, and in which every log
    * query outlasts its cluster's deadline, so that the assess function stops it (logs:StopQuery), and EKS fails every
    * ListClusters of 222222222222 in eu-west-1, so that the plan function reads that target's stored cluster list
-   * (dynamodb:GetItem); and a run of the
+   * (dynamodb:GetItem); a run in which other teams hold the Logs Insights quota of one region (the queries put
+   * off and retried by the polls); and a run of the
    * fleet benchmark's fleet (`npm run bench:fleet`, here 18 clusters of about 60 nodes: several ListClusters and
    * DescribeInstances pages, SendCommand batches of 50 and more than one per cluster).
    */
@@ -131,9 +132,26 @@ export async function proofInputs(): Promise<ProofInputs> {
     slack,
   );
   const fleet = await recordAuditRun(largeFleet(scenario, 18, 60));
+  // A region whose Logs Insights quota other teams hold: Discover puts the queries off, each poll tries again
+  // (taking a slot of the budget, looking for a query started late, freeing the slot when StartQuery is refused),
+  // and Assess finds none started.
+  const busy = await recordAuditRun(
+    parseScenario(
+      {
+        ...scenario,
+        accounts: scenario.accounts.map((a) => ({
+          ...a,
+          regions: a.regions.map((r) =>
+            a.id === '111111111111' && r.name === 'us-east-1' ? { ...r, insightsQueriesInUse: 100 } : r,
+          ),
+        })),
+      },
+      'default scenario with a busy Logs Insights quota',
+    ),
+  );
   return {
     run,
-    calls: [...run.calls, ...failing.calls, ...fleet.calls],
+    calls: [...run.calls, ...failing.calls, ...fleet.calls, ...busy.calls],
     templates: synthesizeFor(run.targets, run.hub, {
       slackWebhookSecretName: PROOF_SLACK_SECRET,
       securityHubImport: true,

@@ -150,23 +150,29 @@ describe('the audit against AWS quotas and races, through the real SDK', () => {
     expect(sim.calls.filter((c) => c.action === 'StopQuery').map((c) => [c.region, c.status])).toEqual([[US, 200]]);
   });
 
-  it('audits a cluster whose log query hits the concurrent-query quota, with one line saying so', async () => {
-    // Act
+  it('puts off a log query the account quota has no room for, retries it each poll, and says so at the deadline', async () => {
+    // Act: other teams hold every slot of the account's quota in eu-west-1 for the whole audit
     const state = await discover(task(EU, 'busy'), deps);
     now += 10_000;
-    await poll(state, deps);
+    const polled = await poll(state, deps);
+    now += 3_600_000;
     const outcome = await assess(state, deps);
 
     // Assert
-    expect(state.query).toBeNull();
-    expect(state.queryProblem).toBe(
-      `log signals of cluster busy not evaluated: the Logs Insights concurrent-query quota of account ${A} in ` +
-        `${EU} is in use (LimitExceededException; 100 queries at once, dashboards included); stop queries or ` +
-        'dashboards there, or lower clusterConcurrency',
-    );
-    expect(sim.calls.filter((c) => c.action === 'StartQuery' && c.region === EU).every((c) => c.status === 400)).toBe(
-      true,
-    );
+    expect([state.query, state.queryProblem, state.queryDeferred]).toEqual([null, null, true]);
+    expect(polled.queryDone).toBe(false);
+    const starts = sim.calls.filter((c) => c.action === 'StartQuery' && c.region === EU);
+    // Discover's StartQuery and the poll's, each with the SDK's own retries, all refused
+    expect(starts.length).toBeGreaterThanOrEqual(2);
+    expect(starts.every((c) => c.status === 400)).toBe(true);
+    const reason =
+      'log signals of cluster busy not evaluated: its Logs Insights query could not start before the ' +
+      `cluster's deadline, the audit's budget of 50 concurrent queries in account ${A} in ${EU} or the account's ` +
+      'quota (100, dashboards included, LimitExceededException) being in use; raise logsInsightsBudget, lower ' +
+      'clusterConcurrency, or stop queries there';
+    expect(outcome.warning).toBe(reason);
     expect([outcome.status, outcome.score === null]).toEqual(['COMPLETE', false]);
+    // nothing of the budget is left held
+    expect(await deps.store.slots.held(`logs-insights#${A}#${EU}`)).toEqual([]);
   });
 });

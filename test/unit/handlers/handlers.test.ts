@@ -279,6 +279,7 @@ describe('assess handler', () => {
         putSnapshot: async (snapshot: ClusterSnapshot) => {
           snapshots.push(snapshot);
         },
+        slots: { releaseHolder: async () => {} } as unknown as AuditStore['slots'],
       },
     });
     const state = discovery({
