@@ -52,12 +52,24 @@ export function errorCode(error: unknown): string {
   return 'Error';
 }
 
-/** True when the connection broke or could not be made (no AWS answer at all). */
 /** A DynamoDB conditional write whose condition did not hold: an answer (another writer came first), not a failure. */
 export function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
+/**
+ * An error a later attempt may well not meet: no answer at all (the connection), a server error (5xx) or
+ * throttling. The SDK's retry classes the same way; this is for a call sent without its retries.
+ */
+export function isTransient(error: unknown): boolean {
+  if (isConnectionFailure(error)) return true;
+  const { status } = metadataOf(error);
+  return (status !== null && status >= 500) || THROTTLING_ERRORS.has(errorCode(error));
+}
+
+const THROTTLING_ERRORS = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException']);
+
+/** True when the connection broke or could not be made (no AWS answer at all). */
 export function isConnectionFailure(error: unknown): boolean {
   return socketCode(error) !== null;
 }

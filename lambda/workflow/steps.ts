@@ -13,6 +13,7 @@ import type {
   NodeObservation,
 } from '#audit/model.js';
 import { parseNodeReport } from '#audit/node-report.js';
+import { isTransient } from '#aws/errors.js';
 import type {
   AlertPublisher,
   AuditTarget,
@@ -429,8 +430,6 @@ async function logSignalsOf(
 const insightsScope = (target: AuditTarget) => `logs-insights#${target.account}#${target.region}`;
 /** A cluster's query in a run holds the slot: a retried step gets the same slot back. */
 const queryHolder = (task: ClusterTask) => `${task.runId}/${task.name}`;
-/** StartQuery errors that put the query off to the next poll rather than fail it. */
-const DEFERRED_START_ERRORS = new Set(['LimitExceededException', 'ThrottlingException']);
 /** A slot is leased until the cluster's deadline and this much more (assess stops a query still running then). */
 const QUERY_LEASE_GRACE_MS = 5 * 60_000;
 
@@ -475,8 +474,9 @@ async function startLogQuery(task: ClusterTask, deps: StepDeps, deadline: number
     return { ...none, problem: `log group ${logGroup} does not exist`, logGroupMissing: true };
   } catch (error) {
     await deps.store.slots.release(lease);
-    // the quota in use, or StartQuery throttled (sent without the SDK's retries, lambda/aws/logs.ts): a later poll
-    if (DEFERRED_START_ERRORS.has(errorCodeOf(error))) return { ...none, deferred: true };
+    // the quota in use, or a start throttled, unanswered or failed on the server side (it is sent without the
+    // SDK's retries, lambda/aws/logs.ts): the next poll tries again
+    if (errorCodeOf(error) === 'LimitExceededException' || isTransient(error)) return { ...none, deferred: true };
     return { ...none, problem: `log query on ${logGroup} could not start: ${messageOf(error)}` };
   }
 }
