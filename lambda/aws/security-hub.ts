@@ -92,7 +92,7 @@ export class SecurityHubImporter {
 }
 
 /** The region a finding is imported in: its product ARN's (the renderer puts the cluster's region there). */
-function regionOf(finding: AsffFinding): string {
+export function regionOf(finding: AsffFinding): string {
   return finding.ProductArn.split(':')[3] ?? '';
 }
 

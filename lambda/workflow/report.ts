@@ -5,6 +5,7 @@ import { type DigestChange, type DigestParts, renderDigestParts } from '#audit/r
 import { isActive, type Suppression } from '#audit/suppressions.js';
 import { SNS_MESSAGE_MAX_BYTES, snsPublishBytes } from '#aws/notify.js';
 import type { AuditTarget } from '#aws/ports.js';
+import { regionOf } from '#aws/security-hub.js';
 import {
   type ClusterSnapshot,
   clusterKey,
@@ -89,7 +90,7 @@ export async function report(plan: RunPlan, deps: StepDeps): Promise<ReportOutpu
 async function importToSecurityHub(result: RunResult, deps: StepDeps): Promise<SecurityHubOutcome> {
   const byTarget = new Map<string, { target: AuditTarget; findings: AsffFinding[] }>();
   for (const finding of renderRunAsff(result)) {
-    const region = finding.ProductArn.split(':')[3] ?? '';
+    const region = regionOf(finding);
     const key = `${finding.AwsAccountId}/${region}`;
     const entry = byTarget.get(key) ?? { target: { account: finding.AwsAccountId, region }, findings: [] };
     entry.findings.push(finding);
