@@ -5,6 +5,7 @@
 import type { RecordedCall } from '#sim/call-log.js';
 import type { SimNode } from '#sim/nodes.js';
 import type { Fault, Timing } from '#sim/scenario.js';
+import { SSM_BATCH_SIZE, SSM_BATCHES_IN_FLIGHT } from '#aws/commands.js';
 import { COLLECTOR_TIMEOUT_SECONDS } from '../collector/ssm-document.js';
 import type { NightUsage } from './cost.js';
 import { readUnits, snsRequests, writeUnits } from './cost.js';
@@ -42,21 +43,20 @@ export interface BoundInputs {
   concurrentQueries: number;
 }
 
-/** The page and batch sizes the adapters use (lambda/aws/clusters.ts, lambda/aws/commands.ts). */
+/** DescribeInstances' page size as the adapter asks for it (lambda/aws/clusters.ts). */
 const INSTANCES_PAGE = 1000;
-const SSM_BATCH = 50;
 
 /**
  * Sequential API round trips of one cluster's audit, outside the Waits: Discover's parallel reads (DescribeCluster;
  * ListAddons then DescribeAddon; ListNodegroups then DescribeNodegroup; DescribeInstances, 1,000 a page: at least
- * 2 deep), then DescribeInstanceInformation and SendCommand, 50 instances a call, one after the other, then
- * StartQuery; each Poll ListCommands (all commands at once) then GetQueryResults; Assess ListCommandInvocations
- * (all commands at once, one page of 50) and GetQueryResults.
+ * 2 deep), then DescribeInstanceInformation and SendCommand, 50 instances a call, SSM_BATCHES_IN_FLIGHT calls at
+ * once (lambda/aws/commands.ts), then StartQuery; each Poll ListCommands (all commands at once) then
+ * GetQueryResults; Assess ListCommandInvocations (all commands at once, one page of 50) and GetQueryResults.
  */
 export function clusterRoundTrips(cluster: ClusterShape, polls: number): number {
   const reads = Math.max(2, Math.ceil(cluster.nodes / INSTANCES_PAGE));
-  const discover =
-    reads + Math.ceil(cluster.nodes / SSM_BATCH) + Math.ceil(cluster.reachable / SSM_BATCH) + 1; /* StartQuery */
+  const deep = (instances: number) => Math.ceil(Math.ceil(instances / SSM_BATCH_SIZE) / SSM_BATCHES_IN_FLIGHT);
+  const discover = reads + deep(cluster.nodes) + deep(cluster.reachable) + 1; /* StartQuery */
   return discover + 2 * polls + 2;
 }
 

@@ -548,12 +548,17 @@ export class RegionFleet {
     return true;
   }
 
-  /** GetQueryResults: the first answer is always Running; the outcome comes once the query's time has passed. */
+  /**
+   * GetQueryResults: Running until the query's time (the scenario's `queryMs`) has passed, then its outcome — on the
+   * first call as on any later one: `status` is "the status of the most recent running of the query" (Cancelled,
+   * Complete, Failed, Running, Scheduled, Timeout, Unknown), a property of the query, not of how often it was asked
+   * (GetQueryResults API reference, https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetQueryResults.html).
+   */
   queryResults(queryId: string): QueryView {
     const query = this.#queries.get(queryId);
     if (!query) throw new ApiError(400, 'ResourceNotFoundException', `Query ${queryId} does not exist.`);
     query.polls++;
-    const done = query.polls > 1 && this.#queryEnded(query);
+    const done = this.#queryEnded(query);
     const status = query.stopped ? 'Cancelled' : done ? query.outcome : 'Running';
     return {
       status,

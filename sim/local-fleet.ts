@@ -91,7 +91,7 @@ async function prepareState(options: LocalFleetOptions, scenario?: Scenario) {
  */
 export async function openLocalFleet(
   options: LocalFleetOptions & { scenario: string | Scenario },
-): Promise<FleetSession & { simulator: Simulator; dynamoCalls: RecordedCall[] }> {
+): Promise<FleetSession & { simulator: Simulator; dynamoCalls: RecordedCall[]; environmentDeps: () => StepDeps }> {
   const scenario = typeof options.scenario === 'string' ? loadScenario(options.scenario) : options.scenario;
   const org = options.organization;
   if (org && !scenario.organization) {
@@ -120,12 +120,14 @@ export async function openLocalFleet(
     pollIntervalSeconds: scaled(15, 0.05),
     clusterDeadlineSeconds: scaled(600, 5),
   };
-  const deps: StepDeps = {
-    clientsFor: createTargetClientsFactory({
+  const newClients = () =>
+    createTargetClientsFactory({
       endpoint: sim.endpoint,
       ...(org && caller && { roleName: org.roleName, hubAccount: caller, ownAccount: caller }),
       ...(options.logger && { logger: options.logger }),
-    }),
+    });
+  const deps: StepDeps = {
+    clientsFor: newClients(),
     ...(org &&
       caller && {
         organization: createOrganizationReader({
@@ -146,6 +148,9 @@ export async function openLocalFleet(
   };
   return {
     deps,
+    // a Lambda execution environment's own: its SDK clients (and their rate limiters) built afresh; the state store
+    // is the same table
+    environmentDeps: () => ({ ...deps, clientsFor: newClients() }),
     simulator: sim,
     dynamoCalls: local.calls,
     pollIntervalMs: deps.settings.pollIntervalSeconds * 1000,

@@ -314,7 +314,7 @@ export const TimingSchema = z.strictObject({
   commandMs: RangeSchema.default({ min: 1500, max: 4000 }),
   /** from SendCommand until an online node picks the command up (Pending → InProgress) */
   deliveryMs: z.number().nonnegative().default(300),
-  /** from StartQuery until the query's outcome; the first GetQueryResults always says Running */
+  /** from StartQuery until the query's outcome: GetQueryResults says Running until then */
   queryMs: z.number().nonnegative().default(1200),
 });
 export type Timing = z.infer<typeof TimingSchema>;

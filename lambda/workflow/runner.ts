@@ -1,4 +1,4 @@
-import { mapWithConcurrency } from './concurrency.js';
+import { mapWithConcurrency } from '#aws/concurrency.js';
 import type { DiscoveryState } from './discovery-state.js';
 import type { ReportOutput } from './report.js';
 import type { ClusterOutcome, ClusterTask, PollResult, RunPlan } from './steps.js';

@@ -72,6 +72,12 @@ export interface AuditRunOptions {
   name: string;
   /** real ms per state machine second for Wait and back-off (the scenario's time scale) */
   clock?: ExecutionClock;
+  /**
+   * The dependencies of a new Lambda execution environment (fresh SDK clients, as a cold start builds them at module
+   * scope). Given, concurrent invocations of a function run in environments of their own, as deployed
+   * (lambda-service.ts `environment`); unset, every invocation shares `deps`.
+   */
+  environmentDeps?: () => StepDeps;
   /** replaces a step's handler (fault injection) */
   override?: Partial<Record<StepName, LambdaHandler>>;
   /** real ms per Lambda second (function timeouts); default 1000 */
@@ -113,8 +119,14 @@ export async function executeAuditRun(
 ): Promise<ExecutionResult & { lambda: LocalLambdaService }> {
   const lambda = new LocalLambdaService({ msPerSecond: options.lambdaMsPerSecond ?? 1000 });
   for (const fn of deployed.functions) {
+    const override = options.override?.[fn.step];
+    const environmentDeps = options.environmentDeps;
     lambda.deploy(fn.arn, {
-      handler: options.override?.[fn.step] ?? realHandler(fn.step, options.deps, deployed, options.simulator),
+      handler: override ?? realHandler(fn.step, options.deps, deployed, options.simulator),
+      ...(!override &&
+        environmentDeps && {
+          environment: () => realHandler(fn.step, environmentDeps(), deployed, options.simulator),
+        }),
       timeoutSeconds: fn.timeoutSeconds,
       memorySize: fn.memorySize,
     });

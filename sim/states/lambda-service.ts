@@ -10,6 +10,16 @@ export type LambdaHandler = (event: unknown, context: Context) => Promise<unknow
 /** One deployed function: its handler and its configuration as in the template. */
 export interface LocalFunction {
   handler: LambdaHandler;
+  /**
+   * Builds the handler of a new execution environment (its Init: module-scope clients built afresh). Given, each
+   * invocation runs in an environment of its own that no other invocation uses while it runs — "for each concurrent
+   * request, Lambda provisions a separate instance of your execution environment"
+   * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html) — and a free environment is reused (a
+   * warm start), so what a handler keeps in module scope (SDK clients, their adaptive-retry rate limiters) is shared
+   * by the invocations one environment runs one after another, never by concurrent ones. Unset: every invocation
+   * runs `handler`, as if one environment served them all at once.
+   */
+  environment?: () => LambdaHandler;
   /** the function's Timeout (seconds), at most 900 */
   timeoutSeconds: number;
   memorySize?: number;
@@ -43,7 +53,11 @@ export interface InvocationRecord {
  */
 export class LocalLambdaService implements LambdaInvoker {
   readonly invocations: InvocationRecord[] = [];
+  /** execution environments created, per function ARN (functions deployed with `environment` only) */
+  readonly environments = new Map<string, number>();
   private readonly functions = new Map<string, LocalFunction>();
+  /** the free (warm) environments of each function, by ARN */
+  private readonly idle = new Map<string, LambdaHandler[]>();
   private readonly msPerSecond: number;
 
   constructor(options: LambdaServiceOptions = {}) {
@@ -89,16 +103,19 @@ export class LocalLambdaService implements LambdaInvoker {
         memorySize: fn.memorySize ?? DEFAULT_MEMORY_MB,
       });
     const context = contextFor(functionArn, requestId, fn, () => timeoutMs - (Date.now() - started));
+    const handler = this.takeEnvironment(functionArn, fn);
+    let timedOutEnvironment = false;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timed-out'>((resolve) => {
       timer = setTimeout(() => resolve('timed-out'), timeoutMs);
     });
     try {
       const outcome = await Promise.race([
-        fn.handler(JSON.parse(payload), context).then((value) => ({ value })),
+        handler(JSON.parse(payload), context).then((value) => ({ value })),
         timedOut,
       ]);
       if (outcome === 'timed-out') {
+        timedOutEnvironment = true;
         record(0, 'timed-out');
         return functionError({
           errorType: 'Sandbox.Timedout',
@@ -122,7 +139,22 @@ export class LocalLambdaService implements LambdaInvoker {
       return functionError({ errorType: e.name, errorMessage: e.message, trace: (e.stack ?? '').split('\n') });
     } finally {
       clearTimeout(timer);
+      // an environment whose invocation timed out is still running it (in process nothing can stop it): not reused
+      if (fn.environment && !timedOutEnvironment) {
+        this.idle.get(functionArn)?.push(handler);
+      }
     }
+  }
+
+  /** A free environment of the function, or a new one; the shared handler for a function without `environment`. */
+  private takeEnvironment(functionArn: string, fn: LocalFunction): LambdaHandler {
+    if (!fn.environment) return fn.handler;
+    const idle = this.idle.get(functionArn) ?? [];
+    this.idle.set(functionArn, idle);
+    const warm = idle.pop();
+    if (warm) return warm;
+    this.environments.set(functionArn, (this.environments.get(functionArn) ?? 0) + 1);
+    return fn.environment();
   }
 }
 

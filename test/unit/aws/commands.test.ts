@@ -65,15 +65,40 @@ describe('SsmCommandRunner', () => {
       platformType: 'Linux',
       platformName: 'Amazon Linux',
     });
-    expect(ssm).toHaveReceivedCommandTimes(DescribeInstanceInformationCommand, 4);
-    expect(ssm).toHaveReceivedNthCommandWith(DescribeInstanceInformationCommand, 1, {
-      Filters: [{ Key: 'InstanceIds', Values: all.slice(0, 50) }],
-      MaxResults: 50,
+    // the batches are asked at once (at most four in flight), so the calls' order is not fixed; what each asked is
+    const asked = ssm.commandCalls(DescribeInstanceInformationCommand).map((call) => {
+      const input = call.args[0].input;
+      return { first: input.Filters?.[0]?.Values?.[0], size: input.Filters?.[0]?.Values?.length, ...input };
     });
-    expect(ssm).toHaveReceivedNthCommandWith(DescribeInstanceInformationCommand, 2, { NextToken: 'rest' });
-    expect(ssm).toHaveReceivedNthCommandWith(DescribeInstanceInformationCommand, 4, {
-      Filters: [{ Key: 'InstanceIds', Values: all.slice(100) }],
+    expect(asked).toHaveLength(4);
+    expect(asked.every((a) => a.MaxResults === 50 && a.Filters?.[0]?.Key === 'InstanceIds')).toBe(true);
+    // (the paginator sets NextToken on the input it passed before, so a recorded input is not told apart by it)
+    expect(asked.map((a) => `${a.first}/${a.size}`).sort()).toEqual(
+      [`${all[0]}/50`, `${all[0]}/50`, `${all[50]}/50`, `${all[100]}/20`].sort(),
+    );
+    expect(asked.filter((a) => a.NextToken === 'rest')).not.toHaveLength(0);
+  });
+
+  it('asks about a large cluster’s batches at most four at a time, and keeps the answers in batch order', async () => {
+    // Arrange: each batch answers after a delay that makes later batches finish first
+    const all = ids(500);
+    let inFlight = 0;
+    let most = 0;
+    ssm.on(DescribeInstanceInformationCommand).callsFake(async (input: { Filters: Array<{ Values: string[] }> }) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      const values = input.Filters[0]?.Values ?? [];
+      await new Promise((resolve) => setTimeout(resolve, 20 - all.indexOf(values[0] ?? '') / 50));
+      inFlight -= 1;
+      return { InstanceInformationList: values.map((id) => ({ InstanceId: id, PingStatus: 'Online' })) };
     });
+
+    // Act
+    const managed = await runner().describeManagedInstances(all);
+
+    // Assert
+    expect(most).toBe(4);
+    expect(managed.map((m) => m.instanceId)).toEqual(all);
   });
 
   it('makes no call for no instances', async () => {

@@ -40,14 +40,15 @@ const call = (service: RecordedCall['service'], action: string, extra: Partial<C
 });
 
 describe('the lower bound', () => {
-  it('counts a cluster’s sequential round trips: reads 2 deep, a DescribeInstanceInformation and a SendCommand per 50 nodes, StartQuery, 2 a poll, 2 to assess', () => {
+  it('counts a cluster’s sequential round trips: reads 2 deep, DescribeInstanceInformation and SendCommand per 50 nodes four at a time, StartQuery, 2 a poll, 2 to assess', () => {
     // Arrange
     const cluster = { nodes: 120, reachable: 101, commandMs: 4000 };
 
-    // Act / Assert: 2 + 3 + 3 + 1 + 2 × 1 + 2
-    expect(clusterRoundTrips(cluster, 1)).toBe(13);
-    // 5,000 nodes: DescribeInstances takes 5 pages, deeper than the other reads
-    expect(clusterRoundTrips({ nodes: 5000, reachable: 5000, commandMs: 4000 }, 1)).toBe(5 + 100 + 100 + 1 + 2 + 2);
+    // Act / Assert: 2 + 1 (3 batches at once) + 1 + 1 + 2 × 1 + 2
+    expect(clusterRoundTrips(cluster, 1)).toBe(9);
+    // 5,000 nodes: DescribeInstances takes 5 pages, deeper than the other reads; 100 batches are 25 deep
+    expect(clusterRoundTrips({ nodes: 5000, reachable: 5000, commandMs: 4000 }, 1)).toBe(5 + 25 + 25 + 1 + 2 + 2);
+    expect(clusterRoundTrips({ nodes: 250, reachable: 201, commandMs: 4000 }, 2)).toBe(2 + 2 + 2 + 1 + 4 + 2);
   });
 
   it('needs one poll when the collectors and the query fit in the interval, more when a run outlasts it', () => {
@@ -96,8 +97,8 @@ describe('the lower bound', () => {
         { nodes: 20, reachable: 20, commandMs: 4000 },
       ],
     };
-    // 5 + 100 + 100 + 1 + 2 × 3 + 2 = 214 round trips, three Waits
-    expect(lowerBoundMs(inputs)).toBe(20 + 214 * 10 + 90_000);
+    // 5 + 25 + 25 + 1 + 2 × 3 + 2 = 64 round trips (100 SSM batches, four at a time), three Waits
+    expect(lowerBoundMs(inputs)).toBe(20 + 64 * 10 + 90_000);
   });
 });
 

@@ -291,6 +291,21 @@ describe('the quotas the simulator enforces', () => {
     });
   });
 
+  it('answers GetQueryResults by the query’s time: Running before its queryMs, Complete on the first call after', () => {
+    // Arrange
+    const { region, advance } = quotaRegion();
+    const early = region.startQuery({ ...query, logGroups: ['/g'] });
+    const late = region.startQuery({ ...query, logGroups: ['/g'] });
+
+    // Act
+    const before = region.queryResults(early).status;
+    advance(60_000);
+    const firstAskedAfter = region.queryResults(late).status;
+
+    // Assert
+    expect([before, firstAskedAfter]).toEqual(['Running', 'Complete']);
+  });
+
   it('frees a slot when StopQuery cancels a running query or a query ends, and refuses to stop an ended one', () => {
     // Arrange
     const { region, advance } = quotaRegion();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapWithConcurrency } from '#workflow/concurrency.js';
+import { mapWithConcurrency } from '#aws/concurrency.js';
 import type { DiscoveryState } from '#workflow/discovery-state.js';
 import { runWorkflow, type WorkflowSteps } from '#workflow/runner.js';
 import type { ClusterTask } from '#workflow/steps.js';

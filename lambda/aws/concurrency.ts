@@ -1,6 +1,8 @@
 /**
  * Maps over items with at most `limit` calls in flight, keeping the results in input order. The one concurrency
- * limiter of the project (the state machine's Map MaxConcurrency, mirrored locally).
+ * limiter of the project: the state machine's Map MaxConcurrency mirrored locally (workflow/runner.ts), and the SSM
+ * batches of one cluster (commands.ts). In aws/, since both use it and the dependencies run handlers → workflow →
+ * aws, never back.
  */
 export async function mapWithConcurrency<T, R>(
   items: ReadonlyArray<T>,
