@@ -2,10 +2,11 @@
  * The fleet benchmark's figures, as pure functions of what the scenario says and what the run counted: the lower
  * bound a run of the scenario cannot beat, the API calls, and the night's usage that bench/cost.ts prices.
  */
+
+import { SSM_BATCH_SIZE, SSM_BATCHES_IN_FLIGHT } from '#aws/commands.js';
 import type { RecordedCall } from '#sim/call-log.js';
 import type { SimNode } from '#sim/nodes.js';
 import type { Fault, Timing } from '#sim/scenario.js';
-import { SSM_BATCH_SIZE, SSM_BATCHES_IN_FLIGHT } from '#aws/commands.js';
 import { COLLECTOR_TIMEOUT_SECONDS } from '../collector/ssm-document.js';
 import type { NightUsage } from './cost.js';
 import { readUnits, snsRequests, writeUnits } from './cost.js';

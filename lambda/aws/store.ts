@@ -628,29 +628,33 @@ export class AuditStore {
     return parseItem(LateLogQuerySchema, out.Item, `late log query of ${key.cluster.name}`);
   }
 
-  /** The nodes Discover stored for a cluster (assess reads them once). */
+  /** The nodes Discover stored for a cluster. */
   async discoveredNodes(key: DiscoveryKey, stored: StoredDiscovery): Promise<PlannedNode[]> {
-    const items = await this.discoveryItems(key, 'NODES', stored.nodeItems, stored.discoveryId);
-    return items.flatMap((item) => parseItem(StoredNodesSchema, item, `discovery item ${item.sk}`).nodes);
+    return (await this.discovered(key, { ...stored, commandItems: 0 })).nodes;
   }
 
-  /** The SSM command ids Discover stored for a cluster (poll reads them on every poll, assess once). */
+  /** The SSM command ids Discover stored for a cluster (poll reads them on every poll). */
   async discoveredCommandIds(key: DiscoveryKey, stored: StoredDiscovery): Promise<string[]> {
-    const items = await this.discoveryItems(key, 'COMMANDS', stored.commandItems, stored.discoveryId);
-    return items.flatMap((item) => parseItem(StoredCommandsSchema, item, `discovery item ${item.sk}`).commandIds);
+    return (await this.discovered(key, { ...stored, nodeItems: 0 })).commandIds;
   }
 
   /**
-   * Items `0 … count - 1` of one kind, strongly consistent (Discover wrote them moments ago), in key order. Any item
-   * missing or written by another Discover attempt fails the read: counting a mix of two attempts would be wrong.
+   * The nodes and the command ids Discover stored, in one strongly consistent Query (Discover wrote them moments
+   * ago): the command items sort before the node items (`COMMANDS#…` < `NODES#…`), so one key range holds both, and
+   * assess reads its cluster's discovery in one call. Items in key order. Any item missing or written by another
+   * Discover attempt fails the read: counting a mix of two attempts would be wrong.
    */
-  private async discoveryItems(
+  async discovered(
     key: DiscoveryKey,
-    kind: DiscoveryItemKind,
-    count: number,
-    discoveryId: string,
-  ): Promise<Array<Record<string, unknown>>> {
-    if (count === 0) return [];
+    stored: StoredDiscovery,
+  ): Promise<{ nodes: PlannedNode[]; commandIds: string[] }> {
+    const kinds = [
+      { kind: 'COMMANDS' as const, count: stored.commandItems },
+      { kind: 'NODES' as const, count: stored.nodeItems },
+    ].filter((k) => k.count > 0);
+    const first = kinds[0];
+    const last = kinds.at(-1);
+    if (!first || !last) return { nodes: [], commandIds: [] };
     const items: Array<Record<string, unknown>> = [];
     const pages = paginateQuery(
       { client: this.doc },
@@ -659,23 +663,34 @@ export class AuditStore {
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
         ExpressionAttributeValues: {
           ':pk': discoveryPartition(key),
-          ':first': discoverySortKey(kind, 0),
-          ':last': discoverySortKey(kind, count - 1),
+          ':first': discoverySortKey(first.kind, 0),
+          ':last': discoverySortKey(last.kind, last.count - 1),
         },
         ConsistentRead: true,
       },
     );
     for await (const page of pages) items.push(...(page.Items ?? []));
-    const own = items.filter((item) => item.discoveryId === discoveryId).length;
-    if (own !== count) {
-      const noun = kind === 'NODES' ? 'node' : 'command';
-      throw new StoredItemError(
-        `stored discovery of ${key.cluster.account}/${key.cluster.region}/${key.cluster.name} in run ${key.runId} ` +
-          `is not readable: ${count - own} of its ${count} ${noun} items are missing or another Discover attempt's ` +
-          `than ${discoveryId}; audit the cluster again`,
-      );
-    }
-    return items;
+    const own = (kind: DiscoveryItemKind, count: number) => {
+      const wanted = new Set(Array.from({ length: count }, (_, i) => discoverySortKey(kind, i)));
+      const found = items.filter((item) => wanted.has(String(item.sk)) && item.discoveryId === stored.discoveryId);
+      if (found.length !== count) {
+        const noun = kind === 'NODES' ? 'node' : 'command';
+        throw new StoredItemError(
+          `stored discovery of ${key.cluster.account}/${key.cluster.region}/${key.cluster.name} in run ${key.runId} ` +
+            `is not readable: ${count - found.length} of its ${count} ${noun} items are missing or another Discover ` +
+            `attempt's than ${stored.discoveryId}; audit the cluster again`,
+        );
+      }
+      return found;
+    };
+    return {
+      nodes: own('NODES', stored.nodeItems).flatMap(
+        (item) => parseItem(StoredNodesSchema, item, `discovery item ${item.sk}`).nodes,
+      ),
+      commandIds: own('COMMANDS', stored.commandItems).flatMap(
+        (item) => parseItem(StoredCommandsSchema, item, `discovery item ${item.sk}`).commandIds,
+      ),
+    };
   }
 
   /** Writes (or rewrites, for a retried step) a cluster's snapshot for a run. */
@@ -1014,9 +1029,21 @@ export class AuditStore {
 
 const StoredNodesSchema = z.object({ nodes: z.array(PlannedNodeSchema) });
 
+/**
+ * A cluster's running log query: its id, its log group, and the slot of the audit's Logs Insights budget it holds
+ * (lambda/aws/slots.ts), so that freeing it is one conditional DeleteItem, not a Query of the scope first. No slot:
+ * a state written before slots were remembered; the holder's slots are then looked up.
+ */
+export const LogQueryRefSchema = z.object({
+  queryId: z.string(),
+  logGroup: z.string(),
+  slot: z.number().int().nonnegative().optional(),
+});
+export type LogQueryRef = z.infer<typeof LogQueryRefSchema>;
+
 /** A log query started by a poll, or the reason it could not start. */
 export const LateLogQuerySchema = z.object({
-  query: z.object({ queryId: z.string(), logGroup: z.string() }).nullable(),
+  query: LogQueryRefSchema.nullable(),
   problem: z.string().nullable(),
   logGroupMissing: z.boolean().optional(),
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AddonSchema } from '#audit/model.js';
-import { StoredDiscoverySchema } from '#aws/store.js';
+import { LogQueryRefSchema, StoredDiscoverySchema } from '#aws/store.js';
 
 /**
  * Discover's output, the input of Poll and Assess: one schema, and the steps' type is inferred from it. It carries
@@ -38,7 +38,7 @@ export const DiscoveryStateSchema = z.object({
   commandCount: z.number().int().nonnegative(),
   /** where the nodes and command ids are stored, and which Discover attempt stored them */
   stored: StoredDiscoverySchema,
-  query: z.object({ queryId: z.string(), logGroup: z.string() }).nullable(),
+  query: LogQueryRefSchema.nullable(),
   queryProblem: z.string().nullable(),
   /**
    * the query could not start yet: the audit's Logs Insights budget (logsInsightsBudget) or the account's quota was

@@ -21,7 +21,7 @@ import type {
   OrganizationAccountLister,
   TargetClientsFactory,
 } from '#aws/ports.js';
-import type { AuditStore, ClusterSnapshot, DiscoveryKey, PlannedNode } from '#aws/store.js';
+import type { AuditStore, ClusterSnapshot, DiscoveryKey, LogQueryRef, PlannedNode } from '#aws/store.js';
 import type { DiscoveredNodeCounts, DiscoveryState } from './discovery-state.js';
 import type { AuditSettings } from './settings.js';
 
@@ -282,7 +282,7 @@ export async function poll(state: DiscoveryState, deps: StepDeps): Promise<PollR
       ? TERMINAL_QUERY.has((await logs.getQueryResults(current.query.queryId)).status)
       : true;
   // an ended query frees its slot of the budget at once, for the clusters waiting for one
-  if (queryDone && current.query) await deps.store.slots.releaseHolder(insightsScope(state), queryHolder(state));
+  if (queryDone && current.query) await releaseQuerySlot(state, current.query, deps);
   return { done: commandsDone && queryDone, commandsDone, queryDone };
 }
 
@@ -294,10 +294,7 @@ export async function poll(state: DiscoveryState, deps: StepDeps): Promise<PollR
 export async function assess(state: DiscoveryState, deps: StepDeps): Promise<ClusterOutcome> {
   const { commands } = deps.clientsFor(state);
   const key = discoveryKeyOf(state);
-  const [planned, commandIds] = await Promise.all([
-    deps.store.discoveredNodes(key, state.stored),
-    deps.store.discoveredCommandIds(key, state.stored),
-  ]);
+  const { nodes: planned, commandIds } = await deps.store.discovered(key, state.stored);
   const invocations = new Map(
     (await Promise.all(commandIds.map((id) => commands.readInvocations(id)))).flat().map((i) => [i.instanceId, i]),
   );
@@ -327,8 +324,11 @@ export async function assess(state: DiscoveryState, deps: StepDeps): Promise<Clu
     }
     return { ...base, reach: 'REACHED', reason: null, report: parsed.report };
   });
-  const { signals, problem: logProblem, warning: logWarning } = await logSignalsOf(state, deps);
-  await deps.store.slots.releaseHolder(insightsScope(state), queryHolder(state));
+  const { signals, problem: logProblem, warning: logWarning, query } = await logSignalsOf(state, deps);
+  // freed here too: a poll that reached the deadline before the query ended has not freed it; and a query put off
+  // by Discover may have been started by a poll that died before storing it, holding a slot under this holder
+  if (query) await releaseQuerySlot(state, query, deps);
+  else if (state.queryDeferred) await deps.store.slots.releaseHolder(insightsScope(state), queryHolder(state));
   const cluster = refOf(state);
   let history: HistoryPoint[] = [];
   let historyProblem: SourceState | null = null;
@@ -385,7 +385,13 @@ function unreadableOutputWarning(state: DiscoveryState, nodes: ReadonlyArray<Nod
 async function logSignalsOf(
   state: DiscoveryState,
   deps: StepDeps,
-): Promise<{ signals: LogSignals | null; problem: SourceState | null; warning: string | null }> {
+): Promise<{
+  signals: LogSignals | null;
+  problem: SourceState | null;
+  warning: string | null;
+  /** the query whose results were read (its budget slot is still to be freed) */
+  query: LogQueryRef | null;
+}> {
   const current = await currentLogQuery(state, deps, false);
   if (!current.query) {
     const reason = current.deferred
@@ -399,9 +405,11 @@ async function logSignalsOf(
       signals: null,
       problem: { state: current.logGroupMissing ? 'MISSING' : 'FAILED', reason },
       warning: late ? reason : null,
+      query: null,
     };
   }
-  const { logGroup, queryId } = current.query;
+  const { query } = current;
+  const { logGroup, queryId } = query;
   try {
     const { logs } = deps.clientsFor(state);
     const results = await logs.getQueryResults(queryId);
@@ -410,18 +418,20 @@ async function logSignalsOf(
         signals: readLogSignals(logGroup, deps.settings.logWindowHours, results.rows),
         problem: null,
         warning: null,
+        query,
       };
     }
     if (!TERMINAL_QUERY.has(results.status)) await stopUnfinishedQuery(queryId, logs);
     const reason = TERMINAL_QUERY.has(results.status)
       ? `log query on ${logGroup} ended ${results.status}`
       : `log query on ${logGroup} did not finish before the deadline (${results.status})`;
-    return { signals: null, problem: { state: 'FAILED', reason }, warning: null };
+    return { signals: null, problem: { state: 'FAILED', reason }, warning: null, query };
   } catch (error) {
     return {
       signals: null,
       problem: { state: 'FAILED', reason: `log query results on ${logGroup} could not be read: ${messageOf(error)}` },
       warning: null,
+      query,
     };
   }
 }
@@ -433,9 +443,21 @@ const queryHolder = (task: ClusterTask) => `${task.runId}/${task.name}`;
 /** A slot is leased until the cluster's deadline and this much more (assess stops a query still running then). */
 const QUERY_LEASE_GRACE_MS = 5 * 60_000;
 
+/**
+ * Frees the budget slot a cluster's query holds: one conditional DeleteItem when the state remembers the slot (it
+ * fails harmlessly once freed, or once another holder took the slot over after the lease), else the holder's slots
+ * looked up first.
+ */
+async function releaseQuerySlot(task: ClusterTask, query: LogQueryRef, deps: StepDeps): Promise<void> {
+  const scope = insightsScope(task);
+  const holder = queryHolder(task);
+  if (query.slot === undefined) await deps.store.slots.releaseHolder(scope, holder);
+  else await deps.store.slots.release({ scope, slot: query.slot, holder, leaseUntil: 0 });
+}
+
 /** Where a cluster's log query stands: started (`query`), could not start (`problem`), or still put off. */
 interface LogQueryStart {
-  query: { queryId: string; logGroup: string } | null;
+  query: LogQueryRef | null;
   problem: string | null;
   logGroupMissing: boolean;
   /** not started yet: the budget or the account's quota was in use */
@@ -469,7 +491,7 @@ async function startLogQuery(task: ClusterTask, deps: StepDeps, deadline: number
       startTime: endTime - settings.logWindowHours * 3600,
       endTime,
     });
-    if (queryId) return { ...none, query: { queryId, logGroup } };
+    if (queryId) return { ...none, query: { queryId, logGroup, slot: lease.slot } };
     await deps.store.slots.release(lease);
     return { ...none, problem: `log group ${logGroup} does not exist`, logGroupMissing: true };
   } catch (error) {

@@ -96,6 +96,21 @@ describe('AuditStore: a cluster’s discovery as items, not state (dynalite)', (
     expect(new Set(items.map((item) => item.expiresAt))).toEqual(new Set([expiresAt]));
   });
 
+  it('reads nodes and command ids for assess in one strongly consistent Query, 5,000 nodes whole and in order', async () => {
+    const stored = { discoveryId: 'attempt-1', nodeItems: 10, commandItems: 1 };
+    const before = dynamo.calls.length;
+
+    const discovered = await store.discovered(key('run-5000'), stored);
+
+    const queries = dynamo.calls.slice(before);
+    expect(queries.map((c) => [c.action, c.input.ConsistentRead])).toEqual([['Query', true]]);
+    expect(queries[0]?.input.ExpressionAttributeValues).toMatchObject({
+      ':first': { S: 'COMMANDS#000000' },
+      ':last': { S: 'NODES#000009' },
+    });
+    expect(discovered).toEqual({ nodes: nodesOf(5000), commandIds: commandIdsOf(5000) });
+  });
+
   it('reads only the command items on a poll: one strongly consistent Query of one item for 5,000 nodes', async () => {
     const stored = { discoveryId: 'attempt-1', nodeItems: 10, commandItems: 1 };
     const before = dynamo.calls.length;

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditStore } from '#aws/store.js';
 import { type LocalDynamo, startDynalite } from '#sim/dynalite.js';
+import type { DiscoveryState } from '#workflow/discovery-state.js';
+import { AuditSettingsSchema } from '#workflow/settings.js';
+import { poll, type StepDeps } from '#workflow/steps.js';
 
 /** The table-held budget slots (lambda/aws/slots.ts) on dynalite, with real conditional writes racing. */
 describe('budget slots in the table', () => {
@@ -55,5 +58,94 @@ describe('budget slots in the table', () => {
     // b comes back late and releases: d keeps the slot
     await store.slots.release(b);
     expect((await store.slots.held(scope)).find((h) => h.slot === b.slot)?.holder).toBe('d');
+  });
+});
+
+/**
+ * A cluster's query remembers the slot it holds (DiscoveryState.query.slot), so the poll that sees it end and the
+ * assess after free it with one conditional DeleteItem each, not a Query of the scope first.
+ */
+describe('freeing a cluster query’s slot', () => {
+  let dynamo: LocalDynamo;
+  let store: AuditStore;
+  const NOW = Date.parse('2026-12-08T02:00:00Z');
+  const task = {
+    runId: 'run-1',
+    startedAt: '2026-12-08T02:00:00.000Z',
+    account: '111111111111',
+    region: 'eu-west-1',
+    name: 'payments',
+  };
+
+  beforeAll(async () => {
+    dynamo = await startDynalite({ record: true });
+    store = new AuditStore({ tableName: 'fleet-audit-release' }, dynamo.client);
+    await store.ensureTable();
+  });
+  afterAll(async () => dynamo.close());
+
+  it('frees it in the poll that sees the query end with one conditional DeleteItem, no Query of the scope first', async () => {
+    // Arrange: the slot Discover took, and the discovery it stored (one node, one command)
+    const scope = 'logs-insights#111111111111#eu-west-1';
+    const lease = await store.slots.acquire(scope, 50, 'run-1/payments', 600_000, NOW);
+    if (!lease) throw new Error('no slot');
+    const key = {
+      runId: task.runId,
+      startedAt: task.startedAt,
+      cluster: { account: task.account, region: task.region, name: task.name },
+    };
+    const stored = await store.putDiscovery(
+      key,
+      'd-1',
+      [{ instanceId: 'i-1', nodegroup: 'ng', reach: 'PENDING', reason: null }],
+      ['c-1'],
+    );
+    const state: DiscoveryState = {
+      ...task,
+      kubernetesVersion: '1.31',
+      endpoint: null,
+      addons: { vpcCni: null, kubeProxy: null },
+      nodes: { expected: 1, pending: 1, unreachable: 0, unsupported: 0 },
+      commandCount: 1,
+      stored,
+      query: { queryId: 'q-1', logGroup: '/aws/containerinsights/payments/dataplane', slot: lease.slot },
+      queryProblem: null,
+      deadline: '2026-12-08T02:10:00.000Z',
+    };
+    const clients = {
+      commands: {
+        getProgress: async () => [
+          {
+            commandId: 'c-1',
+            status: 'Success',
+            targetCount: 1,
+            completedCount: 1,
+            errorCount: 0,
+            deliveryTimedOutCount: 0,
+          },
+        ],
+      },
+      logs: { getQueryResults: async () => ({ status: 'Complete', rows: [], statistics: null }) },
+    };
+    const deps = {
+      clientsFor: () => clients,
+      store,
+      publisher: null,
+      settings: AuditSettingsSchema.parse({ targets: [{ account: task.account, region: task.region }] }),
+      now: () => new Date(NOW + 60_000),
+    } as unknown as StepDeps;
+    const before = dynamo.calls.length;
+
+    // Act
+    const result = await poll(state, deps);
+
+    // Assert: the command ids read, then the slot deleted, and nothing else
+    expect(result).toEqual({ done: true, commandsDone: true, queryDone: true });
+    expect(dynamo.calls.slice(before).map((c) => c.action)).toEqual(['Query', 'DeleteItem']);
+    expect(dynamo.calls.at(-1)?.input.Key).toEqual({
+      pk: { S: `SLOTS#${scope}` },
+      sk: { S: String(lease.slot).padStart(4, '0') },
+    });
+    expect(await store.slots.held(scope)).toEqual([]);
   });
 });

@@ -44,6 +44,7 @@ function fakeDeps(overrides: { clients?: Partial<TargetClients>; store?: Partial
       putHistoryPoint: async () => {},
       discoveredNodes: async () => [],
       discoveredCommandIds: async () => [],
+      discovered: async () => ({ nodes: [], commandIds: [] }),
       ...overrides.store,
     } as unknown as AuditStore,
     publisher: null,
