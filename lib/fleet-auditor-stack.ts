@@ -186,10 +186,12 @@ export class FleetAuditorStack extends Stack {
       'dynamodb:DeleteItem',
     );
     table.grant(this.functions.recordFailure.role, 'dynamodb:PutItem');
-    // finishRun writes the run's cluster results with BatchWriteItem, its own IAM action (lambda/aws/store.ts).
+    // finishRun writes the run's cluster results with BatchWriteItem, and the clusters' snapshots and finding states
+    // are read a hundred at a time with BatchGetItem: each its own IAM action (lambda/aws/store.ts).
     table.grant(
       this.functions.report.role,
       'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
       'dynamodb:Query',
       'dynamodb:PutItem',
       'dynamodb:BatchWriteItem',

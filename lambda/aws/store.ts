@@ -5,6 +5,7 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -720,6 +721,55 @@ export class AuditStore {
     return out.Item ? parseItem(ClusterSnapshotSchema, out.Item, `snapshot ${clusterKey(cluster)} ${runId}`) : null;
   }
 
+  /**
+   * For each cluster of a run, its snapshot of that run and its finding state (null where none is stored), in one
+   * strongly consistent BatchGetItem a hundred items (its limit: "up to 100 items", BatchGetItem API reference,
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html) instead of two GetItem
+   * calls a cluster. Keys DynamoDB hands back unread (`UnprocessedKeys`, under throttling or for a 16 MB answer)
+   * are asked again with back-off, as AWS asks of callers. Billed as the GetItem calls would be (each item read
+   * rounds up to 4 KB on its own).
+   */
+  async clusterReads(
+    clusters: ReadonlyArray<ClusterRef>,
+    runId: string,
+    startedAt: string,
+  ): Promise<Map<string, { snapshot: ClusterSnapshot | null; state: FindingState | null }>> {
+    const snapshotSk = `SNAPSHOT#${startedAt}#${runId}`;
+    const keys = clusters.flatMap((cluster) => [
+      { pk: clusterKey(cluster), sk: snapshotSk },
+      { pk: clusterKey(cluster), sk: 'STATE' },
+    ]);
+    const items = new Map<string, Record<string, unknown>>();
+    for (const batch of chunksOf(keys, BATCH_GET_MAX)) {
+      let pending: Array<Record<string, unknown>> = batch;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt === BATCH_ATTEMPTS) {
+          throw new Error(`DynamoDB left ${pending.length} items unread after ${BATCH_ATTEMPTS} BatchGetItem calls`);
+        }
+        if (attempt > 0) await backOff(attempt);
+        const out = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) items.set(`${item.pk}|${item.sk}`, item);
+        pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return new Map(
+      clusters.map((cluster) => {
+        const pk = clusterKey(cluster);
+        const snapshot = items.get(`${pk}|${snapshotSk}`);
+        const state = items.get(`${pk}|STATE`);
+        return [
+          pk,
+          {
+            snapshot: snapshot ? parseItem(ClusterSnapshotSchema, snapshot, `snapshot ${pk} ${runId}`) : null,
+            state: state ? parseItem(FindingStateSchema, state, `finding state ${pk}`) : null,
+          },
+        ];
+      }),
+    );
+  }
+
   /** Snapshots of a cluster from runs that started before `before`, newest first, at most `limit`. */
   async snapshotsBefore(cluster: ClusterRef, before: string, limit: number): Promise<ClusterSnapshot[]> {
     const out = await this.doc.send(
@@ -1065,6 +1115,9 @@ function chunksOf<T>(values: ReadonlyArray<T>, size: number): T[][] {
   return chunks;
 }
 
+/** BatchGetItem reads at most 100 items a call. */
+const BATCH_GET_MAX = 100;
+
 /** BatchWriteItem calls for one batch before the store gives up on its unprocessed items. */
 const BATCH_ATTEMPTS = 8;
 
@@ -1080,6 +1133,7 @@ const OPERATIONS: Record<string, string> = {
   GetCommand: 'GetItem',
   QueryCommand: 'Query',
   BatchWriteCommand: 'BatchWriteItem',
+  BatchGetCommand: 'BatchGetItem',
   DeleteCommand: 'DeleteItem',
 };
 

@@ -46,9 +46,17 @@ export async function report(plan: RunPlan, deps: StepDeps): Promise<ReportOutpu
   const suppressions = await deps.store.suppressions();
   const clusters: ClusterResult[] = [];
   const states = new Map<string, FindingState>();
-  for (const task of plan.clusters) {
-    const snapshot = await snapshotFor(task, deps);
-    const { findings, state } = await recordFindings(task, snapshot, suppressions, now, deps);
+  // read a window of clusters' snapshots and finding states at once (BatchGetItem), then record them one by one:
+  // two calls a window instead of two a cluster, and memory for one window's items, not the fleet's
+  let reads = new Map<string, { snapshot: ClusterSnapshot | null; state: FindingState | null }>();
+  for (const [index, task] of plan.clusters.entries()) {
+    if (index % REPORT_READ_WINDOW === 0) {
+      const window = plan.clusters.slice(index, index + REPORT_READ_WINDOW);
+      reads = await deps.store.clusterReads(window.map(refOf), plan.runId, plan.startedAt);
+    }
+    const read = reads.get(clusterKey(refOf(task)));
+    const snapshot = await snapshotFor(task, deps, read?.snapshot ?? null);
+    const { findings, state } = await recordFindings(task, snapshot, suppressions, now, deps, read?.state);
     if (state) states.set(clusterKey(state.cluster), state);
     await recordHistoryPoint(snapshot, deps);
     clusters.push({
@@ -117,7 +125,13 @@ async function importToSecurityHub(result: RunResult, deps: StepDeps): Promise<S
   return outcome;
 }
 
-async function snapshotFor(task: ClusterTask, deps: StepDeps): Promise<ClusterSnapshot> {
+/** Clusters whose stored snapshots and finding states the report step reads in one go (100 items: 2 BatchGetItem). */
+const REPORT_READ_WINDOW = 100;
+
+/** The cluster's snapshot of the run (read with its window); a cluster without one is recorded as failed first. */
+async function snapshotFor(task: ClusterTask, deps: StepDeps, read: ClusterSnapshot | null): Promise<ClusterSnapshot> {
+  if (read) return read;
+  // not read with the window: stored since (a retried Assess), or never
   const stored = await deps.store.getSnapshot(refOf(task), task.runId, task.startedAt);
   if (stored) return stored;
   await recordFailure(task, new Error('the cluster produced no result in this run'), deps);
@@ -143,6 +157,8 @@ async function recordFindings(
   suppressions: ReadonlyArray<Suppression>,
   now: string,
   deps: StepDeps,
+  /** the finding state as read with the cluster's window (undefined: not read yet) */
+  read?: FindingState | null,
 ): Promise<{ findings: Finding[]; state: FindingState | null }> {
   const cluster = refOf(task);
   const judge = (previous: ReadonlyArray<Finding> | null) =>
@@ -160,7 +176,8 @@ async function recordFindings(
       now,
     );
   for (let attempt = 0; attempt < STATE_WRITE_ATTEMPTS; attempt++) {
-    const stored = await deps.store.getFindingState(cluster);
+    // the window's read serves the first attempt; a lost race reads again
+    const stored = attempt === 0 && read !== undefined ? read : await deps.store.getFindingState(cluster);
     if (stored?.runId === task.runId) return { findings: stored.findings, state: stored };
     if (stored && stored.startedAt > task.startedAt) {
       const earlier = await deps.store.snapshotsBefore(cluster, task.startedAt, PREVIOUS_RUNS);

@@ -173,6 +173,13 @@ describe('deleting a grant the product needs fails the proof, naming function, a
         'report: dynamodb:BatchWriteItem on arn:aws:dynamodb:eu-west-1:111111111111:table/fleet-audit denied (ImplicitlyDenied)',
     },
     {
+      grant: 'the report role’s BatchGetItem (the clusters’ snapshots and finding states, a hundred a call)',
+      where: policyOfRole('ReportFunction'),
+      action: 'dynamodb:BatchGetItem',
+      expected:
+        'report: dynamodb:BatchGetItem on arn:aws:dynamodb:eu-west-1:111111111111:table/fleet-audit denied (ImplicitlyDenied)',
+    },
+    {
       grant: 'the report role’s sns:Publish',
       where: policyOfRole('ReportFunction'),
       action: 'sns:Publish',

@@ -125,11 +125,14 @@ export async function proofInputs(): Promise<ProofInputs> {
           { api: 'eks:DescribeCluster', account: '111111111111', region: 'us-east-1', serverError: 1 },
           // a target that cannot be listed: the plan function reads its last stored cluster list (GetItem)
           { api: 'eks:ListClusters', account: '222222222222', region: 'eu-west-1', serverError: 1 },
+          // the first Publish fails past the SDK's six attempts: the retried report step (reportRetried) reads the
+          // digest record it left (GetItem) and sends it
+          { api: 'sns:Publish', serverErrorFirst: 6 },
         ],
       },
       'default scenario with a failing cluster',
     ),
-    slack,
+    { ...slack, reportRetried: true },
   );
   const fleet = await recordAuditRun(largeFleet(scenario, 18, 60));
   // A region whose Logs Insights quota other teams hold: Discover puts the queries off, each poll tries again

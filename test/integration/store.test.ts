@@ -181,6 +181,49 @@ describe('AuditStore on dynalite', () => {
     expect(await store.getDigest('r9')).toMatchObject({ status: 'SENDING', changes: 3 });
   });
 
+  it('reads 120 clusters’ snapshots and finding states in three BatchGetItem calls, null where none is stored', async () => {
+    // Arrange: every third cluster has a snapshot of the run, every second a finding state
+    const recorded = await startDynalite({ record: true });
+    try {
+      const own = new AuditStore({ tableName: 'fleet-audit-reads' }, recorded.client);
+      await own.ensureTable();
+      const clusters = Array.from({ length: 120 }, (_, i) => ({ ...cluster, name: `c-${i}` }));
+      const at = '2026-11-05T00:00:00.000Z';
+      for (const [i, c] of clusters.entries()) {
+        if (i % 3 === 0) await own.putSnapshot({ ...snapshot('run-b', at, i), cluster: c });
+        if (i % 2 === 0) {
+          await own.putFindingState({
+            cluster: c,
+            runId: 'run-a',
+            startedAt: '2026-11-04T00:00:00.000Z',
+            version: 0,
+            findings: [],
+            pending: [],
+            droppedChanges: 0,
+          });
+        }
+      }
+      const before = recorded.calls.length;
+
+      // Act
+      const reads = await own.clusterReads(clusters, 'run-b', at);
+
+      // Assert: 240 items, 100 a call
+      const calls = recorded.calls.slice(before);
+      expect(calls.map((c) => c.action)).toEqual(['BatchGetItem', 'BatchGetItem', 'BatchGetItem']);
+      expect(reads.size).toBe(120);
+      const of = (i: number) => reads.get(`CLUSTER#111111111111#eu-west-1#c-${i}`);
+      expect(of(3)?.snapshot?.serviceCount).toBe(3);
+      expect(of(3)?.state).toBeNull();
+      expect(of(4)?.snapshot).toBeNull();
+      expect(of(4)?.state?.runId).toBe('run-a');
+      expect(of(119)).toEqual({ snapshot: null, state: null });
+      expect(of(0)?.snapshot).toEqual(await own.getSnapshot(clusters[0] ?? cluster, 'run-b', at));
+    } finally {
+      await recorded.close();
+    }
+  });
+
   it('writes a finding state only over the version it read', async () => {
     const state = {
       cluster: { ...cluster, name: 'versions' },

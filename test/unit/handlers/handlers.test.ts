@@ -45,6 +45,8 @@ function fakeDeps(overrides: { clients?: Partial<TargetClients>; store?: Partial
       discoveredNodes: async () => [],
       discoveredCommandIds: async () => [],
       discovered: async () => ({ nodes: [], commandIds: [] }),
+      // nothing read in batches: the report step reads each cluster on its own (getSnapshot, getFindingState)
+      clusterReads: async () => new Map(),
       ...overrides.store,
     } as unknown as AuditStore,
     publisher: null,
