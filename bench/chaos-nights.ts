@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunResult } from '#audit/model.js';
+import type { NodeCoverage, RunResult } from '#audit/model.js';
 import type { PublishedMessage } from '#sim/fleet.js';
 import { openLocalFleet } from '#sim/local-fleet.js';
 import { scenarioNodes } from '#sim/nodes.js';
@@ -51,6 +51,8 @@ export interface ChaosFigures {
   clustersReported: number;
   nodeReportsExpected: number;
   nodeReportsStored: number;
+  /** the clusters whose stored node reports fall short: expected, and night 2's status and node coverage */
+  nodeReportsShort: Array<{ cluster: string; reportsExpected: number; status: string } & NodeCoverage>;
   findingsLost: number;
   falseResolved: number;
   duplicateDigests: number;
@@ -205,6 +207,13 @@ function compare(
       disabled.set(place, (disabled.get(place) ?? 0) + 1);
     }
   }
+  // per cluster: what night 1 read, less what the chaos takes away, and nothing of the cluster that cannot be described
+  const expected = new Map(
+    (first.result?.clusters ?? []).map((c) => {
+      const place = placeOf(c);
+      return [place, place === broken ? 0 : Math.max(0, c.nodes.reached - (disabled.get(place) ?? 0))] as const;
+    }),
+  );
   const key = (c: { account: string | null; region: string | null; name: string }, ruleId: string) =>
     `${placeOf(c)}/${ruleId}`;
   const open = new Set(
@@ -226,11 +235,16 @@ function compare(
   return {
     clustersExpected: fleet.length,
     clustersReported: fleet.filter((place) => reported.has(place)).length,
-    nodeReportsExpected: (first.result?.clusters ?? []).reduce((n, c) => {
-      const place = placeOf(c);
-      return place === broken ? n : n + Math.max(0, c.nodes.reached - (disabled.get(place) ?? 0));
-    }, 0),
+    nodeReportsExpected: [...expected.values()].reduce((n, e) => n + e, 0),
     nodeReportsStored: (second.result?.clusters ?? []).reduce((n, c) => n + c.nodes.reached, 0),
+    nodeReportsShort: (second.result?.clusters ?? [])
+      .filter((c) => c.nodes.reached < (expected.get(placeOf(c)) ?? 0))
+      .map((c) => ({
+        cluster: placeOf(c),
+        reportsExpected: expected.get(placeOf(c)) ?? 0,
+        status: c.status,
+        ...c.nodes,
+      })),
     findingsLost: [...open].filter((k) => !nightTwo.has(k)).length,
     falseResolved: [...open].filter((k) => nightTwo.get(k) === 'RESOLVED').length,
     duplicateDigests: published.length - new Set(published).size,

@@ -60,8 +60,8 @@ export const LAMBDA_SERVICE_ERRORS = [
  * timeouts", https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html). Retried, a little:
  * every step may run again (the report step proven so at every write by test/integration/failpoints.test.ts), and a
  * killed Report must not fail the night (bench/chaos.ts kills one); a process that dies every time (memory too small)
- * still ends in the task's Catch after the retries. Sandbox.Timedout is not retried: the step would only time out
- * again.
+ * still ends in the task's Catch after the retries. A time-out named Sandbox.Timedout is not retried (the step would
+ * only time out again); one that Step Functions names Lambda.Unknown is, costing at most two more time-outs.
  */
 export const LAMBDA_EXIT_ERRORS = ['Runtime.ExitError', 'Lambda.Unknown'];
 

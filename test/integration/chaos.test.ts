@@ -23,6 +23,7 @@ describe('the chaos nights through the executed AuditRun, one Report invocation 
       clustersReported: 3,
       nodeReportsExpected: counts.nodeReportsStored,
       nodeReportsStored: counts.nodeReportsStored,
+      nodeReportsShort: [],
       findingsLost: 0,
       falseResolved: 0,
       duplicateDigests: 0,
