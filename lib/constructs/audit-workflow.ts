@@ -53,6 +53,19 @@ export const LAMBDA_SERVICE_ERRORS = [
 ];
 
 /**
+ * A function invocation whose process died before it answered (out of memory, a crash, a runtime that exited):
+ * Lambda answers the function error `Runtime.ExitError`, "Runtime exited with error: signal: killed" or "exit
+ * status N" (https://repost.aws/knowledge-center/lambda-runtime-error), which Step Functions takes as the error name;
+ * an unhandled error Lambda gives no type is `Lambda.Unknown` ("These include out-of-memory errors and function
+ * timeouts", https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html). Retried, a little:
+ * every step may run again (the report step proven so at every write by test/integration/failpoints.test.ts), and a
+ * killed Report must not fail the night (bench/chaos.ts kills one); a process that dies every time (memory too small)
+ * still ends in the task's Catch after the retries. A time-out named Sandbox.Timedout is not retried (the step would
+ * only time out again); one that Step Functions names Lambda.Unknown is, costing at most two more time-outs.
+ */
+export const LAMBDA_EXIT_ERRORS = ['Runtime.ExitError', 'Lambda.Unknown'];
+
+/**
  * The "AuditRun" Standard state machine (docs/operations.md, The state machine):
  *
  * ```
@@ -212,6 +225,13 @@ export class AuditWorkflow extends Construct {
       errors: LAMBDA_SERVICE_ERRORS,
       interval: Duration.seconds(2),
       maxAttempts: 6,
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    task.addRetry({
+      errors: LAMBDA_EXIT_ERRORS,
+      interval: Duration.seconds(2),
+      maxAttempts: 2,
       backoffRate: 2,
       jitterStrategy: sfn.JitterType.FULL,
     });

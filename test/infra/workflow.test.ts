@@ -29,6 +29,15 @@ const LAMBDA_SERVICE_RETRY = {
   JitterStrategy: 'FULL',
 };
 
+/** An invocation whose Lambda process exited (Runtime.ExitError) or that Lambda gave no error type. */
+const LAMBDA_EXIT_RETRY = {
+  ErrorEquals: ['Runtime.ExitError', 'Lambda.Unknown'],
+  IntervalSeconds: 2,
+  MaxAttempts: 2,
+  BackoffRate: 2,
+  JitterStrategy: 'FULL',
+};
+
 function stateOf(machine: { States: Record<string, State> }, name: string): State {
   const state = machine.States[name];
   if (!state) throw new Error(`no state ${name}`);
@@ -133,7 +142,7 @@ describe('the AuditRun definition', () => {
     expect(stateOf(branch, 'Assess')).toMatchObject({ Type: 'Task', InputPath: '$.discovery', End: true });
   });
 
-  it('retries every Lambda task on Lambda service errors only', () => {
+  it('retries every Lambda task on Lambda service errors and on its process exiting, nothing else', () => {
     const processor = stateOf(definition, 'AuditClusters').ItemProcessor as Machine;
     const [branch] = stateOf(processor, 'AuditCluster').Branches as Machine[];
     const tasks = [
@@ -143,7 +152,7 @@ describe('the AuditRun definition', () => {
       stateOf(processor, 'RecordFailure'),
       ...['Discover', 'Poll', 'Assess'].map((name) => stateOf(branch as Machine, name)),
     ];
-    for (const task of tasks) expect(task.Retry).toEqual([LAMBDA_SERVICE_RETRY]);
+    for (const task of tasks) expect(task.Retry).toEqual([LAMBDA_SERVICE_RETRY, LAMBDA_EXIT_RETRY]);
   });
 
   it('takes concurrency, poll interval and time-out from the configuration', () => {
