@@ -148,6 +148,8 @@ async function night(
     const replaced = report(deps, (d) => realHandler('report', d, deployed, fleet.simulator));
     const execution = await executeAuditRun(deployed, {
       deps,
+      // each concurrent invocation in an execution environment of its own, with its own SDK clients, as deployed
+      environmentDeps: () => ({ ...fleet.environmentDeps(), digestLeaseMs: undefined }),
       simulator: fleet.simulator,
       name,
       clock: scaledClock(scenario.timeScale, deps.now),
