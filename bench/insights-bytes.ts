@@ -242,8 +242,10 @@ async function main(): Promise<void> {
         `  ${(r.indexUsed ? 'yes' : 'no').padEnd(5)}  ${(r.signalsEqual ? 'yes' : 'NO').padEnd(19)}  ${r.probeKillsFull}`,
     );
   }
+  const share = (bytes: number) => `${((100 * bytes) / Math.max(1, totals.bytesFull)).toFixed(1)} %`;
   console.log(
-    `total: full ${totals.bytesFull} B, indexed ${totals.bytesIndexed} B, skipped where every node was read ${totals.bytesIfSkipped} B`,
+    `total: full ${totals.bytesFull} B, indexed ${totals.bytesIndexed} B (${share(totals.bytesIndexed)}), ` +
+      `full but no query where every node was read ${totals.bytesIfSkipped} B (${share(totals.bytesIfSkipped)})`,
   );
 }
 

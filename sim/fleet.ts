@@ -581,14 +581,18 @@ export class RegionFleet {
         );
       }
       return group.indexes.map((index) => {
-        const held = group.events
-          .filter((e) => e.timestamp >= index.since && fieldOf(e, index.field) !== undefined)
-          .map((e) => e.timestamp);
+        let first = Number.POSITIVE_INFINITY;
+        let last = Number.NEGATIVE_INFINITY;
+        for (const e of group.events) {
+          if (e.timestamp < index.since || fieldOf(e, index.field) === undefined) continue;
+          first = Math.min(first, e.timestamp);
+          last = Math.max(last, e.timestamp);
+        }
         return {
           fieldIndexName: index.field,
           indexCategory: index.category,
           type: 'FIELD_INDEX',
-          ...(held.length > 0 && { firstEventTime: Math.min(...held), lastEventTime: Math.max(...held) }),
+          ...(first <= last && { firstEventTime: first, lastEventTime: last }),
         };
       });
     });
