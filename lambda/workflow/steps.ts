@@ -516,7 +516,7 @@ async function startLogQuery(task: ClusterTask, deps: StepDeps, deadline: number
 /**
  * The filterIndex selection the log group's field indexes allow (one DescribeFieldIndexes call), or null for the
  * query that scans the group in full. The call failing (AccessDenied on a member stack older than the grant,
- * throttling past the SDK's retries) costs bytes, not signals: the unindexed query runs, with a debug line.
+ * throttling: it is sent once) costs bytes, not signals: the unindexed query runs, with a debug line.
  */
 async function selectionOf(
   logs: LogQueryRunner,
