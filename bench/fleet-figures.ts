@@ -51,13 +51,13 @@ const INSTANCES_PAGE = 1000;
  * Sequential API round trips of one cluster's audit, outside the Waits: Discover's parallel reads (DescribeCluster;
  * ListAddons then DescribeAddon; ListNodegroups then DescribeNodegroup; DescribeInstances, 1,000 a page: at least
  * 2 deep), then DescribeInstanceInformation and SendCommand, 50 instances a call, SSM_BATCHES_IN_FLIGHT calls at
- * once (lambda/aws/commands.ts), then StartQuery; each Poll ListCommands (all commands at once) then
+ * once (lambda/aws/commands.ts), then DescribeFieldIndexes and StartQuery; each Poll ListCommands (all commands at once) then
  * GetQueryResults; Assess ListCommandInvocations (all commands at once, one page of 50) and GetQueryResults.
  */
 export function clusterRoundTrips(cluster: ClusterShape, polls: number): number {
   const reads = Math.max(2, Math.ceil(cluster.nodes / INSTANCES_PAGE));
   const deep = (instances: number) => Math.ceil(Math.ceil(instances / SSM_BATCH_SIZE) / SSM_BATCHES_IN_FLIGHT);
-  const discover = reads + deep(cluster.nodes) + deep(cluster.reachable) + 1; /* StartQuery */
+  const discover = reads + deep(cluster.nodes) + deep(cluster.reachable) + 2; /* DescribeFieldIndexes, StartQuery */
   return discover + 2 * polls + 2;
 }
 

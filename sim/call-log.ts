@@ -104,6 +104,9 @@ export function iamRequestsOf(
         if (call.queryId !== undefined) queryLogGroups.set(call.queryId, groups);
         return { call, requests: groups.flatMap(one) };
       }
+      // wildcard-only (no resource type) in the Service Authorization Reference
+      case 'logs:DescribeFieldIndexes':
+        return { call, requests: one('*') };
       case 'logs:GetQueryResults':
       case 'logs:StopQuery': {
         const groups = queryLogGroups.get(str('queryId'));

@@ -1,7 +1,15 @@
 import { appendFileSync } from 'node:fs';
 import { dataplaneLogGroup } from '#audit/log-query.js';
 import { COLLECTOR_DOCUMENT_NAME, COLLECTOR_TIMEOUT_SECONDS } from '../collector/ssm-document.js';
-import { type InsightsEvent, InsightsSyntaxError, parseInsightsQuery, runInsightsQuery } from './insights.js';
+import {
+  type FieldIndexState,
+  fieldOf,
+  type InsightsEvent,
+  InsightsSyntaxError,
+  parseInsightsQuery,
+  runInsightsQuery,
+  scannedEvents,
+} from './insights.js';
 import { collectorOutput, type SimNode, scenarioNodes } from './nodes.js';
 import { ApiError } from './protocols/wire.js';
 import { hashString, mulberry32, randomFor } from './random.js';
@@ -235,7 +243,28 @@ export class RegionFleet {
           logGroup: name,
         })),
       );
-      this.#logGroups.set(name, { name, cluster: cluster.name, events, outcome: cluster.logGroup.queryOutcome });
+      const indexes = [
+        // default field indexes need no policy (CWL_QuerySyntax-FilterIndex.html lists @logStream first); the
+        // simulator's events carry no other default field
+        ...DEFAULT_FIELD_INDEXES.map((field) => ({
+          field,
+          since: Number.NEGATIVE_INFINITY,
+          category: 'DEFAULT' as const,
+        })),
+        ...cluster.logGroup.fieldIndexes.map((index) => ({
+          field: index.field,
+          since: fleet.startedAt - index.createdMinutesAgo * 60_000,
+          category: 'CUSTOM' as const,
+        })),
+      ];
+      this.#logGroups.set(name, {
+        name,
+        cluster: cluster.name,
+        events,
+        indexes,
+        indexAccess: cluster.logGroup.fieldIndexAccess,
+        outcome: cluster.logGroup.queryOutcome,
+      });
     }
   }
 
@@ -504,7 +533,15 @@ export class RegionFleet {
     const events: InsightsEvent[] = groups.flatMap((g) =>
       g.events.filter((e) => e.timestamp >= from && e.timestamp <= to),
     );
-    const result = runInsightsQuery(query, events);
+    // bytesScanned counts what the query reads: the window's events, or with filterIndex those the index holds
+    const scanned = groups.flatMap((g) =>
+      scannedEvents(
+        query,
+        events.filter((e) => e.logGroup === g.name),
+        g.indexes,
+      ),
+    );
+    const result = runInsightsQuery(query, scanned);
     const outcome = groups.find((g) => g.outcome !== 'Complete')?.outcome ?? 'Complete';
     const queryId = this.#fleet.nextId();
     const limited = input.limit !== undefined ? result.rows.slice(0, input.limit) : result.rows;
@@ -516,11 +553,49 @@ export class RegionFleet {
       polls: 0,
       outcome,
       rows: limited,
-      scanned: events.length,
+      scanned: scanned.length,
       matched: result.matched,
-      bytes: events.reduce((sum, e) => sum + Buffer.byteLength(e.message), 0),
+      bytes: scanned.reduce((sum, e) => sum + Buffer.byteLength(e.message), 0),
     });
     return queryId;
+  }
+
+  /**
+   * DescribeFieldIndexes (API_DescribeFieldIndexes.html): the indexes of the named log groups (1 to 100), each with
+   * the earliest and latest event it holds ("the earliest log event that matches this field index, after the index
+   * policy that contains it was created", API_FieldIndex.html); an index that holds no event yet has no times. One
+   * page: the simulated groups have few indexes.
+   */
+  fieldIndexes(logGroups: ReadonlyArray<string>): FieldIndexView[] {
+    if (logGroups.length < 1 || logGroups.length > 100) {
+      throw new ApiError(400, 'InvalidParameterException', 'logGroupIdentifiers must name 1 to 100 log groups');
+    }
+    return logGroups.flatMap((name) => {
+      const group = this.#logGroups.get(name);
+      if (!group) throw new ApiError(400, 'ResourceNotFoundException', 'The specified log group does not exist.');
+      if (group.indexAccess === 'denied') {
+        throw new ApiError(
+          400,
+          'AccessDeniedException',
+          `User is not authorized to perform: logs:DescribeFieldIndexes on resource: ${name}`,
+        );
+      }
+      return group.indexes.map((index) => {
+        let first = Number.POSITIVE_INFINITY;
+        let last = Number.NEGATIVE_INFINITY;
+        for (const e of group.events) {
+          if (e.timestamp < index.since || fieldOf(e, index.field) === undefined) continue;
+          first = Math.min(first, e.timestamp);
+          last = Math.max(last, e.timestamp);
+        }
+        return {
+          fieldIndexName: index.field,
+          indexCategory: index.category,
+          type: 'FIELD_INDEX',
+          ...(first <= last && { firstEventTime: first, lastEventTime: last }),
+        };
+      });
+    });
   }
 
   /** Queries holding a concurrency slot now: the scenario's queries of other users, plus ours still running. */
@@ -695,11 +770,24 @@ export interface PublishInput {
   attributes: Record<string, { dataType: string; value: string }>;
 }
 
+export interface FieldIndexView {
+  fieldIndexName: string;
+  indexCategory: string;
+  type: string;
+  firstEventTime?: number;
+  lastEventTime?: number;
+}
+
+/** The default field indexes the simulated events carry (every event has a @logStream). */
+const DEFAULT_FIELD_INDEXES = ['@logStream'] as const;
+
 interface LogGroupState {
   name: string;
   /** the cluster whose data-plane logs these are */
   cluster: string;
   events: InsightsEvent[];
+  indexes: Array<FieldIndexState & { category: 'DEFAULT' | 'CUSTOM' }>;
+  indexAccess: 'allowed' | 'denied';
   outcome: 'Complete' | 'Failed' | 'Timeout' | 'Cancelled';
 }
 

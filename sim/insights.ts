@@ -2,12 +2,15 @@
  * A small, honest interpreter for the subset of the CloudWatch Logs Insights query language the auditor sends:
  *
  *   fields a, b …                        (accepted; stats decide the result)
+ *   | filterIndex field = "text"         or `field in ["a", "b"]`: at most one, scans only the events a field index
+ *                                        of the log group holds with one of the values (scannedEvents)
  *   | filter <condition>                 field like /regex/ | field like "text" | field = "text" | field != "text",
  *                                        combined with and / or / not and parentheses
  *   | stats sum(strcontains(field, "text")) as name, count(*) as name …     (no `by`)
  *
  * Anything else is a syntax error, so a query the simulator cannot evaluate fails loudly instead of returning
- * made-up numbers. Fields: @message, @logStream, @timestamp, @log, and the top-level keys of a JSON @message.
+ * made-up numbers. Fields: @message, @logStream, @timestamp, @log, and the keys of a JSON @message (nested keys
+ * joined with dots, as Logs Insights flattens them: `kubernetes.container_name`).
  */
 
 export interface InsightsEvent {
@@ -18,8 +21,42 @@ export interface InsightsEvent {
 }
 
 export interface InsightsQuery {
+  /** the query's filterIndex, if it has one */
+  index: { field: string; values: string[] } | null;
   filters: Condition[];
   stats: Aggregate[];
+}
+
+/** A field index of a log group: its field, and from when (epoch ms) it holds events. */
+export interface FieldIndexState {
+  field: string;
+  since: number;
+}
+
+/**
+ * The events a query scans (and bills: bytesScanned counts their bytes). Without filterIndex, every event of the
+ * window (Logs Insights is priced per GB of data scanned, https://aws.amazon.com/cloudwatch/pricing/; a `filter`
+ * decides what matches, not what is read: with `filter` on a group without the index "it will scan every log event
+ * in that … log group", CWL_QuerySyntax-FilterIndex-Filter.html below). With
+ * filterIndex, per https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-FilterIndex-Filter.html:
+ * a log group not indexed on the field is skipped ("will skip scanning the log group that doesn't have the field
+ * indexed"); in an indexed one only the events with the field and one of the values are scanned, and "only results
+ * from after the field index was created" come back. The simulator's index is exact; AWS's "attempts to" scan only
+ * those, so a real figure can be higher, never lower.
+ */
+export function scannedEvents(
+  query: InsightsQuery,
+  events: ReadonlyArray<InsightsEvent>,
+  indexes: ReadonlyArray<FieldIndexState>,
+): InsightsEvent[] {
+  const { index } = query;
+  if (!index) return [...events];
+  const held = indexes.find((i) => i.field === index.field);
+  if (!held) return [];
+  return events.filter((event) => {
+    const value = fieldOf(event, index.field);
+    return event.timestamp >= held.since && value !== undefined && index.values.includes(value);
+  });
 }
 
 export type Condition =
@@ -100,7 +137,7 @@ function holds(condition: Condition, event: InsightsEvent): boolean {
   }
 }
 
-function fieldOf(event: InsightsEvent, field: string): string | undefined {
+export function fieldOf(event: InsightsEvent, field: string): string | undefined {
   switch (field) {
     case '@message':
       return event.message;
@@ -118,10 +155,17 @@ function fieldOf(event: InsightsEvent, field: string): string | undefined {
 function jsonField(message: string, field: string): string | undefined {
   if (!message.startsWith('{')) return undefined;
   try {
-    const value: unknown = JSON.parse(message);
-    if (value === null || typeof value !== 'object' || !(field in value)) return undefined;
-    const found = (value as Record<string, unknown>)[field];
-    return typeof found === 'string' ? found : JSON.stringify(found);
+    let value: unknown = JSON.parse(message);
+    if (value !== null && typeof value === 'object' && field in value) {
+      value = (value as Record<string, unknown>)[field];
+    } else {
+      // a nested key, flattened with dots (a top-level key with a dot in its name is found above)
+      for (const key of field.split('.')) {
+        if (value === null || typeof value !== 'object' || !(key in value)) return undefined;
+        value = (value as Record<string, unknown>)[key];
+      }
+    }
+    return typeof value === 'string' ? value : JSON.stringify(value);
   } catch {
     return undefined;
   }
@@ -145,7 +189,7 @@ function tokenize(text: string): Token[] {
     } else if (text.startsWith('!=', i) || text.startsWith('=~', i)) {
       tokens.push({ type: 'punct', value: text.slice(i, i + 2) });
       i += 2;
-    } else if ('|(),=*'.includes(char)) {
+    } else if ('|(),=*[]'.includes(char)) {
       tokens.push({ type: 'punct', value: char });
       i++;
     } else if (/[@A-Za-z_]/.test(char)) {
@@ -214,11 +258,14 @@ class Parser {
   constructor(private readonly tokens: ReadonlyArray<Token>) {}
 
   query(): InsightsQuery {
-    const query: InsightsQuery = { filters: [], stats: [] };
+    const query: InsightsQuery = { index: null, filters: [], stats: [] };
     do {
       const command = this.#word().toLowerCase();
       if (command === 'fields') this.#fields();
-      else if (command === 'filter') query.filters.push(this.#or());
+      else if (command === 'filterindex') {
+        if (query.index) throw new InsightsSyntaxError('only one filterIndex command is supported');
+        query.index = this.#filterIndex();
+      } else if (command === 'filter') query.filters.push(this.#or());
       else if (command === 'stats') {
         if (query.stats.length > 0) throw new InsightsSyntaxError('only one stats command is supported');
         query.stats = this.#stats();
@@ -228,6 +275,20 @@ class Parser {
       throw new InsightsSyntaxError(`unexpected ${describe(this.tokens[this.#at])}`);
     }
     return query;
+  }
+
+  /** `field = "v"` or `field in ["v", …]`: the only comparisons filterIndex takes (CWL_QuerySyntax-FilterIndex). */
+  #filterIndex(): { field: string; values: string[] } {
+    const field = this.#word();
+    if (this.#take('punct', '=')) return { field, values: [this.#string()] };
+    if (!this.#peekWord('in')) throw new InsightsSyntaxError(`filterIndex on ${field}: expected = or in`);
+    this.#at++;
+    this.#expect('punct', '[');
+    const values: string[] = [];
+    do values.push(this.#string());
+    while (this.#take('punct', ','));
+    this.#expect('punct', ']');
+    return { field, values };
   }
 
   #fields(): void {

@@ -109,10 +109,27 @@ export const LogEventSchema = z.strictObject({
 });
 export type LogEvent = z.infer<typeof LogEventSchema>;
 
+/**
+ * A custom field index of the log group (a field index policy's field, CloudWatchLogs-Field-Indexing.html), e.g.
+ * `kubernetes.container_name` where the cluster's Fluent Bit adds Kubernetes metadata to the dataplane records.
+ * The default indexes (`@logStream`) need no declaration.
+ */
+export const FieldIndexDeclSchema = z.strictObject({
+  field: z.string().min(1).max(100),
+  /** how long before the simulator started the index policy was created; events older than that are not indexed */
+  createdMinutesAgo: z
+    .number()
+    .nonnegative()
+    .default(30 * 24 * 60),
+});
+
 export const LogGroupSchema = z.strictObject({
   /** default: /aws/containerinsights/<cluster>/dataplane */
   name: z.string().min(1).optional(),
   events: z.array(LogEventSchema).default([]),
+  fieldIndexes: z.array(FieldIndexDeclSchema).default([]),
+  /** `denied`: the audit role may not call DescribeFieldIndexes here (a member stack older than that grant) */
+  fieldIndexAccess: z.enum(['allowed', 'denied']).default('allowed'),
   /** how a query on this group ends */
   queryOutcome: z.enum(['Complete', 'Failed', 'Timeout', 'Cancelled']).default('Complete'),
 });

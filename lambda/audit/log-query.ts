@@ -25,23 +25,98 @@ export function dataplaneLogGroup(cluster: string): string {
   return `/aws/containerinsights/${cluster}/dataplane`;
 }
 
-/** Builds the Logs Insights query string. */
-export function buildLogQuery(): string {
-  const sums = Object.entries(LOG_SIGNAL_NEEDLES).map(
-    ([name, needle]) => `sum(strcontains(@message, ${JSON.stringify(needle)})) as ${name}`,
-  );
-  return [
-    'fields @message',
-    '| filter @logStream like /kube-proxy|aws-node/ or @message like /aws-node/',
-    `| stats ${sums.join(', ')}`,
-  ].join('\n');
+/**
+ * One field index of the log group as DescribeFieldIndexes answers it (API_FieldIndex:
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FieldIndex.html).
+ */
+export interface FieldIndexInfo {
+  /** the field, e.g. `kubernetes.container_name` or `@logStream` */
+  name: string;
+  /** DEFAULT, CUSTOM, AUTO, INACTIVE, …; undefined when the answer has none */
+  category?: string | undefined;
+  /** FIELD_INDEX or FACET; undefined when the answer has none */
+  type?: string | undefined;
+  /**
+   * epoch ms of the earliest event that matches the index after its policy was created; undefined: no event has
+   * yet. A filterIndex query "returns only results from after the field index was created"
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-FilterIndex-Filter.html).
+   */
+  firstEventTime?: number | undefined;
 }
 
-/** Reads the one result row of the query into signals; a missing or non-numeric field counts 0. */
+/** A `filterIndex <field> in [values]` that selects the records of the container-log signals. */
+export interface IndexedSelection {
+  field: string;
+  values: readonly string[];
+}
+
+/**
+ * Fields that name a record's container, and so select the kube-proxy and aws-node records by equality, the only
+ * comparison filterIndex makes (`=` and `IN`: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-FilterIndex.html).
+ * `kubernetes.container_name` is the key Fluent Bit's kubernetes filter adds. Container Insights' own Fluent Bit
+ * configuration does not run that filter on the dataplane inputs (aws-samples/amazon-cloudwatch-container-insights
+ * k8s-deployment-manifest-templates/…/fluent-bit/fluent-bit.yaml, dataplane-log.conf: tail records carry `log`,
+ * `stream` and the aws filter's `az`/`ec2_instance_id`; systemd records `hostname`, `systemd_unit`, `message`), so
+ * only a cluster whose own pipeline adds it, and whose account indexes it, has one. `@logStream`, indexed by
+ * default, does not serve: its names hold each pod's name and container id, unknown before the query.
+ */
+export const CONTAINER_NAME_FIELDS = ['kubernetes.container_name'] as const;
+/** The containers whose log lines the container-log signals count. */
+export const SIGNAL_CONTAINERS = ['kube-proxy', 'aws-node'] as const;
+
+/**
+ * The filterIndex selection the log group's field indexes allow for a window starting at `windowStartMs`, or null
+ * (then the query scans the group's events in the window in full). An index serves only when it is active, a field
+ * index (not a facet), and holds events from before the window: filterIndex skips a log group not indexed on the
+ * field and returns nothing from before the index existed, so a younger index would hide part of the window.
+ */
+export function indexedSelection(
+  indexes: ReadonlyArray<FieldIndexInfo>,
+  windowStartMs: number,
+): IndexedSelection | null {
+  for (const field of CONTAINER_NAME_FIELDS) {
+    const index = indexes.find(
+      (i) =>
+        i.name === field &&
+        i.category !== 'INACTIVE' &&
+        (i.type === undefined || i.type === 'FIELD_INDEX') &&
+        i.firstEventTime !== undefined &&
+        i.firstEventTime <= windowStartMs,
+    );
+    if (index) return { field, values: SIGNAL_CONTAINERS };
+  }
+  return null;
+}
+
+/**
+ * Builds the Logs Insights query string. Without a selection: every record of the log group in the window is
+ * scanned (Logs Insights bills the bytes scanned, and a `filter` does not reduce them); the filter keeps the
+ * kube-proxy and aws-node container streams and kubelet's lines about aws-node (its liveness-probe kills are in
+ * kubelet's journal, stream `<host>-dataplane.systemd.kubelet.service`). With a selection: `filterIndex` makes Logs
+ * Insights scan only the records the index holds for those containers ("attempts to scan only log events that have
+ * the indexed field" with the value, CWL_QuerySyntax-FilterIndex-Filter.html), and kubelet's journal is not read, so
+ * the probe-kill count is left out (readLogSignals makes it null).
+ */
+export function buildLogQuery(selection: IndexedSelection | null = null): string {
+  const signals = Object.entries(LOG_SIGNAL_NEEDLES).filter(
+    ([name]) => selection === null || name !== 'awsNodeProbeFailures',
+  );
+  const sums = signals.map(([name, needle]) => `sum(strcontains(@message, ${JSON.stringify(needle)})) as ${name}`);
+  const select = selection
+    ? `| filterIndex ${selection.field} in [${selection.values.map((v) => JSON.stringify(v)).join(', ')}]`
+    : '| filter @logStream like /kube-proxy|aws-node/ or @message like /aws-node/';
+  return ['fields @message', select, `| stats ${sums.join(', ')}`].join('\n');
+}
+
+/**
+ * Reads the one result row of the query into signals; a missing or non-numeric field counts 0. `indexed`: the
+ * query was built with a selection, so it did not read kubelet's journal and the probe-kill count is unknown (null).
+ */
 export function readLogSignals(
   logGroup: string,
   windowHours: number,
   rows: ReadonlyArray<Record<string, string>>,
+  indexed = false,
 ): LogSignals {
   const row = rows[0] ?? {};
   const value = (name: LogSignalName) => {
@@ -55,6 +130,6 @@ export function readLogSignals(
     kubeProxyRestoreFailures: value('kubeProxyRestoreFailures'),
     kubeProxySlowRestores: value('kubeProxySlowRestores'),
     ipamdApiUnreachable: value('ipamdApiUnreachable'),
-    awsNodeProbeFailures: value('awsNodeProbeFailures'),
+    awsNodeProbeFailures: indexed ? null : value('awsNodeProbeFailures'),
   };
 }

@@ -95,7 +95,11 @@ export const LogSignalsSchema = z.object({
   kubeProxyRestoreFailures: z.number().int().nonnegative(),
   kubeProxySlowRestores: z.number().int().nonnegative(),
   ipamdApiUnreachable: z.number().int().nonnegative(),
-  awsNodeProbeFailures: z.number().int().nonnegative(),
+  /**
+   * kubelet's liveness-probe kills of aws-node, from kubelet's journal; null when the query did not read it (a
+   * filterIndex query selects the kube-proxy and aws-node container records only, lambda/audit/log-query.ts)
+   */
+  awsNodeProbeFailures: z.number().int().nonnegative().nullable(),
 });
 export type LogSignals = z.infer<typeof LogSignalsSchema>;
 

@@ -1,3 +1,4 @@
+import type { FieldIndexInfo } from '#audit/log-query.js';
 import type { Addon } from '#audit/model.js';
 import type { AsffFinding } from '#audit/render/asff.js';
 import type { AlertMessage } from '#audit/render/digest.js';
@@ -143,6 +144,11 @@ export interface LogQueryResults {
 
 /** CloudWatch Logs Insights. */
 export interface LogQueryRunner {
+  /**
+   * DescribeFieldIndexes of one log group, its first page: the default and custom field indexes with the time of
+   * the earliest event each holds. Throws (AwsCallError) when the call fails, AccessDenied included.
+   */
+  fieldIndexes(logGroup: string): Promise<FieldIndexInfo[]>;
   /** StartQuery; null when the log group does not exist (ResourceNotFoundException). */
   startQuery(query: LogQuery): Promise<string | null>;
   /** GetQueryResults; rows as field → value. */

@@ -1082,12 +1082,15 @@ const StoredNodesSchema = z.object({ nodes: z.array(PlannedNodeSchema) });
 /**
  * A cluster's running log query: its id, its log group, and the slot of the audit's Logs Insights budget it holds
  * (lambda/aws/slots.ts), so that freeing it is one conditional DeleteItem, not a Query of the scope first. No slot:
- * a state written before slots were remembered; the holder's slots are then looked up.
+ * a state written before slots were remembered; the holder's slots are then looked up. `indexField`: the query was
+ * built with `filterIndex` on that field (lambda/audit/log-query.ts), which leaves kubelet's journal, and so the
+ * probe-kill count, unread.
  */
 export const LogQueryRefSchema = z.object({
   queryId: z.string(),
   logGroup: z.string(),
   slot: z.number().int().nonnegative().optional(),
+  indexField: z.string().optional(),
 });
 export type LogQueryRef = z.infer<typeof LogQueryRefSchema>;
 

@@ -5,6 +5,7 @@ import { sdkClientConfig } from '#aws/sdk-config.js';
 import { AuditStore } from '#aws/store.js';
 import { type AuditSettings, AuditSettingsSchema } from '#workflow/settings.js';
 import type { StepDeps } from '#workflow/steps.js';
+import { logger } from './observability.js';
 
 /**
  * The functions' configuration and dependencies, read and built once per cold start (module scope). The
@@ -95,6 +96,7 @@ export function buildStepDeps(config: RuntimeConfig): StepDeps {
       }),
     }),
     now: () => new Date(),
+    debug: (message) => logger.debug(message),
   };
 }
 

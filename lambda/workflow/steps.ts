@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { assessCluster, type ClusterAssessment } from '#audit/assess.js';
 import { uncoveredNodes } from '#audit/coverage.js';
 import { allSourcesFailed, type SourceState, type SourceStates, sourceStates } from '#audit/evidence-sources.js';
-import { buildLogQuery, readLogSignals } from '#audit/log-query.js';
+import { buildLogQuery, type IndexedSelection, indexedSelection, readLogSignals } from '#audit/log-query.js';
 import type {
   AuditStatus,
   ClusterEvidence,
@@ -51,6 +51,8 @@ export interface StepDeps {
    * that goes out in parts. Smaller in tests, to split a small fleet's digest.
    */
   digestMessageMaxBytes?: number;
+  /** a line only someone debugging wants (the Lambda functions: the logger at DEBUG); default: dropped */
+  debug?: (message: string) => void;
 }
 
 /** One cluster to audit in a run. `listError` is set when its account/region could not be listed. */
@@ -415,7 +417,12 @@ async function logSignalsOf(
     const results = await logs.getQueryResults(queryId);
     if (results.status === 'Complete') {
       return {
-        signals: readLogSignals(logGroup, deps.settings.logWindowHours, results.rows),
+        signals: readLogSignals(
+          logGroup,
+          deps.settings.logWindowHours,
+          results.rows,
+          current.query.indexField !== undefined,
+        ),
         problem: null,
         warning: null,
         query,
@@ -484,14 +491,17 @@ async function startLogQuery(task: ClusterTask, deps: StepDeps, deadline: number
   const none = { query: null, problem: null, logGroupMissing: false, deferred: false };
   if (!lease) return { ...none, deferred: true };
   try {
+    const { logs } = deps.clientsFor(task);
     const endTime = Math.floor(now / 1000);
-    const queryId = await deps.clientsFor(task).logs.startQuery({
-      logGroup,
-      queryString: buildLogQuery(),
-      startTime: endTime - settings.logWindowHours * 3600,
-      endTime,
-    });
-    if (queryId) return { ...none, query: { queryId, logGroup, slot: lease.slot } };
+    const startTime = endTime - settings.logWindowHours * 3600;
+    const selection = await selectionOf(logs, logGroup, startTime * 1000, deps);
+    const queryId = await logs.startQuery({ logGroup, queryString: buildLogQuery(selection), startTime, endTime });
+    if (queryId) {
+      return {
+        ...none,
+        query: { queryId, logGroup, slot: lease.slot, ...(selection && { indexField: selection.field }) },
+      };
+    }
     await deps.store.slots.release(lease);
     return { ...none, problem: `log group ${logGroup} does not exist`, logGroupMissing: true };
   } catch (error) {
@@ -500,6 +510,25 @@ async function startLogQuery(task: ClusterTask, deps: StepDeps, deadline: number
     // SDK's retries, lambda/aws/logs.ts): the next poll tries again
     if (errorCodeOf(error) === 'LimitExceededException' || isTransient(error)) return { ...none, deferred: true };
     return { ...none, problem: `log query on ${logGroup} could not start: ${messageOf(error)}` };
+  }
+}
+
+/**
+ * The filterIndex selection the log group's field indexes allow (one DescribeFieldIndexes call), or null for the
+ * query that scans the group in full. The call failing (AccessDenied on a member stack older than the grant,
+ * throttling: it is sent once) costs bytes, not signals: the unindexed query runs, with a debug line.
+ */
+async function selectionOf(
+  logs: LogQueryRunner,
+  logGroup: string,
+  windowStartMs: number,
+  deps: StepDeps,
+): Promise<IndexedSelection | null> {
+  try {
+    return indexedSelection(await logs.fieldIndexes(logGroup), windowStartMs);
+  } catch (error) {
+    deps.debug?.(`field indexes of ${logGroup} not read, its query scans the group in full: ${messageOf(error)}`);
+    return null;
   }
 }
 

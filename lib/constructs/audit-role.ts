@@ -38,7 +38,7 @@ export const CONTAINER_INSIGHTS_LOG_GROUPS = '/aws/containerinsights/*';
  * - list and describe EKS clusters, node groups and add-ons, and describe EC2 instances (to find the nodes);
  * - read SSM's view of the nodes, run the collector document — and no other document — on EC2 instances, and
  *   read the command results;
- * - run Logs Insights queries on the Container Insights log groups;
+ * - run Logs Insights queries on the Container Insights log groups, and list their field indexes;
  * - with `importFindings`, import the audit's findings into Security Hub (its one write, on the account's own
  *   default product: the account a finding belongs to must import it).
  *
@@ -82,6 +82,10 @@ export class AuditRole extends Construct {
           'logs:GetQueryResults',
           // cancels a cluster's query still running at its deadline, freeing the account's concurrent-query slot
           'logs:StopQuery',
+          // whether the log group indexes a field the query can filterIndex on (without it the query scans the
+          // group in full); wildcard-only in the Service Authorization Reference (Amazon CloudWatch Logs actions,
+          // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html)
+          'logs:DescribeFieldIndexes',
         ],
         resources: ['*'],
         conditions: { StringEquals: { 'aws:RequestedRegion': [...props.regions] } },
@@ -142,7 +146,7 @@ export class AuditRole extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'eks:ListClusters, ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListCommands, ssm:ListCommandInvocations, logs:GetQueryResults and logs:StopQuery have no resource-level permissions; limited to the audited regions by aws:RequestedRegion',
+          'eks:ListClusters, ec2:DescribeInstances, ssm:DescribeInstanceInformation, ssm:ListCommands, ssm:ListCommandInvocations, logs:GetQueryResults, logs:StopQuery and logs:DescribeFieldIndexes have no resource-level permissions; limited to the audited regions by aws:RequestedRegion',
       },
       ...eks.map((r) => ({
         id: `AwsSolutions-IAM5[Resource::${r.label}]`,

@@ -314,6 +314,12 @@ export function handleLogs(action: string, body: Record<string, unknown>, region
       const view = region.queryResults(queryId);
       return ok({ results: view.rows, statistics: view.statistics, status: view.status });
     }
+    case 'DescribeFieldIndexes': {
+      const groups = optionalArray(body.logGroupIdentifiers, 'logGroupIdentifiers').map((id) =>
+        logGroupName(String(id)),
+      );
+      return ok({ fieldIndexes: region.fieldIndexes(groups) });
+    }
     case 'StopQuery': {
       const queryId = optionalString(body.queryId);
       if (queryId === undefined) throw new ApiError(400, 'InvalidParameterException', 'queryId is required');

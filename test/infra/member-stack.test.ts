@@ -33,6 +33,7 @@ const ALLOWED_ACTIONS = new Set([
   'ssm:ListCommands',
   'ssm:ListCommandInvocations',
   'logs:StartQuery',
+  'logs:DescribeFieldIndexes',
   'logs:GetQueryResults',
   'logs:StopQuery',
 ]);

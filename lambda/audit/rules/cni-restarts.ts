@@ -65,8 +65,12 @@ export const cniRestarts: Rule = {
       cutOff.length > 0 ? `ipamd could not reach the API server on ${plural(cutOff.length, 'node')}` : null,
       both.length > 0 ? `${plural(both.length, 'node')} had both` : null,
       cwFired
-        ? `CloudWatch counted ${cwUnreachable ?? 0} API-unreachable lines and ${cwProbeKills ?? 0} aws-node ` +
-          `liveness-probe kills in ${cw?.logGroup}`
+        ? cwProbeKills === null
+          ? // an indexed query (filterIndex on the container name, lambda/audit/log-query.ts) skips kubelet's journal
+            `CloudWatch counted ${cwUnreachable ?? 0} API-unreachable lines in ${cw?.logGroup} (its indexed query ` +
+            'does not read kubelet’s journal, where liveness-probe kills are logged)'
+          : `CloudWatch counted ${cwUnreachable ?? 0} API-unreachable lines and ${cwProbeKills} aws-node ` +
+            `liveness-probe kills in ${cw?.logGroup}`
         : null,
     ]);
     return {

@@ -40,15 +40,15 @@ const call = (service: RecordedCall['service'], action: string, extra: Partial<C
 });
 
 describe('the lower bound', () => {
-  it('counts a cluster’s sequential round trips: reads 2 deep, DescribeInstanceInformation and SendCommand per 50 nodes four at a time, StartQuery, 2 a poll, 2 to assess', () => {
+  it('counts a cluster’s sequential round trips: reads 2 deep, DescribeInstanceInformation and SendCommand per 50 nodes four at a time, DescribeFieldIndexes and StartQuery, 2 a poll, 2 to assess', () => {
     // Arrange
     const cluster = { nodes: 120, reachable: 101, commandMs: 4000 };
 
-    // Act / Assert: 2 + 1 (3 batches at once) + 1 + 1 + 2 × 1 + 2
-    expect(clusterRoundTrips(cluster, 1)).toBe(9);
+    // Act / Assert: 2 + 1 (3 batches at once) + 1 + 2 + 2 × 1 + 2
+    expect(clusterRoundTrips(cluster, 1)).toBe(10);
     // 5,000 nodes: DescribeInstances takes 5 pages, deeper than the other reads; 100 batches are 25 deep
-    expect(clusterRoundTrips({ nodes: 5000, reachable: 5000, commandMs: 4000 }, 1)).toBe(5 + 25 + 25 + 1 + 2 + 2);
-    expect(clusterRoundTrips({ nodes: 250, reachable: 201, commandMs: 4000 }, 2)).toBe(2 + 2 + 2 + 1 + 4 + 2);
+    expect(clusterRoundTrips({ nodes: 5000, reachable: 5000, commandMs: 4000 }, 1)).toBe(5 + 25 + 25 + 2 + 2 + 2);
+    expect(clusterRoundTrips({ nodes: 250, reachable: 201, commandMs: 4000 }, 2)).toBe(2 + 2 + 2 + 2 + 4 + 2);
   });
 
   it('needs one poll when the collectors and the query fit in the interval, more when a run outlasts it', () => {
@@ -60,8 +60,8 @@ describe('the lower bound', () => {
   });
 
   it('is one cluster’s path plus Plan and Report when the concurrency covers the fleet', () => {
-    // Arrange: 20 nodes → 2 + 1 + 1 + 1 + 2 + 2 = 9 round trips, and one 30 s Wait
-    const path = 9 * 10 + 30_000;
+    // Arrange: 20 nodes → 2 + 1 + 1 + 2 + 2 + 2 = 10 round trips, and one 30 s Wait
+    const path = 10 * 10 + 30_000;
 
     // Act / Assert
     expect(clusterPathMs({ nodes: 20, reachable: 20, commandMs: 4000 }, INPUTS)).toBe(path);
@@ -76,7 +76,7 @@ describe('the lower bound', () => {
     };
 
     // Act / Assert
-    expect(lowerBoundMs(inputs)).toBe(20 + (80 * (9 * 10 + 30_000)) / 8);
+    expect(lowerBoundMs(inputs)).toBe(20 + (80 * (10 * 10 + 30_000)) / 8);
   });
 
   it('takes the concurrent Logs Insights queries as the limit when they are fewer than MaxConcurrency', () => {
@@ -86,7 +86,7 @@ describe('the lower bound', () => {
       clusterConcurrency: 40,
       concurrentQueries: 5,
     };
-    expect(lowerBoundMs(inputs)).toBe(20 + (10 * 30_090) / 5);
+    expect(lowerBoundMs(inputs)).toBe(20 + (10 * 30_100) / 5);
   });
 
   it('is the longest cluster when one large cluster outlasts the others’ total', () => {
@@ -97,8 +97,8 @@ describe('the lower bound', () => {
         { nodes: 20, reachable: 20, commandMs: 4000 },
       ],
     };
-    // 5 + 25 + 25 + 1 + 2 × 3 + 2 = 64 round trips (100 SSM batches, four at a time), three Waits
-    expect(lowerBoundMs(inputs)).toBe(20 + 64 * 10 + 90_000);
+    // 5 + 25 + 25 + 2 + 2 × 3 + 2 = 65 round trips (100 SSM batches, four at a time), three Waits
+    expect(lowerBoundMs(inputs)).toBe(20 + 65 * 10 + 90_000);
   });
 });
 

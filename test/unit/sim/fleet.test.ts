@@ -323,6 +323,84 @@ describe('the quotas the simulator enforces', () => {
     expect(() => region.stopQuery(ids[1] ?? '')).toThrow('is not running');
   });
 
+  it('lists a log group’s field indexes with the events each holds since its policy, for any size of group', () => {
+    // Arrange: 200,000 events (more than a spread argument list takes), the kube-proxy ones every hour for 3 days
+    const start = Date.parse('2026-06-10T08:00:00Z');
+    const kubeProxy = JSON.stringify({ log: 'x', kubernetes: { container_name: 'kube-proxy' } });
+    const scenario = parseScenario(
+      {
+        accounts: [
+          {
+            id: ACCOUNT,
+            regions: [
+              {
+                name: REGION,
+                clusters: [
+                  {
+                    name: 'a',
+                    version: '1.31',
+                    logGroup: {
+                      name: '/g',
+                      events: [
+                        {
+                          ageMinutes: 0,
+                          message: 'kubelet line',
+                          stream: 'h-dataplane.systemd.kubelet.service',
+                          repeat: 100_000,
+                        },
+                        {
+                          ageMinutes: 0,
+                          message: 'kubelet line',
+                          stream: 'i-dataplane.systemd.kubelet.service',
+                          repeat: 100_000,
+                        },
+                        { ageMinutes: 0, message: kubeProxy, stream: 'h-kp', repeat: 72, everyMinutes: 60 },
+                      ],
+                      fieldIndexes: [{ field: 'kubernetes.container_name', createdMinutesAgo: 24 * 60 }],
+                    },
+                  },
+                  {
+                    name: 'b',
+                    version: '1.31',
+                    logGroup: { name: '/denied', fieldIndexAccess: 'denied' },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+      'inline',
+    );
+    const region = new Fleet(scenario, { now: () => start, timeScale: 1, seed: 1 }).region(ACCOUNT, REGION);
+
+    // Act
+    const indexes = region.fieldIndexes(['/g']);
+
+    // Assert: the custom index holds only what came after its policy was created, a day ago
+    expect(indexes).toEqual([
+      {
+        fieldIndexName: '@logStream',
+        indexCategory: 'DEFAULT',
+        type: 'FIELD_INDEX',
+        // the oldest kubelet line: 100,000 a minute apart
+        firstEventTime: start - 99_999 * 60_000,
+        lastEventTime: start,
+      },
+      {
+        fieldIndexName: 'kubernetes.container_name',
+        indexCategory: 'CUSTOM',
+        type: 'FIELD_INDEX',
+        firstEventTime: start - 24 * 3_600_000,
+        lastEventTime: start,
+      },
+    ]);
+    expect(() => region.fieldIndexes(['/denied'])).toThrow(expect.objectContaining({ code: 'AccessDeniedException' }));
+    expect(() => region.fieldIndexes(['/none'])).toThrow(
+      expect.objectContaining({ code: 'ResourceNotFoundException' }),
+    );
+  });
+
   it('returns at most 2,500 characters of a plugin output from ListCommandInvocations', () => {
     // Act
     const listed = listedPluginOutput('é'.repeat(LISTED_OUTPUT_MAX + 500));

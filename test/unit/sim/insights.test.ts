@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildLogQuery } from '#audit/log-query.js';
-import { type InsightsEvent, InsightsSyntaxError, parseInsightsQuery, runInsightsQuery } from '#sim/insights.js';
+import {
+  type InsightsEvent,
+  InsightsSyntaxError,
+  parseInsightsQuery,
+  runInsightsQuery,
+  scannedEvents,
+} from '#sim/insights.js';
 
 const KUBE_PROXY =
   'ip-10-0-1-2.eu-west-1.compute.internal-dataplane.tail.var.log.containers.kube-proxy-x_kube-system_kube-proxy-1.log';
@@ -87,5 +93,63 @@ describe('the Logs Insights interpreter', () => {
   ])('rejects %s with a syntax error naming what is not supported', (text, message) => {
     // Act / Assert
     expect(() => parseInsightsQuery(text)).toThrow(new InsightsSyntaxError(message));
+  });
+
+  it.each([
+    ['filterIndex a = "x" | filterIndex b = "y" | stats count(*) as n', 'only one filterIndex command is supported'],
+    ['filterIndex a like /x/ | stats count(*) as n', 'filterIndex on a: expected = or in'],
+  ])('rejects %s: filterIndex takes = and in only', (text, message) => {
+    expect(() => parseInsightsQuery(text)).toThrow(new InsightsSyntaxError(message));
+  });
+});
+
+describe('what a query scans (bytesScanned)', () => {
+  const at = (timestamp: number, message: string, stream = KUBE_PROXY): InsightsEvent => ({
+    ...event(message, stream),
+    timestamp,
+  });
+  const record = (container: string | null, line: string) =>
+    JSON.stringify({ log: line, ...(container && { kubernetes: { container_name: container } }) });
+  const events = [
+    at(100, record('kube-proxy', 'holding the xtables lock')),
+    at(200, record('aws-node', 'Unable to reach API Server')),
+    at(300, record('app', 'holding the xtables lock'), OTHER),
+    at(
+      400,
+      JSON.stringify({ systemd_unit: 'kubelet.service', message: 'Container aws-node failed liveness probe' }),
+      KUBELET,
+    ),
+    at(50, record('kube-proxy', 'holding the xtables lock')),
+  ];
+  const query = parseInsightsQuery(
+    'fields @message | filterIndex kubernetes.container_name in ["kube-proxy", "aws-node"] | stats count(*) as n',
+  );
+
+  it('parses filterIndex with = and in, and reads nested JSON keys joined with dots', () => {
+    expect(parseInsightsQuery('filterIndex a.b = "x" | stats count(*) as n').index).toEqual({
+      field: 'a.b',
+      values: ['x'],
+    });
+    expect(query.index).toEqual({ field: 'kubernetes.container_name', values: ['kube-proxy', 'aws-node'] });
+  });
+
+  it('without filterIndex, scans every event (a filter does not cut the bytes)', () => {
+    const filtered = parseInsightsQuery('filter @logStream like /kube-proxy/ | stats count(*) as n');
+    expect(scannedEvents(filtered, events, [])).toHaveLength(5);
+  });
+
+  it('with filterIndex, scans only the events the index holds with one of the values, since it was created', () => {
+    const scanned = scannedEvents(query, events, [{ field: 'kubernetes.container_name', since: 100 }]);
+    expect(scanned.map((e) => e.timestamp)).toEqual([100, 200]);
+  });
+
+  it('with filterIndex on a field the group does not index, scans nothing: the group is skipped', () => {
+    expect(scannedEvents(query, events, [{ field: '@logStream', since: Number.NEGATIVE_INFINITY }])).toEqual([]);
+  });
+
+  it('filterIndex on the default @logStream index selects by the exact stream name', () => {
+    const byStream = parseInsightsQuery(`filterIndex @logStream = "${KUBELET}" | stats count(*) as n`);
+    const scanned = scannedEvents(byStream, events, [{ field: '@logStream', since: Number.NEGATIVE_INFINITY }]);
+    expect(scanned.map((e) => e.timestamp)).toEqual([400]);
   });
 });

@@ -69,6 +69,17 @@ describe('CNI-RESTARTS', () => {
     expect(verdict(evaluate(cniRestarts, evidence))).toBe(expected);
   });
 
+  it('says the probe kills were not read when an indexed query left them unknown', () => {
+    const evidence = clusterEvidence({
+      nodes: [reached('i-01', { restarts: null, logs: null })],
+      logs: logSignals({ ipamdApiUnreachable: 2, awsNodeProbeFailures: null }),
+    });
+    const result = evaluate(cniRestarts, evidence);
+    expect(verdict(result)).toBe('MEDIUM');
+    expect(result.kind === 'fired' && result.evidence.summary).toContain('does not read kubelet’s journal');
+    expect(result.kind === 'fired' && result.evidence.values.awsNodeProbeFailuresCloudWatch).toBeNull();
+  });
+
   it('reads restart thresholds from the configuration', () => {
     const evidence = clusterEvidence({ nodes: [reached('i-01', node(2, 0))] });
     expect(verdict(evaluate(cniRestarts, evidence, { awsNodeRestartsMedium: 2 }))).toBe('passed');
