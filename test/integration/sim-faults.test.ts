@@ -370,7 +370,8 @@ describe('simulator faults against the real product', () => {
         { api: 'dynamodb:PutItem', throttleFirst: 3 },
         { api: 'dynamodb:BatchWriteItem', serverErrorFirst: 2 },
         { api: 'dynamodb:Query', throttleFirst: 1 },
-        { api: 'dynamodb:GetItem', serverErrorFirst: 1 },
+        // the report step's read of the clusters' snapshots and finding states
+        { api: 'dynamodb:BatchGetItem', serverErrorFirst: 1 },
       ]);
       const faulty = await startDynalite({ faults, seed: 3 });
       try {
@@ -396,7 +397,7 @@ describe('simulator faults against the real product', () => {
         expect(faulty.injected).toHaveLength(7);
         const kinds = new Set(faulty.injected.map((c) => `${c.operation} ${c.fault}`));
         expect(kinds).toEqual(
-          new Set(['PutItem throttle', 'BatchWriteItem serverError', 'Query throttle', 'GetItem serverError']),
+          new Set(['PutItem throttle', 'BatchWriteItem serverError', 'Query throttle', 'BatchGetItem serverError']),
         );
         expect(warnings).toEqual([]);
         const stored = await store.getRun('throttled');
