@@ -84,7 +84,7 @@ export class EksClusterDirectory implements ClusterDirectory {
     );
   }
 
-  async listAddons(cluster: string): Promise<Addon[]> {
+  async listAddons(cluster: string, only?: ReadonlyArray<string>): Promise<Addon[]> {
     const names = await awsCall('eks:ListAddons', `cluster ${cluster}`, async () => {
       const found: string[] = [];
       for await (const page of paginateListAddons({ client: this.#eks }, { clusterName: cluster })) {
@@ -92,8 +92,9 @@ export class EksClusterDirectory implements ClusterDirectory {
       }
       return found;
     });
+    const wanted = only ? names.filter((name) => only.includes(name)) : names;
     return Promise.all(
-      names.map((addonName) =>
+      wanted.map((addonName) =>
         awsCall('eks:DescribeAddon', `add-on ${addonName} of cluster ${cluster}`, async () => {
           const { addon } = await this.#eks.send(new DescribeAddonCommand({ clusterName: cluster, addonName }));
           return toAddon(addonName, addon);

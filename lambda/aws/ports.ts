@@ -52,8 +52,11 @@ export interface ClusterDirectory {
   describeCluster(name: string): Promise<ClusterSummary>;
   /** EKS ListNodegroups + DescribeNodegroup for each. */
   listNodegroups(cluster: string): Promise<NodegroupSummary[]>;
-  /** EKS ListAddons + DescribeAddon for each; configurationValues (JSON or YAML) parsed, unreadable ones explained. */
-  listAddons(cluster: string): Promise<Addon[]>;
+  /**
+   * EKS ListAddons + DescribeAddon for each listed add-on (only those named in `only`, when given);
+   * configurationValues (JSON or YAML) parsed, unreadable ones explained.
+   */
+  listAddons(cluster: string, only?: ReadonlyArray<string>): Promise<Addon[]>;
   /** EC2 DescribeInstances: running instances tagged for the cluster, every page. */
   listInstances(cluster: string): Promise<ClusterInstance[]>;
 }

@@ -169,6 +169,9 @@ export async function targetsOf(deps: Pick<StepDeps, 'settings' | 'organization'
   return [...new Map(targets.map((t) => [`${t.account}/${t.region}`, t])).values()];
 }
 
+/** The EKS add-ons the evidence reads (ClusterEvidence.addons). */
+const EVIDENCE_ADDONS = ['vpc-cni', 'kube-proxy'] as const;
+
 /** discover: reads the cluster, its add-ons and instances, sends the collector and starts the log query. */
 export async function discover(task: ClusterTask, deps: StepDeps): Promise<DiscoveryState> {
   if (task.listError) throw new Error(task.listError);
@@ -178,7 +181,9 @@ export async function discover(task: ClusterTask, deps: StepDeps): Promise<Disco
   // them stay UNKNOWN instead of the whole cluster failing.
   const [cluster, listedAddons, nodegroups, instances] = await Promise.all([
     directory.describeCluster(task.name),
-    directory.listAddons(task.name).then(
+    // only the two add-ons the evidence reads: a cluster's other add-ons (CoreDNS, CSI drivers, agents) cost a
+    // DescribeAddon each, and one of them throttled would have cost the audit these two
+    directory.listAddons(task.name, EVIDENCE_ADDONS).then(
       (addons) => ({ addons, problem: null }),
       (error: unknown) => ({ addons: [], problem: `add-ons could not be read: ${messageOf(error)}` }),
     ),

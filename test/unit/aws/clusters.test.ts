@@ -206,6 +206,21 @@ describe('EksClusterDirectory', () => {
     ]);
   });
 
+  it('describes only the add-ons asked for, when named', async () => {
+    // Arrange
+    eks.on(ListAddonsCommand).resolves({ addons: ['vpc-cni', 'coredns', 'kube-proxy', 'aws-ebs-csi-driver'] });
+    eks.on(DescribeAddonCommand).callsFake((input: { addonName: string }) => ({
+      addon: { addonName: input.addonName, addonVersion: 'v1.0.0-eksbuild.1', status: 'ACTIVE' },
+    }));
+
+    // Act
+    const addons = await directory().listAddons('a', ['vpc-cni', 'kube-proxy']);
+
+    // Assert
+    expect(addons.map((a) => a.name)).toEqual(['vpc-cni', 'kube-proxy']);
+    expect(eks).toHaveReceivedCommandTimes(DescribeAddonCommand, 2);
+  });
+
   it('lists the running instances tagged for the cluster, page by page, with node group and platform', async () => {
     // Arrange
     const launched = new Date('2026-06-01T10:00:00Z');
