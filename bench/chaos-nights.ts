@@ -40,7 +40,7 @@ export interface KillReport {
   requestId: string;
   /** its completed calls to the table and SNS before the kill, by call */
   callsDone: Record<string, number>;
-  /** calls the clean night's Report made in all (the kill was placed at half of those before its first Publish) */
+  /** calls the clean night's Report made in all (the kill comes once half the clusters' finding states are written) */
   cleanNightCalls: number;
   /** the history events of Report, RecordRunFailure and RunFailed: `<type> <state>[ <error>]` */
   stateMachine: string[];
@@ -85,13 +85,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       return { handler: counted.handler, after: () => (cleanCalls = counted.calls()) };
     });
     const killed: { invocation: KilledInvocation | null } = { invocation: null };
-    // half of what the clean night's Report did before its first Publish: finding states and history points
-    // written, the digest not yet sent (a kill between Publish and its record is the one allowed repeat)
-    const publishAt = cleanCalls.indexOf('publisher.publish');
-    const killAfter = Math.max(1, Math.floor((publishAt < 0 ? cleanCalls.length : publishAt) / 2));
+    // once half the clusters' finding states are written: the snapshots read, part of the lifecycle recorded, the
+    // digest not yet sent (a kill between Publish and its record is the one allowed repeat). Counted in finding
+    // states, not in all calls: a chaos night makes fewer calls than a clean one (no history point from a cluster
+    // with an unread node), so half of the clean night's calls may never be reached.
+    const clusters = chaos.accounts.reduce((n, a) => n + a.regions.reduce((m, r) => m + r.clusters.length, 0), 0);
+    const statesBeforeKill = Math.max(1, Math.floor(clusters / 2));
+    const killWhen = (done: ReadonlyArray<string>) =>
+      done.filter((call) => call === 'store.putFindingState').length >= statesBeforeKill;
     const second = await night(deployed, chaos, stateDir, 'chaos-night-2', (deps, build) => {
       if (options.kill === false) return null;
-      const kill = killOneInvocation({ build, deps, killAfter, selects: isReport });
+      const kill = killOneInvocation({ build, deps, killWhen, selects: isReport });
       return {
         handler: kill.handler,
         after: () => {

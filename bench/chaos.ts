@@ -79,3 +79,11 @@ else {
     console.log(`then: ${killedInvocation.stateMachine.join(' → ')}`);
   } else console.log('killed: no invocation');
 }
+// a chaos run whose kill never came did not test what it says it tested
+if (!killedInvocation) {
+  process.stderr.write(
+    'chaos: no Lambda invocation was killed (the chaos night’s Report ended before half the clusters’ finding ' +
+      'states were written): the run does not show a kill mid-step\n',
+  );
+  process.exitCode = 1;
+}

@@ -23,11 +23,11 @@ export type HandlerOn = (deps: StepDeps) => LambdaHandler;
 
 /**
  * The calls one invocation makes to the table and to SNS, in order as each completes (the store's and the
- * publisher's async methods; the store's slot pool is not counted). `afterCompleted` answers, once, when the
- * `n`-th call has completed; from then on no call of this invocation completes (the process is gone): neither a
+ * publisher's async methods; the store's slot pool is not counted). `onKill` runs, once, when `killWhen` says so of
+ * the calls completed so far; from then on no call of this invocation completes (the process is gone): neither a
  * call still in flight nor a new one.
  */
-function watchedDeps(deps: StepDeps, killAfter: number, onKill: () => void) {
+function watchedDeps(deps: StepDeps, killWhen: (callsDone: ReadonlyArray<string>) => boolean, onKill: () => void) {
   const callsDone: string[] = [];
   let dead = false;
   const never = new Promise<never>(() => undefined);
@@ -41,7 +41,7 @@ function watchedDeps(deps: StepDeps, killAfter: number, onKill: () => void) {
           const result: unknown = await value.apply(object, args);
           if (dead) return never;
           callsDone.push(`${name}.${property}`);
-          if (callsDone.length >= killAfter) {
+          if (killWhen(callsDone)) {
             dead = true;
             onKill();
             return never;
@@ -59,15 +59,15 @@ function watchedDeps(deps: StepDeps, killAfter: number, onKill: () => void) {
 }
 
 /**
- * The handler of a step whose first invocation that `selects` is killed after `killAfter` completed calls to the
- * table or SNS (every other invocation runs the real handler untouched). The killed invocation answers
+ * The handler of a step whose first invocation that `selects` is killed once `killWhen` holds of its completed
+ * calls to the table or SNS (every other invocation runs the real handler untouched). The killed invocation answers
  * {@link RUNTIME_EXIT_ERROR}; `killed` says what it had done, `null` while no invocation was killed (or the selected
- * invocation ended, well or badly, before its `killAfter`-th call).
+ * invocation ended, well or badly, before `killWhen` held).
  */
 export function killOneInvocation(options: {
   build: HandlerOn;
   deps: StepDeps;
-  killAfter: number;
+  killWhen: (callsDone: ReadonlyArray<string>) => boolean;
   selects?: (event: unknown) => boolean;
 }): { handler: LambdaHandler; killed: () => KilledInvocation | null } {
   const real = options.build(options.deps);
@@ -80,7 +80,7 @@ export function killOneInvocation(options: {
     const exited = new Promise<never>((_, reject) => {
       exit = reject;
     });
-    const watched = watchedDeps(options.deps, options.killAfter, () => {
+    const watched = watchedDeps(options.deps, options.killWhen, () => {
       killed = { requestId: context.awsRequestId, callsDone: watched.callsDone };
       const error = new Error(`RequestId: ${context.awsRequestId} Error: Runtime exited with error: signal: killed`);
       error.name = RUNTIME_EXIT_ERROR;
@@ -100,7 +100,11 @@ export function countCalls(options: { build: HandlerOn; deps: StepDeps; selects?
   const calls: string[] = [];
   const handler: LambdaHandler = async (event: unknown, context: Context) => {
     if (!(options.selects?.(event) ?? true)) return real(event, context);
-    const watched = watchedDeps(options.deps, Number.POSITIVE_INFINITY, () => undefined);
+    const watched = watchedDeps(
+      options.deps,
+      () => false,
+      () => undefined,
+    );
     try {
       return await options.build(watched.deps)(event, context);
     } finally {
