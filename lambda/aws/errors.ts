@@ -69,6 +69,15 @@ export function isTransient(error: unknown): boolean {
 
 const THROTTLING_ERRORS = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException']);
 
+/**
+ * A step's failure a later attempt of the step may not meet: the error, or the SDK error an adapter wrapped
+ * ({@link AwsCallError} keeps it as `cause`), is transient. The state machine retries a cluster's step on it
+ * (lib/constructs/audit-workflow.ts TRANSIENT_STEP_ERRORS), and the local runner does the same.
+ */
+export function isTransientFailure(error: unknown): boolean {
+  return isTransient(error) || (error instanceof Error && error.cause !== undefined && isTransient(error.cause));
+}
+
 /** True when the connection broke or could not be made (no AWS answer at all). */
 export function isConnectionFailure(error: unknown): boolean {
   return socketCode(error) !== null;

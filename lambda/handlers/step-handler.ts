@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { isTransientFailure } from '#aws/errors.js';
 import { messageOf } from '#workflow/steps.js';
 import { logger } from './observability.js';
 
@@ -21,6 +22,15 @@ export function parseEvent<S extends z.ZodType>(schema: S, event: unknown, step:
 }
 
 /**
+ * A step failed on an AWS call that was throttled, unanswered or failed on the server side past the SDK's retries:
+ * named so, the state machine retries the cluster's step (lib/constructs/audit-workflow.ts TRANSIENT_STEP_ERRORS)
+ * instead of recording the cluster AUDIT-FAILED. The message and cause are the call's.
+ */
+export class TransientAwsError extends Error {
+  override readonly name = 'TransientAwsError';
+}
+
+/**
  * A thin Lambda handler around one workflow step: parse the event, run the step, log the outcome. A failure is
  * logged once, with its cause, and rethrown as an Error whose `name` becomes the Step Functions error name
  * (`AwsCallError`, `StoredItemError`, `InvalidEventError`, …) for the state machine's Catch.
@@ -38,7 +48,8 @@ export function stepHandler<S extends z.ZodType, R>(
       logger.info(`${step} done`, { step });
       return result;
     } catch (error) {
-      const failure = error instanceof Error ? error : new Error(messageOf(error));
+      const thrown = error instanceof Error ? error : new Error(messageOf(error));
+      const failure = isTransientFailure(thrown) ? new TransientAwsError(thrown.message, { cause: thrown }) : thrown;
       logger.error(`${step} failed`, failure);
       throw failure;
     }

@@ -1,4 +1,5 @@
 import { mapWithConcurrency } from '#aws/concurrency.js';
+import { isTransientFailure } from '#aws/errors.js';
 import type { DiscoveryState } from './discovery-state.js';
 import type { ReportOutput } from './report.js';
 import type { ClusterOutcome, ClusterTask, PollResult, RunPlan } from './steps.js';
@@ -35,8 +36,16 @@ export interface RunnerOptions {
   pollIntervalMs: number;
   /** the Wait state; injected so local runs and tests control time */
   sleep: (ms: number) => Promise<void>;
+  /**
+   * the first wait before a cluster step is run again after a transient AWS failure (the state machine's Retry:
+   * 5 s against its 30 s Wait, doubling, three times); default a sixth of `pollIntervalMs`
+   */
+  retryIntervalMs?: number;
   observer?: RunObserver;
 }
+
+/** Retries of a cluster step after a transient AWS failure, as the state machine's Retry (MaxAttempts 3). */
+const TRANSIENT_RETRIES = 3;
 
 /**
  * Runs an audit the way the state machine does (docs/operations.md, The state machine): plan, then a Map over clusters with a
@@ -47,18 +56,30 @@ export async function runWorkflow(steps: WorkflowSteps, options: RunnerOptions):
   const observer = options.observer ?? {};
   const plan = await steps.plan();
   observer.planned?.(plan);
+  const retryMs = options.retryIntervalMs ?? options.pollIntervalMs / 6;
+  // the cluster steps' Retry on a transient AWS failure (TRANSIENT_STEP_ERRORS), three more attempts
+  const retried = async <T>(step: () => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        if (attempt === TRANSIENT_RETRIES || !isTransientFailure(error)) throw error;
+        await options.sleep(retryMs * 2 ** attempt);
+      }
+    }
+  };
   await mapWithConcurrency(plan.clusters, options.clusterConcurrency, async (task) => {
     let outcome: ClusterOutcome;
     try {
-      const state = await steps.discover(task);
+      const state = await retried(() => steps.discover(task));
       observer.discovered?.(state);
       for (;;) {
         await options.sleep(options.pollIntervalMs);
-        const polled = await steps.poll(state);
+        const polled = await retried(() => steps.poll(state));
         observer.polled?.(state, polled);
         if (polled.done) break;
       }
-      outcome = await steps.assess(state);
+      outcome = await retried(() => steps.assess(state));
     } catch (error) {
       outcome = await steps.recordFailure(task, error);
     }

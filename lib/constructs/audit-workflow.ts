@@ -53,6 +53,18 @@ export const LAMBDA_SERVICE_ERRORS = [
 ];
 
 /**
+ * A step whose AWS call was still throttled, unanswered or failing on the server side after the SDK's own retries
+ * (the handler names it so, lambda/handlers/step-handler.ts): the cluster's step runs again a little later instead
+ * of the cluster being recorded AUDIT-FAILED for the night. With 30 % of every call throttled and six SDK attempts
+ * a call, about one call in a thousand still fails (0.32⁶ with the 2 % of 5xx), a few a night over a fleet's
+ * thousands of calls: the likely cause of the one cluster a 100 × 200 `npm run chaos` night recorded AUDIT-FAILED
+ * (178 node reports short) before this Retry existed. Each cluster step
+ * may run again: Discover overwrites its items under a new attempt id, Poll only reads, Assess rewrites its
+ * snapshot (docs/operations.md, The state machine).
+ */
+export const TRANSIENT_STEP_ERRORS = ['TransientAwsError'];
+
+/**
  * A function invocation whose process died before it answered (out of memory, a crash, a runtime that exited):
  * Lambda answers the function error `Runtime.ExitError`, "Runtime exited with error: signal: killed" or "exit
  * status N" (https://repost.aws/knowledge-center/lambda-runtime-error), which Step Functions takes as the error name;
@@ -104,13 +116,13 @@ export class AuditWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$$.Execution.Name') }),
     });
 
-    const discover = this.invoke('Discover', functions.discover, { resultPath: '$.discovery' });
+    const discover = this.invoke('Discover', functions.discover, { resultPath: '$.discovery' }, true);
     const waitForCollectors = new sfn.Wait(this, 'WaitForCollectors', {
       time: sfn.WaitTime.duration(props.pollInterval ?? Duration.seconds(30)),
     });
     // InputPath picks the payload; ResultPath still merges into the whole state (the item and its discovery).
-    const poll = this.invoke('Poll', functions.poll, { inputPath: '$.discovery', resultPath: '$.poll' });
-    const assess = this.invoke('Assess', functions.assess, { inputPath: '$.discovery' });
+    const poll = this.invoke('Poll', functions.poll, { inputPath: '$.discovery', resultPath: '$.poll' }, true);
+    const assess = this.invoke('Assess', functions.assess, { inputPath: '$.discovery' }, true);
     const collectorsDone = new sfn.Choice(this, 'CollectorsDone?')
       .when(sfn.Condition.booleanEquals('$.poll.done', true), assess)
       .otherwise(waitForCollectors);
@@ -214,7 +226,13 @@ export class AuditWorkflow extends Construct {
     );
   }
 
-  private invoke(id: string, fn: lambda.IFunction, options: Partial<tasks.LambdaInvokeProps> = {}): tasks.LambdaInvoke {
+  /** `clusterStep`: a step of one cluster's audit, retried on {@link TRANSIENT_STEP_ERRORS} too. */
+  private invoke(
+    id: string,
+    fn: lambda.IFunction,
+    options: Partial<tasks.LambdaInvokeProps> = {},
+    clusterStep = false,
+  ): tasks.LambdaInvoke {
     const task = new tasks.LambdaInvoke(this, id, {
       lambdaFunction: fn,
       payloadResponseOnly: true,
@@ -235,6 +253,15 @@ export class AuditWorkflow extends Construct {
       backoffRate: 2,
       jitterStrategy: sfn.JitterType.FULL,
     });
+    if (clusterStep) {
+      task.addRetry({
+        errors: TRANSIENT_STEP_ERRORS,
+        interval: Duration.seconds(5),
+        maxAttempts: 3,
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+    }
     return task;
   }
 }

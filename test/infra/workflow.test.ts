@@ -38,6 +38,14 @@ const LAMBDA_EXIT_RETRY = {
   JitterStrategy: 'FULL',
 };
 
+const TRANSIENT_STEP_RETRY = {
+  ErrorEquals: ['TransientAwsError'],
+  IntervalSeconds: 5,
+  MaxAttempts: 3,
+  BackoffRate: 2,
+  JitterStrategy: 'FULL',
+};
+
 function stateOf(machine: { States: Record<string, State> }, name: string): State {
   const state = machine.States[name];
   if (!state) throw new Error(`no state ${name}`);
@@ -142,7 +150,7 @@ describe('the AuditRun definition', () => {
     expect(stateOf(branch, 'Assess')).toMatchObject({ Type: 'Task', InputPath: '$.discovery', End: true });
   });
 
-  it('retries every Lambda task on Lambda service errors and on its process exiting, nothing else', () => {
+  it('retries every Lambda task on Lambda service errors and on its process exiting, a cluster’s steps on a transient AWS failure too, nothing else', () => {
     const processor = stateOf(definition, 'AuditClusters').ItemProcessor as Machine;
     const [branch] = stateOf(processor, 'AuditCluster').Branches as Machine[];
     const tasks = [
@@ -150,9 +158,15 @@ describe('the AuditRun definition', () => {
       stateOf(definition, 'Report'),
       stateOf(definition, 'RecordRunFailure'),
       stateOf(processor, 'RecordFailure'),
-      ...['Discover', 'Poll', 'Assess'].map((name) => stateOf(branch as Machine, name)),
     ];
     for (const task of tasks) expect(task.Retry).toEqual([LAMBDA_SERVICE_RETRY, LAMBDA_EXIT_RETRY]);
+    for (const name of ['Discover', 'Poll', 'Assess']) {
+      expect(stateOf(branch as Machine, name).Retry, name).toEqual([
+        LAMBDA_SERVICE_RETRY,
+        LAMBDA_EXIT_RETRY,
+        TRANSIENT_STEP_RETRY,
+      ]);
+    }
   });
 
   it('takes concurrency, poll interval and time-out from the configuration', () => {

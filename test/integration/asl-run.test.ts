@@ -230,6 +230,49 @@ describe('drift between the definition and the handlers fails the run', () => {
   }, 60_000);
 });
 
+describe('a cluster step that meets a transient AWS failure past the SDK’s retries', () => {
+  it('is run again by the state machine’s Retry, and the cluster is audited, not AUDIT-FAILED', async () => {
+    // Arrange: each cluster's first Discover fails as the handler names a throttled call (TransientAwsError)
+    const fleet = await freshFleet();
+    const discover = realHandler('discover', fleet.deps, deployed, fleet.simulator);
+    const failedOnce = new Set<string>();
+    const run = await executeAuditRun(deployed, {
+      deps: fleet.deps,
+      simulator: fleet.simulator,
+      name: 'asl-transient-retry',
+      override: {
+        discover: async (event, context) => {
+          const { account, region, name } = (event as { cluster: { account: string; region: string; name: string } })
+            .cluster;
+          const place = `${account}/${region}/${name}`;
+          if (!failedOnce.has(place)) {
+            failedOnce.add(place);
+            const error = new Error(`eks:DescribeCluster cluster ${name} failed: ThrottlingException: Rate exceeded`);
+            error.name = 'TransientAwsError';
+            throw error;
+          }
+          return discover(event, context);
+        },
+      },
+    });
+
+    // Assert: every cluster's first Discover failed and was retried; none was recorded failed for it
+    expect(run.status).toBe('SUCCEEDED');
+    const stored = await fleet.deps.store.getRun('asl-transient-retry');
+    const clusters = stored?.result?.clusters ?? [];
+    expect(clusters.length).toBe(6);
+    expect(failedOnce.size).toBe(6);
+    for (const child of run.children) {
+      expect(functionErrors(child).filter((e) => e === 'TransientAwsError')).toHaveLength(1);
+    }
+    const snapshots = await Promise.all(
+      clusters.map((c) => fleet.deps.store.getSnapshot(c, 'asl-transient-retry', stored?.result?.startedAt ?? '')),
+    );
+    expect(snapshots.filter((snapshot) => snapshot?.auditError?.includes('Rate exceeded'))).toEqual([]);
+    expect(clusters.filter((c) => c.status !== 'FAILED').length).toBeGreaterThan(0);
+  }, 120_000);
+});
+
 interface DefinitionShape {
   States: {
     AuditClusters: {

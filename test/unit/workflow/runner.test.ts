@@ -137,6 +137,54 @@ describe('runWorkflow', () => {
     expect(events.at(-1)).toBe('report');
   });
 
+  it('runs a cluster step again after a transient AWS failure, as the state machine’s Retry, and no more than three times', async () => {
+    // Arrange: a's poll is throttled twice past the SDK's retries; b's Discover keeps failing on the server side
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'ThrottlingException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    const unavailable = Object.assign(new Error('Service unavailable'), { $metadata: { httpStatusCode: 503 } });
+    const { steps, events } = recordingSteps(['a', 'b'], {});
+    let aPolls = 0;
+    const poll = steps.poll;
+    steps.poll = async (s) => {
+      if (s.name === 'a' && aPolls++ < 2) throw new Error('ssm:ListCommands failed', { cause: throttled });
+      return poll(s);
+    };
+    const discover = steps.discover;
+    let bDiscovers = 0;
+    steps.discover = async (t) => {
+      if (t.name !== 'b') return discover(t);
+      bDiscovers++;
+      throw unavailable;
+    };
+    const sleeps: number[] = [];
+
+    // Act
+    await runWorkflow(steps, {
+      clusterConcurrency: 1,
+      pollIntervalMs: 600,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+    });
+
+    // Assert: a assessed after its Wait and two retried polls (100 ms, then 200 ms: a sixth of the poll interval,
+    // doubling); b tried four times (waits of 100, 200, 400 ms), then recorded failed
+    expect(events).toContain('assess a');
+    expect(sleeps).toEqual([600, 100, 200, 100, 200, 400]);
+    expect(bDiscovers).toBe(4);
+    expect(events).toContain('failed b: Service unavailable');
+  });
+
+  it('does not run a step again after a failure that is not transient', async () => {
+    const { steps, events } = recordingSteps(['b'], {}, new Set(['b']));
+
+    await runWorkflow(steps, { clusterConcurrency: 1, pollIntervalMs: 1, sleep: async () => {} });
+
+    expect(events.filter((e) => e === 'discover b')).toHaveLength(1);
+  });
+
   it('tells its observer the plan, each discovery and poll, and each finished cluster, failed ones included', async () => {
     // Arrange
     const { steps } = recordingSteps(['a', 'b'], { a: 2 }, new Set(['b']));
