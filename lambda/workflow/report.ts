@@ -55,7 +55,7 @@ export async function report(plan: RunPlan, deps: StepDeps): Promise<ReportOutpu
       reads = await deps.store.clusterReads(window.map(refOf), plan.runId, plan.startedAt);
     }
     const read = reads.get(clusterKey(refOf(task)));
-    const snapshot = await snapshotFor(task, deps, read?.snapshot ?? null);
+    const snapshot = await snapshotFor(task, deps, read ? read.snapshot : undefined);
     const { findings, state } = await recordFindings(task, snapshot, suppressions, now, deps, read?.state);
     if (state) states.set(clusterKey(state.cluster), state);
     await recordHistoryPoint(snapshot, deps);
@@ -128,11 +128,17 @@ async function importToSecurityHub(result: RunResult, deps: StepDeps): Promise<S
 /** Clusters whose stored snapshots and finding states the report step reads in one go (100 items: 2 BatchGetItem). */
 const REPORT_READ_WINDOW = 100;
 
-/** The cluster's snapshot of the run (read with its window); a cluster without one is recorded as failed first. */
-async function snapshotFor(task: ClusterTask, deps: StepDeps, read: ClusterSnapshot | null): Promise<ClusterSnapshot> {
+/**
+ * The cluster's snapshot of the run, as read with its window (null: the window's consistent read found none;
+ * undefined: not read there, so read now); a cluster without one is recorded as failed first.
+ */
+async function snapshotFor(
+  task: ClusterTask,
+  deps: StepDeps,
+  read: ClusterSnapshot | null | undefined,
+): Promise<ClusterSnapshot> {
   if (read) return read;
-  // not read with the window: stored since (a retried Assess), or never
-  const stored = await deps.store.getSnapshot(refOf(task), task.runId, task.startedAt);
+  const stored = read === undefined ? await deps.store.getSnapshot(refOf(task), task.runId, task.startedAt) : null;
   if (stored) return stored;
   await recordFailure(task, new Error('the cluster produced no result in this run'), deps);
   const failed = await deps.store.getSnapshot(refOf(task), task.runId, task.startedAt);
